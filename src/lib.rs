@@ -1,0 +1,14 @@
+//! wirebeat: packets to Elastic Common Schema events.
+//!
+//! Data path (see ARCHITECTURE.md): `capture` → `pipeline` (shards frames over workers) →
+//! `decode` (+ defragmentation, tunnels) → `flow` (tables, Community ID) → `ecs` (typed events,
+//! derived fields, serialized once) → `sink` (console, file).
+pub mod capture;
+pub mod cli;
+pub mod config;
+pub mod decode;
+pub mod ecs;
+pub mod flow;
+pub mod pipeline;
+pub mod sink;
+pub mod stats;
