@@ -1,1 +1,1 @@
-//! placeholder
+//! Capture: capture files (pcap, pcapng) and live interfaces (libpcap).

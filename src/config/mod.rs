@@ -1,1 +1,3 @@
-//! placeholder
+//! Configuration: YAML in the Beats shape, `-E` overrides, `${VAR}` expansion, strict keys.
+mod types;
+pub use types::*;

@@ -1,0 +1,306 @@
+//! The typed configuration: what `wirebeat.yml` may contain, with named defaults.
+//!
+//! Every struct denies unknown fields so a typo is an error that names the key. Durations are
+//! written as strings such as `10s`, `500ms`, `1m`, `2h` (see [`Duration`]).
+
+use serde::{Deserialize, Serialize};
+
+/// Root of the configuration file.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Sensor name written to `observer.name` / `agent.name` (default: the host name).
+    pub name: Option<String>,
+    /// Tags added to every event (`tags`).
+    pub tags: Vec<String>,
+    /// Custom labels added to every event (`labels.*`); values are strings.
+    pub fields: std::collections::BTreeMap<String, String>,
+    pub wirebeat: Wirebeat,
+    pub output: Output,
+    pub logging: Logging,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Wirebeat {
+    /// Live capture interfaces (`run`). Empty means: the `-i` flag, or an error.
+    pub interfaces: Vec<Interface>,
+    /// Worker threads; 0 means one per core.
+    pub workers: usize,
+    /// Networks counted as inside the perimeter for `network.direction`. Entries are CIDRs or the
+    /// names `private`, `loopback`, `link_local`, `unique_local`, `multicast`.
+    pub internal_networks: Vec<String>,
+    /// Namespace of the data streams (`logs-<dataset>-<namespace>`).
+    pub namespace: String,
+    pub flows: Flows,
+    pub defrag: Defrag,
+    pub tunnels: Tunnels,
+    /// Capacity of each worker's input channel, in batches.
+    pub channel_batches: usize,
+}
+
+impl Default for Wirebeat {
+    fn default() -> Self {
+        Wirebeat {
+            interfaces: Vec::new(),
+            workers: 0,
+            internal_networks: vec!["private".into()],
+            namespace: "default".into(),
+            flows: Flows::default(),
+            defrag: Defrag::default(),
+            tunnels: Tunnels::default(),
+            channel_batches: 64,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Interface {
+    /// Interface name, or `any`.
+    pub name: String,
+    /// BPF filter expression (tcpdump syntax); empty = everything.
+    pub bpf_filter: String,
+    pub snaplen: i32,
+    pub promiscuous: bool,
+    /// Kernel buffer size in MiB.
+    pub buffer_size_mb: i32,
+}
+
+impl Default for Interface {
+    fn default() -> Self {
+        Interface {
+            name: String::new(),
+            bpf_filter: String::new(),
+            snaplen: 65535,
+            promiscuous: true,
+            buffer_size_mb: 32,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Flows {
+    pub enabled: bool,
+    /// Interval of periodic reports of active flows; `0s` disables them (final reports only).
+    pub period: Duration,
+    /// Idle timeout after which a flow is reported final and forgotten.
+    pub timeout: Duration,
+    /// Per-transport idle timeouts; when unset, `timeout` applies.
+    pub tcp_timeout: Option<Duration>,
+    pub udp_timeout: Option<Duration>,
+    pub icmp_timeout: Option<Duration>,
+    /// Most flows held at once across all workers; beyond it the oldest idle flow is evicted
+    /// (reported final) and counted.
+    pub max_flows: usize,
+}
+
+impl Default for Flows {
+    fn default() -> Self {
+        Flows {
+            enabled: true,
+            period: Duration::from_secs(10),
+            timeout: Duration::from_secs(30),
+            tcp_timeout: None,
+            udp_timeout: None,
+            icmp_timeout: None,
+            max_flows: 1_000_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Defrag {
+    pub enabled: bool,
+    /// A datagram not complete this long after its first fragment is dropped (counted).
+    pub timeout: Duration,
+    /// Most datagrams under reassembly at once (across workers).
+    pub max_datagrams: usize,
+    /// Largest reassembled datagram in bytes.
+    pub max_datagram_bytes: usize,
+}
+
+impl Default for Defrag {
+    fn default() -> Self {
+        Defrag {
+            enabled: true,
+            timeout: Duration::from_secs(30),
+            max_datagrams: 65_536,
+            max_datagram_bytes: 65_535 + 40,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Tunnels {
+    pub enabled: bool,
+    pub vxlan_ports: Vec<u16>,
+    pub geneve_ports: Vec<u16>,
+    pub gtp_ports: Vec<u16>,
+    pub teredo_ports: Vec<u16>,
+}
+
+impl Default for Tunnels {
+    fn default() -> Self {
+        Tunnels {
+            enabled: true,
+            vxlan_ports: vec![4789, 8472],
+            geneve_ports: vec![6081],
+            gtp_ports: vec![2152],
+            teredo_ports: vec![3544],
+        }
+    }
+}
+
+/// Outputs: exactly one may be enabled; none means console.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Output {
+    pub console: Option<ConsoleOutput>,
+    pub file: Option<FileOutput>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleOutput {
+    pub enabled: bool,
+    /// Indented JSON (for people, not for pipelines).
+    pub pretty: bool,
+}
+
+impl Default for ConsoleOutput {
+    fn default() -> Self {
+        ConsoleOutput { enabled: true, pretty: false }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum FileFormat {
+    #[default]
+    Ndjson,
+    Csv,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FileOutput {
+    pub enabled: bool,
+    /// Directory the files are written to.
+    pub path: String,
+    /// Base file name; rotated files get `.1`, `.2`, … appended.
+    pub filename: String,
+    pub format: FileFormat,
+    /// Dotted ECS field names that make the CSV columns (CSV only).
+    pub csv_fields: Vec<String>,
+    /// Rotate when the current file reaches this many KiB.
+    pub rotate_every_kb: u64,
+    /// Files kept, the current one included.
+    pub number_of_files: usize,
+}
+
+impl Default for FileOutput {
+    fn default() -> Self {
+        FileOutput {
+            enabled: true,
+            path: ".".into(),
+            filename: "wirebeat.ndjson".into(),
+            format: FileFormat::Ndjson,
+            csv_fields: vec![
+                "@timestamp".into(),
+                "event.dataset".into(),
+                "network.transport".into(),
+                "source.ip".into(),
+                "source.port".into(),
+                "destination.ip".into(),
+                "destination.port".into(),
+                "network.packets".into(),
+                "network.bytes".into(),
+                "network.community_id".into(),
+            ],
+            rotate_every_kb: 10 * 1024,
+            number_of_files: 7,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Logging {
+    /// error, warn, info, debug, trace.
+    pub level: String,
+    /// `ecs` (JSON lines in ECS) or `text`.
+    pub format: String,
+}
+
+impl Default for Logging {
+    fn default() -> Self {
+        Logging { level: "info".into(), format: "text".into() }
+    }
+}
+
+/// A duration written as `<number><unit>` with unit `ns`, `us`, `ms`, `s`, `m` or `h`
+/// (a bare number is seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Duration(pub std::time::Duration);
+
+impl Duration {
+    pub const fn from_secs(s: u64) -> Self {
+        Duration(std::time::Duration::from_secs(s))
+    }
+    pub fn as_nanos(&self) -> i64 {
+        i64::try_from(self.0.as_nanos()).unwrap_or(i64::MAX)
+    }
+}
+
+impl std::str::FromStr for Duration {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+        let (num, unit) = s.split_at(split);
+        let value: f64 = num
+            .parse()
+            .map_err(|_| format!("invalid duration {s:?} (expected e.g. 10s, 500ms, 1m)"))?;
+        let scale = match unit.trim() {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "" | "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            other => return Err(format!("invalid duration unit {other:?} in {s:?}")),
+        };
+        if !value.is_finite() || value < 0.0 {
+            return Err(format!("invalid duration {s:?}"));
+        }
+        Ok(Duration(std::time::Duration::from_secs_f64(value * scale)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Num(f64),
+            Str(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Num(n) if n.is_finite() && n >= 0.0 => {
+                Ok(Duration(std::time::Duration::from_secs_f64(n)))
+            }
+            Raw::Num(n) => Err(serde::de::Error::custom(format!("invalid duration {n}"))),
+            Raw::Str(s) => s.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+impl Serialize for Duration {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{}ms", self.0.as_millis()))
+    }
+}
