@@ -1,1 +1,118 @@
-//! counters
+//! Counters of the whole pipeline: every place that can drop something has one here.
+//!
+//! Workers keep plain local counters and publish them once per batch (a few atomic adds per
+//! batch, none per packet). The summary printed at exit and, later, the stats endpoint and the
+//! sensor-health events read these.
+
+use crate::decode::DecodeStats;
+use crate::flow::FlowStats;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+macro_rules! counters {
+    ($(#[$m:meta])* $name:ident { $($(#[$fm:meta])* $field:ident),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Default)]
+        pub struct $name { $($(#[$fm])* pub $field: AtomicU64,)* }
+
+        impl $name {
+            /// (name, value) of every counter, in declaration order.
+            pub fn snapshot(&self) -> Vec<(&'static str, u64)> {
+                vec![$((stringify!($field), self.$field.load(Relaxed)),)*]
+            }
+        }
+    };
+}
+
+counters!(
+    /// Shared counters of one run.
+    Counters {
+        /// Frames read from capture files or interfaces.
+        frames_read,
+        /// Bytes of those frames as on the wire.
+        wire_bytes_read,
+        /// Frames dropped because a worker's channel was full (live capture only; `read`
+        /// blocks instead).
+        dropped_channel_full,
+        /// Frames the kernel or libpcap dropped (from pcap_stats).
+        dropped_kernel,
+        /// Frames dropped by the interface driver (from pcap_stats).
+        dropped_interface,
+        /// Capture files that could not be opened or were cut short.
+        capture_file_errors,
+        decoded,
+        fragment_held,
+        non_ip,
+        unsupported_linktype,
+        malformed,
+        fragment_dropped,
+        tunnel_too_deep,
+        truncated,
+        tunnelled,
+        fragments,
+        reassembled,
+        fragment_overlaps,
+        fragments_timed_out,
+        fragments_evicted,
+        flows_created,
+        flows_ended,
+        flows_evicted,
+        flow_reports,
+        /// Events handed to the output.
+        events_published,
+        /// Events the output confirmed.
+        events_acked,
+        /// Events the output refused for good (counted, logged).
+        events_rejected,
+    }
+);
+
+impl Counters {
+    pub fn add_decode(&self, d: &DecodeStats) {
+        let pairs = [
+            (&self.decoded, d.decoded),
+            (&self.fragment_held, d.fragment_held),
+            (&self.non_ip, d.non_ip),
+            (&self.unsupported_linktype, d.unsupported_linktype),
+            (&self.malformed, d.malformed),
+            (&self.fragment_dropped, d.fragment_dropped),
+            (&self.tunnel_too_deep, d.tunnel_too_deep),
+            (&self.truncated, d.truncated),
+            (&self.tunnelled, d.tunnelled),
+            (&self.fragments, d.fragments),
+            (&self.reassembled, d.reassembled),
+            (&self.fragment_overlaps, d.fragment_overlaps),
+            (&self.fragments_timed_out, d.fragments_timed_out),
+            (&self.fragments_evicted, d.fragments_evicted),
+        ];
+        for (c, v) in pairs {
+            if v != 0 {
+                c.fetch_add(v, Relaxed);
+            }
+        }
+    }
+
+    pub fn add_flows(&self, f: &FlowStats) {
+        for (c, v) in [
+            (&self.flows_created, f.created),
+            (&self.flows_ended, f.ended),
+            (&self.flows_evicted, f.evicted),
+            (&self.flow_reports, f.reports),
+        ] {
+            if v != 0 {
+                c.fetch_add(v, Relaxed);
+            }
+        }
+    }
+
+    pub fn get(&self, c: &AtomicU64) -> u64 {
+        c.load(Relaxed)
+    }
+
+    pub fn add(c: &AtomicU64, v: u64) {
+        c.fetch_add(v, Relaxed);
+    }
+
+    pub fn set(c: &AtomicU64, v: u64) {
+        c.store(v, Relaxed);
+    }
+}

@@ -1,3 +1,539 @@
+//! Command line: `run`, `read`, `devices`, `test config`, `version`.
+//!
+//! Exit codes: 0 success; 1 runtime failure (a clear one-line message on stderr); 2 usage error.
+
+use crate::capture::file::{CaptureFile, CaptureFileError};
+use crate::capture::live::LiveInterface;
+use crate::config::{self, Config};
+use crate::ecs::EventContext;
+use crate::pipeline::{Pipeline, PipelineSettings, RunResult};
+use crate::stats::Counters;
+use clap::{Args, Parser, Subcommand};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "wirebeat",
+    version,
+    about = "Network traffic shipper for the Elastic stack"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+struct Common {
+    /// Configuration file (YAML). Without it, built-in defaults apply.
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Override a configuration key: -E wirebeat.workers=2 (value is YAML).
+    #[arg(short = 'E', value_name = "KEY=VALUE")]
+    overrides: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Capture live from the configured interfaces.
+    Run {
+        #[command(flatten)]
+        common: Common,
+        /// Interface to capture on (repeatable; `any` for all). Overrides wirebeat.interfaces.
+        #[arg(short = 'i', long = "interface", value_name = "NAME")]
+        interfaces: Vec<String>,
+        /// BPF filter for the -i interfaces.
+        #[arg(short = 'f', long = "filter", value_name = "EXPR")]
+        filter: Option<String>,
+        /// Also write every captured frame to this capture file (pcapng).
+        #[arg(long = "dump", value_name = "FILE")]
+        dump: Option<PathBuf>,
+    },
+    /// Run the pipeline over capture files (pcap, pcapng) or directories of them.
+    Read {
+        #[command(flatten)]
+        common: Common,
+        /// Never show a progress bar, even on a terminal.
+        #[arg(long)]
+        no_progress: bool,
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// List capture interfaces.
+    Devices,
+    /// Check configuration or output.
+    Test {
+        #[command(subcommand)]
+        what: TestWhat,
+    },
+    /// Print the version.
+    Version,
+}
+
+#[derive(Subcommand, Debug)]
+enum TestWhat {
+    /// Load and validate the configuration (and compile BPF filters); prints it with -v.
+    Config {
+        #[command(flatten)]
+        common: Common,
+        #[arg(short = 'v', long)]
+        verbose: bool,
+    },
+}
+
+/// Entry point; returns the process exit code.
 pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = e.exit_code();
+            let _ = e.print();
+            return code;
+        }
+    };
+    match cli.command {
+        Command::Version => {
+            say(&format!("wirebeat {}", env!("CARGO_PKG_VERSION")));
+            0
+        }
+        Command::Devices => devices(),
+        Command::Test {
+            what: TestWhat::Config { common, verbose },
+        } => test_config(&common, verbose),
+        Command::Read {
+            common,
+            no_progress,
+            files,
+        } => {
+            let cfg = match load(&common) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            init_logging(&cfg);
+            read(
+                &cfg,
+                &files,
+                !no_progress && std::io::stderr().is_terminal(),
+            )
+        }
+        Command::Run {
+            common,
+            interfaces,
+            filter,
+            dump,
+        } => {
+            let mut cfg = match load(&common) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            if !interfaces.is_empty() {
+                cfg.wirebeat.interfaces = interfaces
+                    .into_iter()
+                    .map(|name| config::Interface {
+                        name,
+                        bpf_filter: filter.clone().unwrap_or_default(),
+                        ..Default::default()
+                    })
+                    .collect();
+            }
+            init_logging(&cfg);
+            run(&cfg, dump.as_deref())
+        }
+    }
+}
+
+#[allow(clippy::print_stdout)]
+fn say(line: &str) {
+    println!("{line}");
+}
+
+#[allow(clippy::print_stderr)]
+fn complain(line: &str) {
+    eprintln!("wirebeat: {line}");
+}
+
+fn load(common: &Common) -> Result<Config, i32> {
+    config::load(common.config.as_deref(), &common.overrides).map_err(|e| {
+        complain(&e.to_string());
+        e.exit_code()
+    })
+}
+
+fn init_logging(cfg: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("WIREBEAT_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(cfg.logging.level.as_str()));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if cfg.logging.format == "ecs" {
+        builder.json().flatten_event(true).try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+fn devices() -> i32 {
+    match pcap::Device::list() {
+        Ok(list) => {
+            for d in list {
+                let addrs: Vec<String> = d.addresses.iter().map(|a| a.addr.to_string()).collect();
+                say(&format!(
+                    "{}\t{}\t{}",
+                    d.name,
+                    d.desc.as_deref().unwrap_or(""),
+                    addrs.join(",")
+                ));
+            }
+            0
+        }
+        Err(e) => {
+            complain(&format!("cannot list interfaces: {e}"));
+            1
+        }
+    }
+}
+
+fn test_config(common: &Common, verbose: bool) -> i32 {
+    let cfg = match load(common) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    for i in &cfg.wirebeat.interfaces {
+        // Ethernet is the usual link type; a filter valid there is valid on most.
+        if let Err(e) = crate::capture::live::check_filter(&i.bpf_filter, 1, i.snaplen) {
+            complain(&format!(
+                "interface {:?}: invalid BPF filter {:?}: {e}",
+                i.name, i.bpf_filter
+            ));
+            return 1;
+        }
+    }
+    if verbose {
+        say(&cfg.to_yaml());
+    }
+    say("Config OK");
     0
+}
+
+fn context(cfg: &Config) -> Arc<EventContext> {
+    EventContext::new(
+        cfg.name.as_deref(),
+        std::env::var("WIREBEAT_AGENT_ID").ok().as_deref(),
+        &cfg.wirebeat.namespace,
+        cfg.wirebeat.internal_networks(),
+        cfg.tags.clone(),
+        cfg.fields.clone(),
+    )
+}
+
+/// Capture files named on the command line: files as given, directories expanded (sorted).
+fn expand_inputs(inputs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for p in inputs {
+        if p.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
+                .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+                .unwrap_or_default();
+            entries.retain(|e| {
+                let n = e.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                e.is_file()
+                    && [".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz"]
+                        .iter()
+                        .any(|x| n.ends_with(x))
+            });
+            entries.sort();
+            out.extend(entries);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
+fn stop_flag() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    // A second signal while draining exits at once.
+    let _ = ctrlc::set_handler(move || {
+        if s.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    });
+    stop
+}
+
+fn start_pipeline(cfg: &Config, ordered: bool) -> Result<(Pipeline, Arc<Counters>), i32> {
+    let output = crate::sink::from_config(&cfg.output).map_err(|e| {
+        complain(&e.to_string());
+        1
+    })?;
+    let counters = Arc::new(Counters::default());
+    let settings = PipelineSettings::from_config(cfg, ordered);
+    Ok((
+        Pipeline::start(settings, context(cfg), output, counters.clone()),
+        counters,
+    ))
+}
+
+fn read(cfg: &Config, inputs: &[PathBuf], progress: bool) -> i32 {
+    let files = expand_inputs(inputs);
+    if files.is_empty() {
+        complain("no capture files found in the given paths");
+        return 1;
+    }
+    let (mut pipeline, counters) = match start_pipeline(cfg, true) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let stop = stop_flag();
+    let total: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    let bar = progress.then(|| {
+        let b = indicatif::ProgressBar::new(total);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let mut unreadable: Vec<String> = Vec::new();
+    let mut done_bytes = 0u64;
+    for path in &files {
+        if stop.load(Ordering::Relaxed) || pipeline.output_failed.load(Ordering::Relaxed) {
+            break;
+        }
+        match read_file(path, &mut pipeline, &stop, bar.as_ref(), done_bytes) {
+            Ok(()) => {}
+            Err(FileProblem::Unreadable(msg)) => {
+                complain(&msg);
+                Counters::add(&counters.capture_file_errors, 1);
+                unreadable.push(path.display().to_string());
+            }
+            Err(FileProblem::Damaged(msg)) => {
+                // What was read before the damage is kept and delivered.
+                tracing::warn!("{msg}");
+                Counters::add(&counters.capture_file_errors, 1);
+            }
+        }
+        done_bytes += std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let result = pipeline.finish();
+    summary(&counters, &result);
+    if let Some(e) = &result.output_error {
+        complain(&format!("output failed: {e}"));
+        return 1;
+    }
+    if !unreadable.is_empty() {
+        complain(&format!(
+            "unreadable capture files: {}",
+            unreadable.join(", ")
+        ));
+        return 1;
+    }
+    0
+}
+
+enum FileProblem {
+    Unreadable(String),
+    Damaged(String),
+}
+
+fn read_file(
+    path: &Path,
+    pipeline: &mut Pipeline,
+    stop: &AtomicBool,
+    bar: Option<&indicatif::ProgressBar>,
+    done_before: u64,
+) -> Result<(), FileProblem> {
+    let mut file = CaptureFile::open(path)
+        .map_err(|e| FileProblem::Unreadable(format!("{}: {e}", path.display())))?;
+    let mut n: u64 = 0;
+    loop {
+        match file.next_frame() {
+            Ok(Some(f)) => {
+                pipeline.push(f.ts_ns, f.wire_len, f.linktype, f.data);
+                n += 1;
+                if n % 65_536 == 0 {
+                    if let Some(b) = bar {
+                        b.set_position(done_before + file.bytes_read());
+                    }
+                    if stop.load(Ordering::Relaxed) {
+                        return Ok(());
+                    }
+                }
+            }
+            Ok(None) => return Ok(()),
+            Err(e @ CaptureFileError::Damaged { .. }) => {
+                return Err(FileProblem::Damaged(format!(
+                    "{}: {e}; kept the {n} frames before it",
+                    path.display()
+                )))
+            }
+            Err(e) => return Err(FileProblem::Damaged(format!("{}: {e}", path.display()))),
+        }
+    }
+}
+
+fn run(cfg: &Config, dump: Option<&Path>) -> i32 {
+    if cfg.wirebeat.interfaces.is_empty() {
+        complain("no interface to capture on: set wirebeat.interfaces or pass -i NAME");
+        return 2;
+    }
+    let mut ifaces = Vec::new();
+    for i in &cfg.wirebeat.interfaces {
+        match LiveInterface::open(i) {
+            Ok(li) => ifaces.push(li),
+            Err(e) => {
+                complain(&e.to_string());
+                return 1;
+            }
+        }
+    }
+    let mut dumper = match dump {
+        Some(p) => match crate::capture::dump::PcapngWriter::create(p) {
+            Ok(mut w) => {
+                let ids: Vec<u32> = ifaces
+                    .iter()
+                    .map(|i| w.add_interface(i.linktype, i.snaplen))
+                    .collect();
+                Some((w, ids))
+            }
+            Err(e) => {
+                complain(&format!("cannot create dump file {}: {e}", p.display()));
+                return 1;
+            }
+        },
+        None => None,
+    };
+    let (mut pipeline, counters) = match start_pipeline(cfg, false) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let stop = stop_flag();
+    tracing::info!(
+        interfaces = ?cfg.wirebeat.interfaces.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(),
+        "capturing"
+    );
+    let mut last_tick = std::time::Instant::now();
+    let mut failure: Option<String> = None;
+    while !stop.load(Ordering::Relaxed) && !pipeline.output_failed.load(Ordering::Relaxed) {
+        let mut got = 0;
+        for (idx, iface) in ifaces.iter_mut().enumerate() {
+            let res = iface.poll(1024, &mut |ts, len, lt, data| {
+                if let Some((w, ids)) = dumper.as_mut() {
+                    if let Err(e) = w.write(ids[idx], ts, len, data) {
+                        tracing::warn!(error = %e, "dump file write failed; dumping stopped");
+                    }
+                }
+                pipeline.push(ts, len, lt, data);
+            });
+            match res {
+                Ok(n) => got += n,
+                Err(e) => failure = Some(e.to_string()),
+            }
+        }
+        if failure.is_some() {
+            break;
+        }
+        if last_tick.elapsed() >= std::time::Duration::from_millis(200) {
+            last_tick = std::time::Instant::now();
+            pipeline.tick(wall_clock_ns());
+            publish_kernel_stats(&mut ifaces, &counters);
+        }
+        if got == 0 {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    }
+    publish_kernel_stats(&mut ifaces, &counters);
+    if let Some((mut w, _)) = dumper {
+        if let Err(e) = w.flush() {
+            complain(&format!("dump file: {e}"));
+        }
+    }
+    tracing::info!("stopping: flushing flows and delivering events");
+    let result = pipeline.finish();
+    summary(&counters, &result);
+    if let Some(f) = failure {
+        complain(&f);
+        return 1;
+    }
+    if let Some(e) = &result.output_error {
+        complain(&format!("output failed: {e}"));
+        return 1;
+    }
+    0
+}
+
+fn publish_kernel_stats(ifaces: &mut [LiveInterface], counters: &Counters) {
+    let (mut dropped, mut if_dropped) = (0, 0);
+    for i in ifaces.iter_mut() {
+        if let Some(s) = i.stats() {
+            dropped += s.dropped;
+            if_dropped += s.if_dropped;
+        }
+    }
+    Counters::set(&counters.dropped_kernel, dropped);
+    Counters::set(&counters.dropped_interface, if_dropped);
+}
+
+/// The one place the wall clock enters: idle ticks of live capture.
+fn wall_clock_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+#[allow(clippy::print_stderr)]
+fn summary(c: &Counters, result: &RunResult) {
+    let g = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+    let dropped: Vec<String> = [
+        ("channel_full", g(&c.dropped_channel_full)),
+        ("kernel", g(&c.dropped_kernel)),
+        ("interface", g(&c.dropped_interface)),
+        ("malformed", g(&c.malformed)),
+        ("unsupported_linktype", g(&c.unsupported_linktype)),
+        ("fragment_refused", g(&c.fragment_dropped)),
+        ("tunnel_too_deep", g(&c.tunnel_too_deep)),
+    ]
+    .iter()
+    .map(|(k, v)| format!("{k}={v}"))
+    .collect();
+    eprintln!(
+        "wirebeat summary: packets read={} decoded={} non_ip={} truncated={}; dropped {}; \
+         fragments={} reassembled={} timed_out={} overlaps={}; tunnelled={}; \
+         flows={} (evicted {}); events written={} of {} (rejected {}); capture file errors={}{}",
+        g(&c.frames_read),
+        g(&c.decoded),
+        g(&c.non_ip),
+        g(&c.truncated),
+        dropped.join(" "),
+        g(&c.fragments),
+        g(&c.reassembled),
+        g(&c.fragments_timed_out),
+        g(&c.fragment_overlaps),
+        g(&c.tunnelled),
+        g(&c.flows_created),
+        g(&c.flows_evicted),
+        g(&c.events_acked),
+        g(&c.events_published),
+        g(&c.events_rejected),
+        g(&c.capture_file_errors),
+        result
+            .output_error
+            .as_ref()
+            .map(|e| format!("; output error: {e}"))
+            .unwrap_or_default(),
+    );
 }

@@ -173,7 +173,10 @@ pub struct ConsoleOutput {
 
 impl Default for ConsoleOutput {
     fn default() -> Self {
-        ConsoleOutput { enabled: true, pretty: false }
+        ConsoleOutput {
+            enabled: true,
+            pretty: false,
+        }
     }
 }
 
@@ -238,7 +241,10 @@ pub struct Logging {
 
 impl Default for Logging {
     fn default() -> Self {
-        Logging { level: "info".into(), format: "text".into() }
+        Logging {
+            level: "info".into(),
+            format: "text".into(),
+        }
     }
 }
 
@@ -260,7 +266,9 @@ impl std::str::FromStr for Duration {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
-        let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+        let split = s
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(s.len());
         let (num, unit) = s.split_at(split);
         let value: f64 = num
             .parse()
@@ -272,35 +280,82 @@ impl std::str::FromStr for Duration {
             "" | "s" => 1.0,
             "m" => 60.0,
             "h" => 3600.0,
-            other => return Err(format!("invalid duration unit {other:?} in {s:?}")),
+            other => {
+                return Err(format!(
+                    "invalid duration unit {other:?} in {s:?} (expected ns, us, ms, s, m or h)"
+                ))
+            }
         };
-        if !value.is_finite() || value < 0.0 {
-            return Err(format!("invalid duration {s:?}"));
-        }
-        Ok(Duration(std::time::Duration::from_secs_f64(value * scale)))
+        Duration::from_secs_f64(value * scale).ok_or_else(|| format!("invalid duration {s:?}"))
     }
 }
 
+impl Duration {
+    /// Seconds as a float; `None` when negative, not finite or too large.
+    fn from_secs_f64(secs: f64) -> Option<Self> {
+        if !secs.is_finite() || secs < 0.0 {
+            return None;
+        }
+        std::time::Duration::try_from_secs_f64(secs)
+            .ok()
+            .map(Duration)
+    }
+}
+
+/// Written in the largest unit that is exact: `10s`, `500ms`, `1m`, `2h`, `0s`.
+impl std::fmt::Display for Duration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ns = self.0.as_nanos();
+        if ns == 0 {
+            return f.write_str("0s");
+        }
+        const UNITS: [(u128, &str); 6] = [
+            (3_600_000_000_000, "h"),
+            (60_000_000_000, "m"),
+            (1_000_000_000, "s"),
+            (1_000_000, "ms"),
+            (1_000, "us"),
+            (1, "ns"),
+        ];
+        for (size, unit) in UNITS {
+            if ns % size == 0 {
+                return write!(f, "{}{unit}", ns / size);
+            }
+        }
+        write!(f, "{ns}ns")
+    }
+}
+
+/// Accepts a string (`10s`, `500ms`, `1m`, `1.5h`) or a number of seconds (`5`, `0.25`).
 impl<'de> Deserialize<'de> for Duration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Num(f64),
-            Str(String),
-        }
-        match Raw::deserialize(d)? {
-            Raw::Num(n) if n.is_finite() && n >= 0.0 => {
-                Ok(Duration(std::time::Duration::from_secs_f64(n)))
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Duration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a duration such as 10s, 500ms or 1m (or a number of seconds)")
             }
-            Raw::Num(n) => Err(serde::de::Error::custom(format!("invalid duration {n}"))),
-            Raw::Str(s) => s.parse().map_err(serde::de::Error::custom),
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Duration, E> {
+                Ok(Duration::from_secs(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Duration, E> {
+                u64::try_from(v)
+                    .map(Duration::from_secs)
+                    .map_err(|_| E::custom(format!("invalid duration {v} (must not be negative)")))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Duration, E> {
+                Duration::from_secs_f64(v).ok_or_else(|| E::custom(format!("invalid duration {v}")))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Duration, E> {
+                v.parse().map_err(E::custom)
+            }
         }
+        d.deserialize_any(Visitor)
     }
 }
 
 impl Serialize for Duration {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format!("{}ms", self.0.as_millis()))
+        s.collect_str(self)
     }
 }

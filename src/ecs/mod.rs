@@ -1,1 +1,481 @@
-//! placeholder
+//! ECS events: typed structs, the derived fields filled in one place, serialized once.
+//!
+//! Layout follows Elastic's Network Packet Capture integration (`data_stream.dataset:
+//! network_traffic.flow`, …) so Elastic's prebuilt rules read wirebeat documents unchanged.
+//! Fields outside ECS are listed in [`fields::CUSTOM_FIELDS`], which the index template maps.
+
+pub mod fields;
+pub mod time;
+
+use crate::flow::{community_id, Flow, Report};
+use ipnet::IpNet;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+pub const ECS_VERSION: &str = "9.4.0";
+pub const DATASET_FLOW: &str = "network_traffic.flow";
+
+/// An event ready for an output: its routing facts and its JSON bytes (one line, no newline).
+#[derive(Debug, Clone)]
+pub struct EncodedEvent {
+    /// `data_stream.dataset`, e.g. `network_traffic.flow`.
+    pub dataset: &'static str,
+    /// Partitioning key for Kafka (the Community ID when there is one).
+    pub key: Option<Box<str>>,
+    pub json: Vec<u8>,
+}
+
+/// Who produced the events: the sensor's identity, fixed for a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Observer {
+    pub hostname: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub vendor: &'static str,
+    pub product: &'static str,
+    pub version: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<Ingress>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Ingress {
+    pub interface: Interface,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Interface {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Agent {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub name: String,
+    pub version: &'static str,
+    pub id: String,
+}
+
+/// Everything an event needs besides its own facts; built once per run and shared.
+#[derive(Debug)]
+pub struct EventContext {
+    pub observer: Observer,
+    pub agent: Agent,
+    pub namespace: String,
+    pub internal_networks: Vec<IpNet>,
+    pub tags: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    pub community_id_seed: u16,
+}
+
+impl EventContext {
+    pub fn new(
+        name: Option<&str>,
+        agent_id: Option<&str>,
+        namespace: &str,
+        internal_networks: Vec<IpNet>,
+        tags: Vec<String>,
+        labels: BTreeMap<String, String>,
+    ) -> Arc<Self> {
+        let hostname = hostname();
+        let name = name.map(str::to_owned).unwrap_or_else(|| hostname.clone());
+        let id = agent_id
+            .map(str::to_owned)
+            .unwrap_or_else(|| stable_uuid(&hostname));
+        Arc::new(EventContext {
+            observer: Observer {
+                hostname: hostname.clone(),
+                name: name.clone(),
+                kind: "sensor",
+                vendor: "wirebeat",
+                product: "wirebeat",
+                version: env!("CARGO_PKG_VERSION"),
+                ingress: None,
+            },
+            agent: Agent {
+                kind: "wirebeat",
+                name,
+                version: env!("CARGO_PKG_VERSION"),
+                id,
+            },
+            namespace: namespace.to_owned(),
+            internal_networks,
+            tags,
+            labels,
+            community_id_seed: 0,
+        })
+    }
+
+    fn is_internal(&self, ip: &IpAddr) -> bool {
+        self.internal_networks.iter().any(|n| n.contains(ip))
+    }
+
+    /// `network.direction` from the perimeter's point of view.
+    pub fn direction(&self, src: &IpAddr, dst: &IpAddr) -> &'static str {
+        match (self.is_internal(src), self.is_internal(dst)) {
+            (true, true) => "internal",
+            (true, false) => "outbound",
+            (false, true) => "inbound",
+            (false, false) => "external",
+        }
+    }
+}
+
+/// The machine's host name (no clock, no network: `/proc` or `/etc/hostname`).
+pub fn hostname() -> String {
+    for p in ["/proc/sys/kernel/hostname", "/etc/hostname"] {
+        if let Ok(s) = std::fs::read_to_string(p) {
+            let s = s.trim();
+            if !s.is_empty() {
+                return s.to_owned();
+            }
+        }
+    }
+    "localhost".to_owned()
+}
+
+/// A UUID-shaped id derived from a string (so a sensor keeps its `agent.id` across runs).
+pub fn stable_uuid(seed: &str) -> String {
+    use sha1::{Digest, Sha1};
+    let d: [u8; 20] = Sha1::digest(format!("wirebeat-agent:{seed}").as_bytes()).into();
+    let h: String = d[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-5{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// IANA keyword of an IP protocol for `network.transport`.
+pub fn transport_name(proto: u8) -> Option<&'static str> {
+    Some(match proto {
+        1 => "icmp",
+        2 => "igmp",
+        4 => "ipv4",
+        6 => "tcp",
+        17 => "udp",
+        41 => "ipv6",
+        46 => "rsvp",
+        47 => "gre",
+        50 => "esp",
+        51 => "ah",
+        58 => "ipv6-icmp",
+        88 => "eigrp",
+        89 => "ospf",
+        103 => "pim",
+        112 => "vrrp",
+        115 => "l2tp",
+        132 => "sctp",
+        _ => return None,
+    })
+}
+
+/// MAC in ECS form: upper case, dash separated.
+pub fn mac(m: &[u8; 6]) -> String {
+    format!(
+        "{:02X}-{:02X}-{:02X}-{:02X}-{:02X}-{:02X}",
+        m[0], m[1], m[2], m[3], m[4], m[5]
+    )
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
+}
+
+#[derive(Serialize)]
+struct Ecs {
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct DataStream<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    dataset: &'static str,
+    namespace: &'a str,
+}
+
+#[derive(Serialize)]
+struct EventFields {
+    kind: &'static str,
+    category: [&'static str; 1],
+    #[serde(rename = "type")]
+    types: &'static [&'static str],
+    action: &'static str,
+    dataset: &'static str,
+    module: &'static str,
+    start: String,
+    end: String,
+    duration: i64,
+}
+
+#[derive(Serialize)]
+struct Endpoint {
+    ip: IpAddr,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mac: Option<String>,
+    bytes: u64,
+    packets: u64,
+}
+
+#[derive(Serialize)]
+struct Peer {
+    ip: IpAddr,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    port: Option<u16>,
+}
+
+#[derive(Serialize)]
+struct VlanId {
+    id: String,
+}
+
+#[derive(Serialize)]
+struct Vlan {
+    vlan: VlanId,
+}
+
+#[derive(Serialize)]
+struct Network {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transport: Option<&'static str>,
+    iana_number: String,
+    bytes: u64,
+    packets: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    community_id: Option<String>,
+    direction: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vlan: Option<VlanId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inner: Option<Vlan>,
+}
+
+#[derive(Serialize)]
+struct FlowFields {
+    id: String,
+    #[serde(rename = "final")]
+    is_final: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vlan: Option<u16>,
+}
+
+#[derive(Serialize)]
+struct TunnelFields {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: u32,
+    source: Peer,
+    destination: Peer,
+}
+
+#[derive(Serialize)]
+struct NtFlow {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tcp_flags: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "is_zero")]
+    truncated_packets: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    reassembled_packets: u64,
+    #[serde(skip_serializing_if = "is_false")]
+    initiator_guessed: bool,
+}
+
+#[derive(Serialize)]
+struct NetworkTraffic {
+    flow: NtFlow,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tunnel: Option<TunnelFields>,
+}
+
+#[derive(Serialize)]
+struct Related {
+    ip: Vec<IpAddr>,
+}
+
+#[derive(Serialize)]
+struct FlowEvent<'a> {
+    #[serde(rename = "@timestamp")]
+    timestamp: String,
+    ecs: Ecs,
+    data_stream: DataStream<'a>,
+    event: EventFields,
+    #[serde(rename = "type")]
+    doc_type: &'static str,
+    flow: FlowFields,
+    source: Endpoint,
+    destination: Endpoint,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client: Option<Peer>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server: Option<Peer>,
+    network: Network,
+    network_traffic: NetworkTraffic,
+    related: Related,
+    observer: &'a Observer,
+    agent: &'a Agent,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    tags: &'a [String],
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    labels: &'a BTreeMap<String, String>,
+}
+
+/// Builds and serializes flow events for one worker.
+pub struct FlowEncoder {
+    ctx: Arc<EventContext>,
+    worker: usize,
+}
+
+impl FlowEncoder {
+    pub fn new(ctx: Arc<EventContext>, worker: usize) -> Self {
+        FlowEncoder { ctx, worker }
+    }
+
+    pub fn encode(&self, r: &Report<'_>) -> EncodedEvent {
+        let f: &Flow = r.flow;
+        let ctx = &*self.ctx;
+        let has_ports = f.key.has_ports && matches!(f.key.proto, 6 | 17 | 132);
+        let port = |p: u16| has_ports.then_some(p);
+        let cid = community_id_of(ctx.community_id_seed, f);
+        let is_final = r.final_reason.is_some();
+        let related = if f.src == f.dst {
+            vec![f.src]
+        } else {
+            vec![f.src, f.dst]
+        };
+        let known = f.initiator_known();
+        let ev = FlowEvent {
+            timestamp: time::rfc3339(r.ts_ns),
+            ecs: Ecs {
+                version: ECS_VERSION,
+            },
+            data_stream: DataStream {
+                kind: "logs",
+                dataset: DATASET_FLOW,
+                namespace: &ctx.namespace,
+            },
+            event: EventFields {
+                kind: "event",
+                category: ["network"],
+                types: if is_final {
+                    &["connection", "end"]
+                } else {
+                    &["connection"]
+                },
+                action: "network_flow",
+                dataset: DATASET_FLOW,
+                module: "wirebeat",
+                start: time::rfc3339(f.first_ts),
+                end: time::rfc3339(f.last_ts),
+                duration: f.last_ts.saturating_sub(f.first_ts),
+            },
+            doc_type: "flow",
+            flow: FlowFields {
+                id: format!("{:x}-{:x}-{}", f.first_ts, f.seq, self.worker),
+                is_final,
+                vlan: f.link.vlan[0],
+            },
+            source: Endpoint {
+                ip: f.src,
+                port: port(f.sport),
+                mac: f.link.src_mac.as_ref().map(mac),
+                bytes: f.fwd.bytes,
+                packets: f.fwd.packets,
+            },
+            destination: Endpoint {
+                ip: f.dst,
+                port: port(f.dport),
+                mac: f.link.dst_mac.as_ref().map(mac),
+                bytes: f.rev.bytes,
+                packets: f.rev.packets,
+            },
+            client: known.then(|| Peer {
+                ip: f.src,
+                port: port(f.sport),
+            }),
+            server: known.then(|| Peer {
+                ip: f.dst,
+                port: port(f.dport),
+            }),
+            network: Network {
+                kind: if f.src.is_ipv4() { "ipv4" } else { "ipv6" },
+                transport: transport_name(f.key.proto),
+                iana_number: f.key.proto.to_string(),
+                bytes: f.bytes(),
+                packets: f.packets(),
+                community_id: cid.clone(),
+                direction: ctx.direction(&f.src, &f.dst),
+                vlan: f.link.vlan[0].map(|v| VlanId { id: v.to_string() }),
+                inner: f.link.vlan[1].map(|v| Vlan {
+                    vlan: VlanId { id: v.to_string() },
+                }),
+            },
+            network_traffic: NetworkTraffic {
+                flow: NtFlow {
+                    tcp_flags: crate::flow::tcp_flag_names(f.fwd.tcp_flags | f.rev.tcp_flags),
+                    state: f.tcp_state.map(|s| s.as_str()),
+                    end_reason: r.final_reason.map(|e| e.as_str()),
+                    truncated_packets: f.truncated_packets,
+                    reassembled_packets: f.reassembled_packets,
+                    initiator_guessed: f.key.proto == 6 && !known,
+                },
+                tunnel: f.tunnel.map(|t| TunnelFields {
+                    kind: t.kind.as_str(),
+                    id: t.id,
+                    source: Peer {
+                        ip: t.outer_src,
+                        port: None,
+                    },
+                    destination: Peer {
+                        ip: t.outer_dst,
+                        port: None,
+                    },
+                }),
+            },
+            related: Related { ip: related },
+            observer: &ctx.observer,
+            agent: &ctx.agent,
+            tags: &ctx.tags,
+            labels: &ctx.labels,
+        };
+        let mut json = Vec::with_capacity(1024);
+        // Serializing plain structs into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut json, &ev);
+        EncodedEvent {
+            dataset: DATASET_FLOW,
+            key: cid.map(String::into_boxed_str),
+            json,
+        }
+    }
+}
+
+/// Community ID of a flow, in the initiator's orientation (ICMP: type/code of its first packet).
+pub fn community_id_of(seed: u16, f: &Flow) -> Option<String> {
+    if f.key.has_ports {
+        community_id::community_id(seed, f.src, f.dst, f.key.proto, f.sport, f.dport)
+    } else if matches!(f.key.proto, 6 | 17 | 132 | 1 | 58) {
+        // A port-less flow of a port protocol (an unfinished fragment train): no tuple to hash.
+        None
+    } else {
+        community_id::community_id(seed, f.src, f.dst, f.key.proto, 0, 0)
+    }
+}

@@ -1,1 +1,495 @@
-//! placeholder
+//! Flows: a bidirectional table per worker, keyed on a canonical 5-tuple plus VLAN and tunnel id.
+//!
+//! Each worker owns one [`FlowTable`] (no locks): the pipeline shards frames so that both
+//! directions of a conversation reach the same worker. Time only moves with packet timestamps
+//! ([`FlowTable::tick`] is called with the pipeline's packet clock), so a capture file gives the
+//! same reports on every run.
+//!
+//! Limits: `max_flows` per table (the least recently seen sixteenth is evicted, reported final
+//! and counted as `evicted`); idle timeouts per transport; a closed TCP flow (both FINs, or a
+//! RST) is reported final at the next sweep.
+
+pub mod community_id;
+
+use crate::decode::{LinkInfo, Packet, Tunnel, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN};
+use rustc_hash::FxHashMap;
+use std::net::IpAddr;
+
+/// Sweeps for idle flows run at most this often (packet time).
+const SWEEP_INTERVAL_NS: i64 = 1_000_000_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FlowKey {
+    pub vlan: [Option<u16>; 2],
+    pub tunnel_id: u32,
+    pub proto: u8,
+    /// Canonical order: (a, pa) <= (b, pb), except one-way ICMP which keeps wire order.
+    pub a: IpAddr,
+    pub b: IpAddr,
+    pub pa: u16,
+    pub pb: u16,
+    pub has_ports: bool,
+}
+
+impl FlowKey {
+    /// The key of a packet, and whether the packet goes from `b` to `a` (reverse of canonical).
+    pub fn of(p: &Packet<'_>) -> (FlowKey, bool) {
+        let (sp, dp, one_way, has_ports) = match p.ports {
+            Some((s, d)) => {
+                let (s, d, one_way) = community_id::port_equivalents(p.proto, s, d);
+                (s, d, one_way, true)
+            }
+            None => (0, 0, false, false),
+        };
+        let reverse = !one_way && (p.src, sp) > (p.dst, dp);
+        let (a, b, pa, pb) = if reverse {
+            (p.dst, p.src, dp, sp)
+        } else {
+            (p.src, p.dst, sp, dp)
+        };
+        let key = FlowKey {
+            vlan: p.link.vlan,
+            tunnel_id: p.tunnel.map(|t| t.id).unwrap_or(0),
+            proto: p.proto,
+            a,
+            b,
+            pa,
+            pb,
+            has_ports,
+        };
+        (key, reverse)
+    }
+}
+
+/// Counters of one direction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DirStats {
+    pub packets: u64,
+    pub bytes: u64,
+    pub tcp_flags: u8,
+}
+
+/// Simplified TCP connection state, as seen from the sensor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpState {
+    SynSent,
+    SynReceived,
+    Established,
+    /// First packet seen was not a SYN: picked up mid-stream.
+    Midstream,
+    Closing,
+    Closed,
+    Reset,
+}
+
+impl TcpState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TcpState::SynSent => "syn_sent",
+            TcpState::SynReceived => "syn_received",
+            TcpState::Established => "established",
+            TcpState::Midstream => "midstream",
+            TcpState::Closing => "closing",
+            TcpState::Closed => "closed",
+            TcpState::Reset => "reset",
+        }
+    }
+}
+
+/// Why a flow was reported final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    IdleTimeout,
+    TcpClose,
+    Evicted,
+    EndOfCapture,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::IdleTimeout => "idle_timeout",
+            EndReason::TcpClose => "tcp_close",
+            EndReason::Evicted => "evicted",
+            EndReason::EndOfCapture => "end_of_capture",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Flow {
+    /// Worker-unique sequence number; with the worker id it makes `flow.id`.
+    pub seq: u64,
+    pub key: FlowKey,
+    /// Initiator ("source") and responder, as the first packet (or the SYN) tells.
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// Ports of the initiator's packets; ICMP type and code of the first packet.
+    pub sport: u16,
+    pub dport: u16,
+    /// The initiator sits at `key.b` (its packets are "reverse" in key order).
+    pub src_is_b: bool,
+    pub first_ts: i64,
+    pub last_ts: i64,
+    /// From the initiator / from the responder.
+    pub fwd: DirStats,
+    pub rev: DirStats,
+    pub link: LinkInfo,
+    pub tunnel: Option<Tunnel>,
+    pub tcp_state: Option<TcpState>,
+    pub truncated_packets: u64,
+    pub reassembled_packets: u64,
+    /// Packets at the last report: a periodic report is skipped when nothing changed.
+    pub reported_packets: u64,
+    pub closed_at: Option<i64>,
+}
+
+impl Flow {
+    pub fn packets(&self) -> u64 {
+        self.fwd.packets + self.rev.packets
+    }
+    pub fn bytes(&self) -> u64 {
+        self.fwd.bytes + self.rev.bytes
+    }
+    /// Whether the initiator is known from the handshake rather than guessed.
+    pub fn initiator_known(&self) -> bool {
+        self.fwd.tcp_flags & TCP_SYN != 0 && self.fwd.tcp_flags & TCP_ACK == 0
+            || self.rev.tcp_flags & (TCP_SYN | TCP_ACK) == (TCP_SYN | TCP_ACK)
+    }
+
+    fn update_tcp(&mut self, flags: u8, from_initiator: bool) {
+        let state = self.tcp_state.unwrap_or(TcpState::Midstream);
+        let next = if flags & TCP_RST != 0 {
+            TcpState::Reset
+        } else if flags & TCP_FIN != 0 {
+            let both = self.fwd.tcp_flags & TCP_FIN != 0 && self.rev.tcp_flags & TCP_FIN != 0;
+            if both {
+                TcpState::Closed
+            } else {
+                TcpState::Closing
+            }
+        } else {
+            match state {
+                TcpState::SynSent if !from_initiator && flags & TCP_SYN != 0 => {
+                    TcpState::SynReceived
+                }
+                TcpState::SynReceived if from_initiator && flags & TCP_ACK != 0 => {
+                    TcpState::Established
+                }
+                s => s,
+            }
+        };
+        self.tcp_state = Some(next);
+        if matches!(next, TcpState::Closed | TcpState::Reset) && self.closed_at.is_none() {
+            self.closed_at = Some(self.last_ts);
+        }
+    }
+}
+
+/// Settings of a table, from `wirebeat.flows`.
+#[derive(Debug, Clone)]
+pub struct FlowSettings {
+    /// 0 disables periodic reports.
+    pub period_ns: i64,
+    pub tcp_timeout_ns: i64,
+    pub udp_timeout_ns: i64,
+    pub icmp_timeout_ns: i64,
+    pub other_timeout_ns: i64,
+    pub max_flows: usize,
+}
+
+impl FlowSettings {
+    pub fn from_config(c: &crate::config::Flows, workers: usize) -> Self {
+        let t = c.timeout.as_nanos();
+        FlowSettings {
+            period_ns: c.period.as_nanos(),
+            tcp_timeout_ns: c.tcp_timeout.map(|d| d.as_nanos()).unwrap_or(t),
+            udp_timeout_ns: c.udp_timeout.map(|d| d.as_nanos()).unwrap_or(t),
+            icmp_timeout_ns: c.icmp_timeout.map(|d| d.as_nanos()).unwrap_or(t),
+            other_timeout_ns: t,
+            max_flows: (c.max_flows / workers.max(1)).max(16),
+        }
+    }
+
+    fn timeout(&self, proto: u8) -> i64 {
+        match proto {
+            6 => self.tcp_timeout_ns,
+            17 => self.udp_timeout_ns,
+            1 | 58 => self.icmp_timeout_ns,
+            _ => self.other_timeout_ns,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlowStats {
+    pub created: u64,
+    pub ended: u64,
+    pub evicted: u64,
+    pub reports: u64,
+    pub active: u64,
+}
+
+impl FlowStats {
+    pub fn add(&mut self, o: &FlowStats) {
+        self.created += o.created;
+        self.ended += o.ended;
+        self.evicted += o.evicted;
+        self.reports += o.reports;
+        self.active += o.active;
+    }
+}
+
+/// A report: the flow, whether it is the final one, the report time, and why it ended.
+pub struct Report<'a> {
+    pub flow: &'a Flow,
+    pub final_reason: Option<EndReason>,
+    pub ts_ns: i64,
+}
+
+pub struct FlowTable {
+    settings: FlowSettings,
+    flows: FxHashMap<FlowKey, Flow>,
+    next_seq: u64,
+    next_period: Option<i64>,
+    last_sweep: i64,
+    pub stats: FlowStats,
+}
+
+impl FlowTable {
+    pub fn new(settings: FlowSettings) -> Self {
+        FlowTable {
+            settings,
+            flows: FxHashMap::default(),
+            next_seq: 0,
+            next_period: None,
+            last_sweep: i64::MIN,
+            stats: FlowStats::default(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.flows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.flows.is_empty()
+    }
+
+    /// Accounts one packet; may evict flows (reported through `emit`) to make room.
+    pub fn update(&mut self, p: &Packet<'_>, emit: &mut dyn FnMut(Report<'_>)) {
+        let (key, reverse) = FlowKey::of(p);
+        if !self.flows.contains_key(&key) {
+            if self.flows.len() >= self.settings.max_flows {
+                self.evict(p.ts_ns, emit);
+            }
+            self.stats.created += 1;
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            let (sport, dport) = p.ports.unwrap_or((0, 0));
+            // A SYN-ACK first means we missed the SYN: the sender is the responder.
+            let synack = p
+                .tcp
+                .map(|t| t.flags & (TCP_SYN | TCP_ACK) == (TCP_SYN | TCP_ACK));
+            let swap = synack == Some(true);
+            let (src, dst, sport, dport) = if swap {
+                (p.dst, p.src, dport, sport)
+            } else {
+                (p.src, p.dst, sport, dport)
+            };
+            let mut link = p.link;
+            if swap {
+                std::mem::swap(&mut link.src_mac, &mut link.dst_mac);
+            }
+            let tcp_state = p.tcp.map(|t| {
+                if t.flags & (TCP_SYN | TCP_ACK) == TCP_SYN {
+                    TcpState::SynSent
+                } else if swap {
+                    TcpState::SynReceived
+                } else {
+                    TcpState::Midstream
+                }
+            });
+            self.flows.insert(
+                key,
+                Flow {
+                    seq,
+                    key,
+                    src,
+                    dst,
+                    sport,
+                    dport,
+                    src_is_b: reverse != swap,
+                    first_ts: p.ts_ns,
+                    last_ts: p.ts_ns,
+                    fwd: DirStats::default(),
+                    rev: DirStats::default(),
+                    link,
+                    tunnel: p.tunnel,
+                    tcp_state,
+                    truncated_packets: 0,
+                    reassembled_packets: 0,
+                    reported_packets: 0,
+                    closed_at: None,
+                },
+            );
+        }
+        let Some(f) = self.flows.get_mut(&key) else {
+            return;
+        };
+        let from_initiator = reverse == f.src_is_b;
+        // Packets of a capture file may be slightly out of order: keep the span sane.
+        f.first_ts = f.first_ts.min(p.ts_ns);
+        f.last_ts = f.last_ts.max(p.ts_ns);
+        let flags = p.tcp.map(|t| t.flags).unwrap_or(0);
+        let dir = if from_initiator {
+            &mut f.fwd
+        } else {
+            &mut f.rev
+        };
+        dir.packets += u64::from(p.frames);
+        dir.bytes += p.wire_bytes;
+        dir.tcp_flags |= flags;
+        if p.truncated {
+            f.truncated_packets += u64::from(p.frames);
+        }
+        if p.frames > 1 {
+            f.reassembled_packets += 1;
+        }
+        if p.tcp.is_some() {
+            f.update_tcp(flags, from_initiator);
+        }
+    }
+
+    /// Advances the table's clock: periodic reports and idle/closed sweeps.
+    pub fn tick(&mut self, now_ns: i64, emit: &mut dyn FnMut(Report<'_>)) {
+        if self.settings.period_ns > 0 {
+            let period = self.settings.period_ns;
+            let next = *self
+                .next_period
+                .get_or_insert((now_ns / period + 1) * period);
+            if now_ns >= next {
+                self.periodic(now_ns, emit);
+                self.next_period = Some((now_ns / period + 1) * period);
+            }
+        }
+        if now_ns.saturating_sub(self.last_sweep) >= SWEEP_INTERVAL_NS {
+            self.last_sweep = now_ns;
+            self.sweep(now_ns, emit);
+        }
+    }
+
+    /// Reports every flow as final (end of input or shutdown).
+    pub fn flush(&mut self, now_ns: i64, emit: &mut dyn FnMut(Report<'_>)) {
+        let mut all: Vec<Flow> = self.flows.drain().map(|(_, f)| f).collect();
+        all.sort_unstable_by_key(|f| f.seq);
+        for f in &all {
+            self.stats.ended += 1;
+            self.stats.reports += 1;
+            let reason = if f.closed_at.is_some() {
+                EndReason::TcpClose
+            } else {
+                EndReason::EndOfCapture
+            };
+            emit(Report {
+                flow: f,
+                final_reason: Some(reason),
+                ts_ns: now_ns.max(f.last_ts),
+            });
+        }
+    }
+
+    fn periodic(&mut self, now_ns: i64, emit: &mut dyn FnMut(Report<'_>)) {
+        let mut due: Vec<&mut Flow> = self
+            .flows
+            .values_mut()
+            .filter(|f| f.packets() != f.reported_packets)
+            .collect();
+        due.sort_unstable_by_key(|f| f.seq);
+        for f in due {
+            f.reported_packets = f.packets();
+            self.stats.reports += 1;
+            emit(Report {
+                flow: f,
+                final_reason: None,
+                ts_ns: now_ns,
+            });
+        }
+    }
+
+    fn sweep(&mut self, now_ns: i64, emit: &mut dyn FnMut(Report<'_>)) {
+        let settings = &self.settings;
+        let mut ended: Vec<(FlowKey, EndReason)> = self
+            .flows
+            .iter()
+            .filter_map(|(k, f)| {
+                if f.closed_at.is_some() {
+                    Some((*k, EndReason::TcpClose))
+                } else if now_ns.saturating_sub(f.last_ts) >= settings.timeout(k.proto) {
+                    Some((*k, EndReason::IdleTimeout))
+                } else {
+                    None
+                }
+            })
+            .collect();
+        ended.sort_unstable_by_key(|(k, _)| self.flows.get(k).map(|f| f.seq));
+        for (k, reason) in ended {
+            if let Some(f) = self.flows.remove(&k) {
+                self.stats.ended += 1;
+                self.stats.reports += 1;
+                emit(Report {
+                    flow: &f,
+                    final_reason: Some(reason),
+                    ts_ns: now_ns,
+                });
+            }
+        }
+    }
+
+    /// Makes room: reports and forgets the least recently seen sixteenth of the table.
+    fn evict(&mut self, now_ns: i64, emit: &mut dyn FnMut(Report<'_>)) {
+        let mut by_age: Vec<(i64, u64, FlowKey)> = self
+            .flows
+            .iter()
+            .map(|(k, f)| (f.last_ts, f.seq, *k))
+            .collect();
+        let n = (by_age.len() / 16).max(1).min(by_age.len());
+        if n == 0 {
+            return;
+        }
+        by_age.select_nth_unstable(n - 1);
+        let mut victims: Vec<_> = by_age[..n].to_vec();
+        victims.sort_unstable();
+        for (_, _, k) in victims {
+            if let Some(f) = self.flows.remove(&k) {
+                self.stats.evicted += 1;
+                self.stats.ended += 1;
+                self.stats.reports += 1;
+                emit(Report {
+                    flow: &f,
+                    final_reason: Some(EndReason::Evicted),
+                    ts_ns: now_ns,
+                });
+            }
+        }
+    }
+}
+
+/// TCP flag names in Packetbeat/tshark order, for `network_traffic.flow.tcp_flags`.
+pub fn tcp_flag_names(flags: u8) -> Vec<&'static str> {
+    const NAMES: [(u8, &str); 8] = [
+        (TCP_FIN, "FIN"),
+        (TCP_SYN, "SYN"),
+        (TCP_RST, "RST"),
+        (crate::decode::TCP_PSH, "PSH"),
+        (TCP_ACK, "ACK"),
+        (crate::decode::TCP_URG, "URG"),
+        (crate::decode::TCP_ECE, "ECE"),
+        (crate::decode::TCP_CWR, "CWR"),
+    ];
+    NAMES
+        .iter()
+        .filter(|(bit, _)| flags & bit != 0)
+        .map(|(_, n)| *n)
+        .collect()
+}

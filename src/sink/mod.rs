@@ -1,1 +1,53 @@
-//! placeholder
+//! Outputs. A sink takes batches of serialized events, sends them, and classifies each event's
+//! outcome; only a confirmed delivery lets the pipeline forget an event.
+//!
+//! The trait is shaped for the network outputs (Kafka, Elasticsearch) too: `send` blocks until
+//! every event of the batch has an outcome, `Retry` means "try again later" (the pipeline backs
+//! off and resends, which is backpressure), `Rejected` is final for that event (counted and
+//! written to the dead-letter file by outputs that have one), and `Err` means the output itself
+//! is unusable (stdout closed, disk gone).
+
+pub mod console;
+pub mod file;
+
+use crate::config;
+use crate::ecs::EncodedEvent;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Delivered,
+    Retry(String),
+    Rejected(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("{output}: {message}")]
+    Fatal {
+        output: &'static str,
+        message: String,
+    },
+    #[error("{output}: {source}")]
+    Io {
+        output: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub trait Output: Send {
+    fn name(&self) -> &'static str;
+    /// Sends a batch; one outcome per event, in order.
+    fn send(&mut self, batch: &[EncodedEvent]) -> Result<Vec<Outcome>, OutputError>;
+    /// Makes everything sent so far durable/visible.
+    fn flush(&mut self) -> Result<(), OutputError>;
+}
+
+/// The output the configuration selects (console when none is enabled).
+pub fn from_config(out: &config::Output) -> Result<Box<dyn Output>, OutputError> {
+    if let Some(f) = out.file.as_ref().filter(|f| f.enabled) {
+        return Ok(Box::new(file::FileOutput::open(f)?));
+    }
+    let pretty = out.console.as_ref().map(|c| c.pretty).unwrap_or(false);
+    Ok(Box::new(console::ConsoleOutput::new(pretty)))
+}

@@ -1,0 +1,494 @@
+//! Checks on a typed [`Config`] (pure: no IO), named networks, and printing.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::str::FromStr;
+
+use ipnet::{IpNet, Ipv4Net, Ipv4Subnets, Ipv6Net, Ipv6Subnets};
+
+use super::{Config, ConfigError, FileFormat, Wirebeat};
+
+/// Names accepted in `wirebeat.internal_networks` besides CIDRs.
+pub const NETWORK_NAMES: &[&str] = &[
+    "private",
+    "loopback",
+    "link_local",
+    "unique_local",
+    "multicast",
+    "unicast",
+];
+
+/// Accepted `logging.level` values.
+pub const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
+
+/// Accepted `logging.format` values.
+pub const LOG_FORMATS: &[&str] = &["ecs", "text"];
+
+/// Smallest and largest accepted `snaplen`.
+pub const SNAPLEN_RANGE: std::ops::RangeInclusive<i32> = 64..=262_144;
+
+fn v4(a: [u8; 4], prefix: u8) -> IpNet {
+    IpNet::V4(Ipv4Net::new(Ipv4Addr::from(a), prefix).unwrap_or_default())
+}
+
+fn v6(segments: [u16; 8], prefix: u8) -> IpNet {
+    IpNet::V6(Ipv6Net::new(Ipv6Addr::from(segments), prefix).unwrap_or_default())
+}
+
+/// The networks a name in `internal_networks` stands for; `None` for an unknown name.
+///
+/// `unicast` follows Go's `IsGlobalUnicast` (as in Beats): every address except the
+/// unspecified, loopback, link-local, multicast and IPv4 broadcast ones.
+pub fn named_networks(name: &str) -> Option<Vec<IpNet>> {
+    Some(match name {
+        "private" => vec![
+            v4([10, 0, 0, 0], 8),
+            v4([172, 16, 0, 0], 12),
+            v4([192, 168, 0, 0], 16),
+            v4([100, 64, 0, 0], 10),
+            v6([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7),
+        ],
+        "loopback" => vec![v4([127, 0, 0, 0], 8), v6([0, 0, 0, 0, 0, 0, 0, 1], 128)],
+        "link_local" => vec![
+            v4([169, 254, 0, 0], 16),
+            v6([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10),
+        ],
+        "unique_local" => vec![v6([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7)],
+        "multicast" => vec![v4([224, 0, 0, 0], 4), v6([0xff00, 0, 0, 0, 0, 0, 0, 0], 8)],
+        "unicast" => {
+            let r4 = |a: [u8; 4], b: [u8; 4]| {
+                Ipv4Subnets::new(Ipv4Addr::from(a), Ipv4Addr::from(b), 0).map(IpNet::V4)
+            };
+            let r6 = |a: [u16; 8], b: [u16; 8]| {
+                Ipv6Subnets::new(Ipv6Addr::from(a), Ipv6Addr::from(b), 0).map(IpNet::V6)
+            };
+            let f = 0xffff;
+            r4([0, 0, 0, 1], [126, 255, 255, 255])
+                .chain(r4([128, 0, 0, 0], [169, 253, 255, 255]))
+                .chain(r4([169, 255, 0, 0], [223, 255, 255, 255]))
+                .chain(r4([240, 0, 0, 0], [255, 255, 255, 254]))
+                .chain(r6([0, 0, 0, 0, 0, 0, 0, 2], [0xfe7f, f, f, f, f, f, f, f]))
+                .chain(r6(
+                    [0xfec0, 0, 0, 0, 0, 0, 0, 0],
+                    [0xfeff, f, f, f, f, f, f, f],
+                ))
+                .collect()
+        }
+        _ => return None,
+    })
+}
+
+/// One `internal_networks` entry: a name, a CIDR (host bits cleared) or a single address.
+fn parse_network(entry: &str) -> Option<Vec<IpNet>> {
+    let entry = entry.trim();
+    if let Some(nets) = named_networks(entry) {
+        return Some(nets);
+    }
+    if let Ok(net) = IpNet::from_str(entry) {
+        return Some(vec![net.trunc()]);
+    }
+    IpAddr::from_str(entry).ok().map(|a| vec![IpNet::from(a)])
+}
+
+impl Wirebeat {
+    /// `internal_networks` expanded: names replaced by their networks, CIDRs parsed, duplicates
+    /// dropped (first occurrence kept). Entries that are neither are skipped (`validate`
+    /// rejects them).
+    pub fn internal_networks(&self) -> Vec<IpNet> {
+        let mut out: Vec<IpNet> = Vec::new();
+        for net in self
+            .internal_networks
+            .iter()
+            .filter_map(|e| parse_network(e))
+            .flatten()
+        {
+            if !out.contains(&net) {
+                out.push(net);
+            }
+        }
+        out
+    }
+}
+
+fn positive(key: &str, ok: bool) -> Result<(), ConfigError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::validation(key, "must be greater than 0"))
+    }
+}
+
+/// Elastic data stream namespace rules.
+fn check_namespace(ns: &str) -> Result<(), String> {
+    if ns.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if ns.len() > 100 {
+        return Err(format!("must be at most 100 bytes, got {}", ns.len()));
+    }
+    if ns.chars().any(char::is_uppercase) {
+        return Err(format!("{ns:?} must be lowercase"));
+    }
+    if let Some(c) = ns.chars().find(|c| "\\/*?\"<>| ,#:-".contains(*c)) {
+        return Err(format!(
+            "{ns:?} must not contain {c:?} (data stream namespaces exclude \\ / * ? \" < > | , # : - and spaces)"
+        ));
+    }
+    Ok(())
+}
+
+fn one_of(key: &str, value: &str, allowed: &[&str]) -> Result<(), ConfigError> {
+    if allowed.contains(&value) {
+        Ok(())
+    } else {
+        Err(ConfigError::validation(
+            key,
+            format!("{value:?} is not one of: {}", allowed.join(", ")),
+        ))
+    }
+}
+
+impl Config {
+    /// Checks what types cannot: ranges, names, and settings that exclude each other. Returns
+    /// the first problem, naming its dotted key. Pure: touches no files or interfaces.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let w = &self.wirebeat;
+        for (i, iface) in w.interfaces.iter().enumerate() {
+            let key = |k: &str| format!("wirebeat.interfaces[{i}].{k}");
+            if iface.name.trim().is_empty() {
+                return Err(ConfigError::validation(
+                    key("name"),
+                    "must not be empty (an interface name, or \"any\")",
+                ));
+            }
+            if !SNAPLEN_RANGE.contains(&iface.snaplen) {
+                return Err(ConfigError::validation(
+                    key("snaplen"),
+                    format!(
+                        "must be between {} and {}, got {}",
+                        SNAPLEN_RANGE.start(),
+                        SNAPLEN_RANGE.end(),
+                        iface.snaplen
+                    ),
+                ));
+            }
+            if iface.buffer_size_mb < 1 {
+                return Err(ConfigError::validation(
+                    key("buffer_size_mb"),
+                    format!("must be at least 1, got {}", iface.buffer_size_mb),
+                ));
+            }
+        }
+        for (i, entry) in w.internal_networks.iter().enumerate() {
+            if parse_network(entry).is_none() {
+                return Err(ConfigError::validation(
+                    format!("wirebeat.internal_networks[{i}]"),
+                    format!(
+                        "{entry:?} is neither a CIDR (like 10.0.0.0/8) nor one of: {}",
+                        NETWORK_NAMES.join(", ")
+                    ),
+                ));
+            }
+        }
+        check_namespace(&w.namespace)
+            .map_err(|m| ConfigError::validation("wirebeat.namespace", m))?;
+        positive("wirebeat.channel_batches", w.channel_batches > 0)?;
+
+        let f = &w.flows;
+        positive("wirebeat.flows.timeout", !f.timeout.0.is_zero())?;
+        for (name, t) in [
+            ("tcp_timeout", f.tcp_timeout),
+            ("udp_timeout", f.udp_timeout),
+            ("icmp_timeout", f.icmp_timeout),
+        ] {
+            if let Some(t) = t {
+                positive(&format!("wirebeat.flows.{name}"), !t.0.is_zero())?;
+            }
+        }
+        positive("wirebeat.flows.max_flows", f.max_flows > 0)?;
+
+        let d = &w.defrag;
+        positive("wirebeat.defrag.timeout", !d.timeout.0.is_zero())?;
+        positive("wirebeat.defrag.max_datagrams", d.max_datagrams > 0)?;
+        positive(
+            "wirebeat.defrag.max_datagram_bytes",
+            d.max_datagram_bytes > 0,
+        )?;
+
+        let console = self.output.console.as_ref().is_some_and(|c| c.enabled);
+        if let Some(file) = self.output.file.as_ref().filter(|f| f.enabled) {
+            if console {
+                return Err(ConfigError::validation(
+                    "output",
+                    "output.console and output.file are both enabled; enable only one \
+                     (set output.console.enabled: false, or remove output.file)",
+                ));
+            }
+            if file.path.trim().is_empty() {
+                return Err(ConfigError::validation(
+                    "output.file.path",
+                    "must not be empty",
+                ));
+            }
+            if file.filename.trim().is_empty() {
+                return Err(ConfigError::validation(
+                    "output.file.filename",
+                    "must not be empty",
+                ));
+            }
+            if file.format == FileFormat::Csv && file.csv_fields.is_empty() {
+                return Err(ConfigError::validation(
+                    "output.file.csv_fields",
+                    "must list at least one field when output.file.format is csv",
+                ));
+            }
+            positive("output.file.rotate_every_kb", file.rotate_every_kb > 0)?;
+            if file.number_of_files < 1 {
+                return Err(ConfigError::validation(
+                    "output.file.number_of_files",
+                    "must be at least 1",
+                ));
+            }
+        }
+
+        one_of("logging.level", &self.logging.level, LOG_LEVELS)?;
+        one_of("logging.format", &self.logging.format, LOG_FORMATS)?;
+        Ok(())
+    }
+
+    /// The configuration as YAML (what `wirebeat test config -v` prints); loading it back
+    /// gives the same configuration.
+    pub fn to_yaml(&self) -> String {
+        serde_yaml::to_string(self)
+            .unwrap_or_else(|e| format!("# cannot render the configuration: {e}\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nets(list: &[&str]) -> Vec<IpNet> {
+        list.iter().map(|s| s.parse().unwrap()).collect()
+    }
+
+    fn contains(nets: &[IpNet], ip: &str) -> bool {
+        let ip: IpAddr = ip.parse().unwrap();
+        nets.iter().any(|n| n.contains(&ip))
+    }
+
+    #[test]
+    fn named_networks_expand() {
+        let mut w = Wirebeat::default();
+        assert_eq!(
+            w.internal_networks(),
+            nets(&[
+                "10.0.0.0/8",
+                "172.16.0.0/12",
+                "192.168.0.0/16",
+                "100.64.0.0/10",
+                "fc00::/7"
+            ])
+        );
+        w.internal_networks = vec![
+            "loopback".into(),
+            "link_local".into(),
+            "10.1.2.3/8".into(),
+            "192.0.2.7".into(),
+        ];
+        assert_eq!(
+            w.internal_networks(),
+            nets(&[
+                "127.0.0.0/8",
+                "::1/128",
+                "169.254.0.0/16",
+                "fe80::/10",
+                "10.0.0.0/8",
+                "192.0.2.7/32"
+            ])
+        );
+        w.internal_networks = vec!["multicast".into(), "unique_local".into(), "private".into()];
+        assert_eq!(
+            w.internal_networks(),
+            nets(&[
+                "224.0.0.0/4",
+                "ff00::/8",
+                "fc00::/7",
+                "10.0.0.0/8",
+                "172.16.0.0/12",
+                "192.168.0.0/16",
+                "100.64.0.0/10"
+            ])
+        );
+    }
+
+    #[test]
+    fn unicast_is_global_unicast() {
+        let u = named_networks("unicast").unwrap();
+        for yes in [
+            "8.8.8.8",
+            "10.1.1.1",
+            "0.0.0.1",
+            "126.255.255.255",
+            "128.0.0.0",
+            "169.253.9.9",
+        ] {
+            assert!(contains(&u, yes), "{yes}");
+        }
+        for yes in [
+            "169.255.0.1",
+            "223.255.255.255",
+            "240.0.0.1",
+            "2001:db8::1",
+            "fc00::1",
+            "::2",
+        ] {
+            assert!(contains(&u, yes), "{yes}");
+        }
+        for no in [
+            "0.0.0.0",
+            "127.0.0.1",
+            "169.254.1.1",
+            "224.0.0.1",
+            "239.1.1.1",
+            "255.255.255.255",
+        ] {
+            assert!(!contains(&u, no), "{no}");
+        }
+        for no in ["::", "::1", "fe80::1", "febf::1", "ff02::1"] {
+            assert!(!contains(&u, no), "{no}");
+        }
+    }
+
+    #[test]
+    fn default_config_is_valid() {
+        assert!(Config::default().validate().is_ok());
+    }
+
+    fn invalid(change: impl FnOnce(&mut Config)) -> String {
+        let mut c = Config::default();
+        change(&mut c);
+        c.validate().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn validation_messages() {
+        use super::super::{ConsoleOutput, Duration, FileOutput, Interface};
+        assert_eq!(
+            invalid(|c| {
+                c.output.console = Some(ConsoleOutput::default());
+                c.output.file = Some(FileOutput::default());
+            }),
+            "output: output.console and output.file are both enabled; enable only one \
+             (set output.console.enabled: false, or remove output.file)"
+        );
+        assert_eq!(
+            invalid(|c| c.wirebeat.flows.timeout = Duration::from_secs(0)),
+            "wirebeat.flows.timeout: must be greater than 0"
+        );
+        assert_eq!(
+            invalid(|c| c.wirebeat.flows.udp_timeout = Some(Duration::from_secs(0))),
+            "wirebeat.flows.udp_timeout: must be greater than 0"
+        );
+        assert_eq!(
+            invalid(|c| c.wirebeat.flows.max_flows = 0),
+            "wirebeat.flows.max_flows: must be greater than 0"
+        );
+        assert_eq!(
+            invalid(|c| c.wirebeat.defrag.max_datagrams = 0),
+            "wirebeat.defrag.max_datagrams: must be greater than 0"
+        );
+        assert_eq!(
+            invalid(|c| c.wirebeat.defrag.max_datagram_bytes = 0),
+            "wirebeat.defrag.max_datagram_bytes: must be greater than 0"
+        );
+        assert_eq!(
+            invalid(|c| c.wirebeat.defrag.timeout = Duration::from_secs(0)),
+            "wirebeat.defrag.timeout: must be greater than 0"
+        );
+        let eth0 = Interface {
+            name: "eth0".into(),
+            ..Interface::default()
+        };
+        assert_eq!(
+            invalid(|c| c.wirebeat.interfaces = vec![
+                eth0.clone(),
+                Interface {
+                    snaplen: 63,
+                    ..eth0.clone()
+                }
+            ]),
+            "wirebeat.interfaces[1].snaplen: must be between 64 and 262144, got 63"
+        );
+        assert_eq!(
+            invalid(|c| c.wirebeat.interfaces = vec![Interface {
+                snaplen: 262_145,
+                ..eth0.clone()
+            }]),
+            "wirebeat.interfaces[0].snaplen: must be between 64 and 262144, got 262145"
+        );
+        let mut ok = Config::default();
+        ok.wirebeat.interfaces = vec![
+            Interface {
+                snaplen: 64,
+                ..eth0.clone()
+            },
+            Interface {
+                snaplen: 262_144,
+                ..eth0.clone()
+            },
+        ];
+        assert!(ok.validate().is_ok());
+        assert_eq!(
+            invalid(|c| c.wirebeat.interfaces = vec![Interface::default()]),
+            "wirebeat.interfaces[0].name: must not be empty (an interface name, or \"any\")"
+        );
+        assert_eq!(
+            invalid(|c| c.wirebeat.internal_networks = vec!["private".into(), "10.0.0.0/33".into()]),
+            "wirebeat.internal_networks[1]: \"10.0.0.0/33\" is neither a CIDR (like 10.0.0.0/8) \
+             nor one of: private, loopback, link_local, unique_local, multicast, unicast"
+        );
+        assert_eq!(
+            invalid(|c| c.wirebeat.namespace = "prod-eu".into()),
+            "wirebeat.namespace: \"prod-eu\" must not contain '-' (data stream namespaces exclude \
+             \\ / * ? \" < > | , # : - and spaces)"
+        );
+        assert_eq!(
+            invalid(|c| {
+                c.output.console = Some(ConsoleOutput {
+                    enabled: false,
+                    pretty: false,
+                });
+                c.output.file = Some(FileOutput {
+                    format: FileFormat::Csv,
+                    csv_fields: vec![],
+                    ..FileOutput::default()
+                });
+            }),
+            "output.file.csv_fields: must list at least one field when output.file.format is csv"
+        );
+        assert_eq!(
+            invalid(|c| c.output.file = Some(FileOutput {
+                number_of_files: 0,
+                ..FileOutput::default()
+            })),
+            "output.file.number_of_files: must be at least 1"
+        );
+        // A disabled file output is not checked.
+        let mut off = Config::default();
+        off.output.file = Some(FileOutput {
+            enabled: false,
+            number_of_files: 0,
+            ..FileOutput::default()
+        });
+        off.output.console = Some(ConsoleOutput::default());
+        assert!(off.validate().is_ok());
+        assert_eq!(
+            invalid(|c| c.logging.level = "verbose".into()),
+            "logging.level: \"verbose\" is not one of: error, warn, info, debug, trace"
+        );
+        assert_eq!(
+            invalid(|c| c.logging.format = "json".into()),
+            "logging.format: \"json\" is not one of: ecs, text"
+        );
+    }
+}

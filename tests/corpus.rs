@@ -1,0 +1,213 @@
+//! Every capture of the shared corpus against tshark's ground truth: no panic, the same set of
+//! TCP/UDP 5-tuples, and the same packet and byte counts per flow.
+//!
+//! Known differences are listed per file, with the reason, in `tests/corpus-differences.txt`.
+//! The list may only shrink: a listed file that now agrees fails the test until it is removed.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+/// Undirected tuple: (proto, (ip, port), (ip, port)) with the smaller endpoint first.
+type Tuple = (u8, (String, u16), (String, u16));
+
+fn tuple(proto: u8, a: (String, u16), b: (String, u16)) -> Tuple {
+    if a <= b {
+        (proto, a, b)
+    } else {
+        (proto, b, a)
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Count {
+    packets: u64,
+    bytes: u64,
+}
+
+fn s(v: &Value, k: &str) -> Option<String> {
+    v.get(k).and_then(|x| x.as_str()).map(str::to_owned)
+}
+fn n(v: &Value, k: &str) -> Option<u64> {
+    v.get(k).and_then(|x| x.as_u64())
+}
+
+/// Per-flow counts from tshark's per-packet truth (inner tuple for tunnels; fragments attributed
+/// to the datagram they complete; unfinished fragment trains have no ports and are left out).
+fn truth_counts(capture: &str) -> BTreeMap<Tuple, Count> {
+    let path = shared()
+        .join("corpus/truth")
+        .join(format!("{capture}.jsonl"));
+    let text = std::fs::read_to_string(path).expect("truth file");
+    let mut counts: BTreeMap<Tuple, Count> = BTreeMap::new();
+    // Fragments waiting for the frame that completes their datagram: (src, dst, proto).
+    let mut held: HashMap<(String, String, u64), Count> = HashMap::new();
+    for line in text.lines() {
+        let p: Value = serde_json::from_str(line).unwrap();
+        if p.get("ip_version").is_none_or(Value::is_null) {
+            continue;
+        }
+        let len = n(&p, "len").unwrap_or(0);
+        let outer_proto = n(&p, "ip_proto").unwrap_or(0);
+        let inner = p.get("inner").filter(|_| !matches!(outer_proto, 1 | 58));
+        let layer = inner.unwrap_or(&p);
+        let proto = n(layer, "ip_proto").unwrap_or(0);
+        let (src, dst) = (
+            s(layer, "src_ip").unwrap_or_default(),
+            s(layer, "dst_ip").unwrap_or_default(),
+        );
+        let ports = (n(layer, "src_port"), n(layer, "dst_port"));
+        let frag_key = (
+            s(&p, "src_ip").unwrap_or_default(),
+            s(&p, "dst_ip").unwrap_or_default(),
+            outer_proto,
+        );
+        match ports {
+            (Some(sp), Some(dp)) if matches!(proto, 6 | 17) => {
+                let mut c = Count {
+                    packets: 1,
+                    bytes: len,
+                };
+                if let Some(h) = held.remove(&frag_key) {
+                    c.packets += h.packets;
+                    c.bytes += h.bytes;
+                }
+                let e = counts
+                    .entry(tuple(proto as u8, (src, sp as u16), (dst, dp as u16)))
+                    .or_default();
+                e.packets += c.packets;
+                e.bytes += c.bytes;
+            }
+            _ if p.get("frag").is_some() && inner.is_none() => {
+                let h = held.entry(frag_key).or_default();
+                h.packets += 1;
+                h.bytes += len;
+            }
+            _ => {}
+        }
+    }
+    counts
+}
+
+fn wirebeat_counts(events: &[Value]) -> BTreeMap<Tuple, Count> {
+    let mut counts: BTreeMap<Tuple, Count> = BTreeMap::new();
+    for e in events {
+        if get(e, "event.dataset").and_then(Value::as_str) != Some("network_traffic.flow")
+            || get(e, "flow.final").and_then(Value::as_bool) != Some(true)
+        {
+            continue;
+        }
+        let proto: u8 = get(e, "network.iana_number")
+            .and_then(Value::as_str)
+            .unwrap()
+            .parse()
+            .unwrap();
+        let (Some(sp), Some(dp)) = (get(e, "source.port"), get(e, "destination.port")) else {
+            continue;
+        };
+        if !matches!(proto, 6 | 17) {
+            continue;
+        }
+        let ip = |k: &str| get(e, k).and_then(Value::as_str).unwrap().to_owned();
+        let t = tuple(
+            proto,
+            (ip("source.ip"), sp.as_u64().unwrap() as u16),
+            (ip("destination.ip"), dp.as_u64().unwrap() as u16),
+        );
+        let c = counts.entry(t).or_default();
+        c.packets += get(e, "network.packets").and_then(Value::as_u64).unwrap();
+        c.bytes += get(e, "network.bytes").and_then(Value::as_u64).unwrap();
+    }
+    counts
+}
+
+fn known_differences() -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus-differences.txt"),
+    )
+    .expect("tests/corpus-differences.txt");
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (f, why) = l.split_once('\t').unwrap_or((l, ""));
+            (f.trim().to_owned(), why.trim().to_owned())
+        })
+        .collect()
+}
+
+/// Captures whose header no reader can use: `read` must exit 1 with a clear message.
+const UNREADABLE: &[&str] = &[];
+
+#[test]
+fn corpus_flows_match_tshark_truth() {
+    let known = known_differences();
+    let mut unexpected = Vec::new();
+    let mut fixed = Vec::new();
+    let mut compared = 0;
+    for pcap in corpus_pcaps() {
+        let name = pcap.file_name().unwrap().to_str().unwrap().to_owned();
+        let (out, events) = read(&[&pcap], &["wirebeat.workers=2"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{name}: panic\n{stderr}");
+        let code = out.status.code();
+        if UNREADABLE.contains(&name.as_str()) {
+            assert_eq!(
+                code,
+                Some(1),
+                "{name}: unreadable file must exit 1\n{stderr}"
+            );
+            continue;
+        }
+        assert_eq!(code, Some(0), "{name}: exit code\n{stderr}");
+        let want = truth_counts(&name);
+        let got = wirebeat_counts(&events);
+        compared += 1;
+        let mut diffs = Vec::new();
+        for (t, w) in &want {
+            match got.get(t) {
+                None => diffs.push(format!("missing {t:?} {w:?}")),
+                Some(g) if g != w => diffs.push(format!("{t:?}: truth {w:?}, wirebeat {g:?}")),
+                _ => {}
+            }
+        }
+        for t in got.keys().filter(|t| !want.contains_key(*t)) {
+            diffs.push(format!("extra {t:?} {:?}", got[t]));
+        }
+        match (diffs.is_empty(), known.contains_key(&name)) {
+            (false, false) => unexpected.push(format!(
+                "{name}: {} differences, first: {}",
+                diffs.len(),
+                diffs[..diffs.len().min(3)].join("; ")
+            )),
+            (true, true) => fixed.push(name),
+            _ => {}
+        }
+    }
+    assert!(compared > 250, "only {compared} captures compared");
+    assert!(
+        unexpected.is_empty(),
+        "flows differ from tshark (fix, or list in tests/corpus-differences.txt with the reason):\n{}",
+        unexpected.join("\n")
+    );
+    assert!(
+        fixed.is_empty(),
+        "these captures now agree: remove them from tests/corpus-differences.txt:\n{}",
+        fixed.join("\n")
+    );
+}
+
+/// The differences file names only corpus captures, each with a reason.
+#[test]
+fn differences_file_is_well_formed() {
+    let names: BTreeSet<String> = corpus_pcaps()
+        .iter()
+        .map(|p| p.file_name().unwrap().to_str().unwrap().to_owned())
+        .collect();
+    for (f, why) in known_differences() {
+        assert!(names.contains(&f), "{f} is not a corpus capture");
+        assert!(why.len() > 10, "{f}: give a reason");
+    }
+}
