@@ -44,7 +44,7 @@ fn truth_counts(capture: &str) -> BTreeMap<Tuple, Count> {
     let text = std::fs::read_to_string(path).expect("truth file");
     let mut counts: BTreeMap<Tuple, Count> = BTreeMap::new();
     // Fragments waiting for the frame that completes their datagram: (src, dst, proto).
-    let mut held: HashMap<(String, String, u64), Count> = HashMap::new();
+    let mut held: HashMap<(String, String, u64, Option<u64>), Count> = HashMap::new();
     for line in text.lines() {
         let p: Value = serde_json::from_str(line).unwrap();
         if p.get("ip_version").is_none_or(Value::is_null) {
@@ -60,10 +60,12 @@ fn truth_counts(capture: &str) -> BTreeMap<Tuple, Count> {
             s(layer, "dst_ip").unwrap_or_default(),
         );
         let ports = (n(layer, "src_port"), n(layer, "dst_port"));
+        // IPv6 fragments carry their datagram id in the truth; IPv4 ones do not.
         let frag_key = (
             s(&p, "src_ip").unwrap_or_default(),
             s(&p, "dst_ip").unwrap_or_default(),
             outer_proto,
+            p.get("frag").and_then(|f| n(f, "id")),
         );
         match ports {
             (Some(sp), Some(dp)) if matches!(proto, 6 | 17) => {

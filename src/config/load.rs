@@ -238,6 +238,19 @@ pub fn load_str(
     for ov in overrides {
         cx.apply_override(&mut tree, ov)?;
     }
+    // `output.file:` with every setting commented out means that output, with its defaults
+    // (an explicit `output.file: null` does not).
+    if let Some(Value::Mapping(outputs)) = tree.get_mut("output") {
+        for (name, section) in outputs.iter_mut() {
+            let path = [
+                Seg::Key("output".into()),
+                Seg::Key(key_string(name).unwrap_or_default()),
+            ];
+            if section.is_null() && cx.index.raw_value(&path).is_none() {
+                *section = Value::Mapping(Mapping::new());
+            }
+        }
+    }
 
     let config = cx.deserialize(tree)?;
     config.validate().map_err(|e| match e {
@@ -313,10 +326,36 @@ impl Context<'_> {
     }
 
     fn syntax_error(&self, e: &serde_yaml::Error) -> ConfigError {
+        let message = strip_marks(&e.to_string());
+        if let Some(conflict) = self.duplicate_key(&message) {
+            return conflict;
+        }
         ConfigError::Syntax {
             origin: self.file_origin(e.location().map(|l| l.line())),
-            message: strip_marks(&e.to_string()),
+            message,
         }
+    }
+
+    /// serde_yaml's `path: duplicate entry with key "k"` as a conflict naming both lines.
+    fn duplicate_key(&self, message: &str) -> Option<ConfigError> {
+        let (before, after) = message.split_once("duplicate entry with key \"")?;
+        let key = after.strip_suffix('"')?;
+        let mut path = parse_path(before.strip_suffix(": ").unwrap_or("").trim());
+        path.extend(split_dotted(key)?.into_iter().map(Seg::Key));
+        let name = display_path(&path);
+        let lines = self.index.lines_of(&path);
+        let (message, line) = match lines.as_slice() {
+            [x, y, ..] => (
+                format!("{name:?} is set twice, at lines {x} and {y}"),
+                Some(*y),
+            ),
+            _ => (format!("{name:?} is set twice"), None),
+        };
+        Some(ConfigError::Conflict {
+            origin: self.file_origin(line),
+            key: name,
+            message,
+        })
     }
 
     /// Who set `path` last: an override whose value holds it or that set something below it,
@@ -553,20 +592,30 @@ impl Context<'_> {
             Value::String(String::new())
         } else {
             match serde_yaml::from_str::<Value>(text) {
-                Ok(Value::String(_)) | Err(_) => Value::String(text.to_string()),
                 Ok(v) => v,
+                Err(_) => Value::String(text.to_string()),
             }
         };
         let key_path: Vec<Seg> = ov.key.iter().cloned().map(Seg::Key).collect();
-        self.expand(&mut value, &mut key_path.clone(), Some(&ov))?;
+        let file_raw = std::mem::take(&mut self.raw_text);
+        let expanded = self.expand(&mut value, &mut key_path.clone(), Some(&ov));
+        let override_raw = std::mem::replace(&mut self.raw_text, file_raw);
+        expanded?;
         let value = self.normalize(value, &mut key_path.clone(), Some(&ov))?;
         let mut landed = Vec::new();
         set_path(tree, &ov.key, value.clone(), &mut landed);
-        // Scalars as typed, and the re-read `${VAR}` text recorded under the key path.
-        if let Some(raw) = self.raw_text.remove(&key_path) {
-            self.raw_text.insert(landed.clone(), raw);
-        } else if !value.is_mapping() && !value.is_sequence() {
-            self.raw_text.insert(landed.clone(), text.to_string());
+        // What was written below `landed` is replaced: keep the override's text instead (the
+        // re-read `${VAR}` values, and a scalar as typed).
+        self.raw_text.retain(|p, _| !p.starts_with(&landed));
+        for (p, raw) in override_raw {
+            let mut at = landed.clone();
+            at.extend(p.get(key_path.len()..).unwrap_or_default().iter().cloned());
+            self.raw_text.insert(at, raw);
+        }
+        if !value.is_mapping() && !value.is_sequence() {
+            self.raw_text
+                .entry(landed.clone())
+                .or_insert_with(|| text.to_string());
         }
         self.applied.push(Applied {
             arg: ov.arg,
@@ -872,5 +921,676 @@ fn reread(expanded: &str) -> Value {
     match serde_yaml::from_str::<Value>(expanded) {
         Ok(Value::String(_)) | Err(_) => Value::String(expanded.to_string()),
         Ok(v) => v,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ConsoleOutput, Duration, FileFormat, FileOutput, Interface};
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn env_of(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    fn load_text(text: &str) -> Result<Config, ConfigError> {
+        load_str(text, "wirebeat.yml", &[], &no_env)
+    }
+
+    fn err_text(text: &str) -> String {
+        load_text(text).unwrap_err().to_string()
+    }
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn defaults() {
+        assert_eq!(load(None, &[]).unwrap(), Config::default());
+        assert_eq!(load_text("").unwrap(), Config::default());
+        assert_eq!(
+            load_text("# only a comment\n\n").unwrap(),
+            Config::default()
+        );
+        assert_eq!(load_text("---\n").unwrap(), Config::default());
+        let empty = tempfile::NamedTempFile::new().unwrap();
+        assert_eq!(load(Some(empty.path()), &[]).unwrap(), Config::default());
+        let d = Config::default();
+        assert_eq!(d.wirebeat.workers, 0);
+        assert_eq!(d.wirebeat.internal_networks, vec!["private".to_string()]);
+        assert_eq!(d.wirebeat.flows.timeout, Duration::from_secs(30));
+        assert_eq!(d.output.console, None);
+        assert_eq!(d.output.file, None);
+        assert_eq!(d.logging.level, "info");
+    }
+
+    #[test]
+    fn file_is_read_and_missing_file_is_named() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut f, b"wirebeat.workers: 3\n").unwrap();
+        assert_eq!(load(Some(f.path()), &[]).unwrap().wirebeat.workers, 3);
+
+        let missing = Path::new("/nonexistent/dir/wirebeat.yml");
+        let err = load(Some(missing), &[]).unwrap_err();
+        assert!(matches!(err, ConfigError::Read { .. }));
+        assert_eq!(err.exit_code(), 1);
+        let text = err.to_string();
+        assert!(
+            text.starts_with("cannot read config file /nonexistent/dir/wirebeat.yml: "),
+            "{text}"
+        );
+        assert!(!text.contains('\n'));
+        // A usage error wins over the missing file.
+        assert_eq!(
+            load(Some(missing), &args(&["oops"]))
+                .unwrap_err()
+                .exit_code(),
+            2
+        );
+    }
+
+    #[test]
+    fn dotted_keys_equal_nested() {
+        let dotted = load_text("output.file: {path: /x}\nwirebeat.flows.timeout: 5s\n").unwrap();
+        let nested =
+            load_text("output:\n  file:\n    path: /x\nwirebeat:\n  flows:\n    timeout: 5s\n")
+                .unwrap();
+        assert_eq!(dotted, nested);
+        let file = dotted.output.file.as_ref().unwrap();
+        assert_eq!(file.path, "/x");
+        assert_eq!(file.filename, "wirebeat.ndjson");
+        assert_eq!(dotted.wirebeat.flows.timeout, Duration::from_secs(5));
+        // Dotted inside nested, and inside a flow mapping.
+        let c = load_text("wirebeat:\n  flows.max_flows: 7\n  defrag: {limits.x: 1}\n");
+        assert_eq!(
+            c.unwrap_err().to_string(),
+            "wirebeat.yml: line 3: unknown key \"wirebeat.defrag.limits\" (expected one of: \
+             enabled, timeout, max_datagrams, max_datagram_bytes)"
+        );
+        assert_eq!(
+            load_text("wirebeat:\n  flows.max_flows: 7\n")
+                .unwrap()
+                .wirebeat
+                .flows
+                .max_flows,
+            7
+        );
+    }
+
+    #[test]
+    fn nested_and_dotted_merge() {
+        let text = "\
+wirebeat:
+  workers: 2
+  flows:
+    enabled: false
+wirebeat.flows.timeout: 1m
+wirebeat.namespace: lab
+output.console.pretty: true
+output:
+  console:
+    enabled: true
+";
+        let c = load_text(text).unwrap();
+        assert_eq!(c.wirebeat.workers, 2);
+        assert!(!c.wirebeat.flows.enabled);
+        assert_eq!(c.wirebeat.flows.timeout, Duration::from_secs(60));
+        assert_eq!(c.wirebeat.namespace, "lab");
+        assert_eq!(
+            c.output.console,
+            Some(ConsoleOutput {
+                enabled: true,
+                pretty: true
+            })
+        );
+    }
+
+    #[test]
+    fn nested_and_dotted_conflicts_name_both() {
+        let twice = "wirebeat.workers: 2\nlogging.level: info\nwirebeat:\n  workers: 3\n";
+        let err = load_text(twice).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "wirebeat.yml: line 4: \"wirebeat.workers\" is set twice, at lines 1 and 4 \
+             (nested and dotted spellings of one key)"
+        );
+        assert_eq!(err.line(), Some(4));
+        assert_eq!(err.exit_code(), 1);
+        let value_and_section = "output.file: x\noutput.file.path: /y\n";
+        assert_eq!(
+            err_text(value_and_section),
+            "wirebeat.yml: line 2: \"output.file\" (line 1) conflicts with \"output.file.path\" \
+             (line 2): a key cannot hold both a value and nested keys"
+        );
+    }
+
+    #[test]
+    fn duplicate_key_names_both_lines() {
+        let err = load_text("wirebeat:\n  workers: 1\n  workers: 2\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "wirebeat.yml: line 3: \"wirebeat.workers\" is set twice, at lines 2 and 3"
+        );
+        assert_eq!(
+            err_text("name: a\nname: b\n"),
+            "wirebeat.yml: line 2: \"name\" is set twice, at lines 1 and 2"
+        );
+    }
+
+    #[test]
+    fn empty_output_section_enables_it_with_defaults() {
+        let c = load_text("output.file:\n  #path: /var/log/wirebeat\n").unwrap();
+        assert_eq!(c.output.file, Some(FileOutput::default()));
+        assert_eq!(c.output.console, None);
+        let c = load_text("output.file: null\noutput.console: ~\n").unwrap();
+        assert_eq!(c.output, crate::config::Output::default());
+        // Other empty sections are their defaults.
+        assert_eq!(
+            load_text("wirebeat.flows:\ntags:\n").unwrap(),
+            Config::default()
+        );
+    }
+
+    #[test]
+    fn overrides_are_typed_yaml() {
+        let c = load_str(
+            "wirebeat.workers: 1\noutput.file.path: /var/log\n",
+            "wirebeat.yml",
+            &args(&[
+                "wirebeat.workers=2",
+                "wirebeat.internal_networks=[10.0.0.0/8, loopback]",
+                "output.file.path=/tmp/x",
+                "output.file.number_of_files=3",
+                "output.file={filename: out.ndjson}",
+                "wirebeat.flows.period=0s",
+                "tags=[a, b]",
+                "fields.site=12",
+                "name=",
+            ]),
+            &no_env,
+        )
+        .unwrap();
+        assert_eq!(c.wirebeat.workers, 2);
+        assert_eq!(
+            c.wirebeat.internal_networks,
+            vec!["10.0.0.0/8".to_string(), "loopback".into()]
+        );
+        let file = c.output.file.unwrap();
+        assert_eq!(file.path, "/tmp/x");
+        assert_eq!(file.number_of_files, 3);
+        assert_eq!(file.filename, "out.ndjson");
+        assert_eq!(c.wirebeat.flows.period, Duration::from_secs(0));
+        assert_eq!(c.tags, vec!["a".to_string(), "b".into()]);
+        assert_eq!(c.fields.get("site").map(String::as_str), Some("12"));
+        assert_eq!(c.name.as_deref(), Some(""));
+        // Later overrides win; a numeric part indexes a list.
+        let c = load_str(
+            "wirebeat.interfaces: [{name: eth0}, {name: eth1}]\n",
+            "wirebeat.yml",
+            &args(&[
+                "wirebeat.workers=2",
+                "wirebeat.workers=5",
+                "wirebeat.interfaces.1.snaplen=1500",
+            ]),
+            &no_env,
+        )
+        .unwrap();
+        assert_eq!(c.wirebeat.workers, 5);
+        assert_eq!(
+            c.wirebeat.interfaces[0],
+            Interface {
+                name: "eth0".into(),
+                ..Interface::default()
+            }
+        );
+        assert_eq!(
+            c.wirebeat.interfaces[1],
+            Interface {
+                name: "eth1".into(),
+                snaplen: 1500,
+                ..Interface::default()
+            }
+        );
+    }
+
+    #[test]
+    fn bad_override_syntax_is_a_usage_error() {
+        for (arg, reason) in [
+            (
+                "wirebeat.workers",
+                "expected key=value, e.g. -E wirebeat.workers=2",
+            ),
+            ("=2", "the key before '=' is empty (expected key=value)"),
+            (
+                "wirebeat..workers=2",
+                "the key has an empty part between dots",
+            ),
+        ] {
+            let err = load_str("", "wirebeat.yml", &args(&[arg]), &no_env).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{arg}");
+            assert_eq!(
+                err.to_string(),
+                format!("invalid -E argument {arg:?}: {reason}")
+            );
+            assert_eq!(load(None, &args(&[arg])).unwrap_err().exit_code(), 2);
+        }
+    }
+
+    #[test]
+    fn override_errors_name_the_override() {
+        let err = load_str(
+            "wirebeat:\n  workers: 2\n",
+            "wirebeat.yml",
+            &args(&["wirebeat.workers=two"]),
+            &no_env,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "-E wirebeat.workers=two: wirebeat.workers: invalid type: string \"two\", expected usize"
+        );
+        assert_eq!(err.exit_code(), 1);
+        assert_eq!(err.line(), None);
+        let err = load_str(
+            "",
+            "wirebeat.yml",
+            &args(&["wirebeat.flows.timout=5s"]),
+            &no_env,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "-E wirebeat.flows.timout=5s: unknown key \"wirebeat.flows.timout\" (expected one of: \
+             enabled, period, timeout, tcp_timeout, udp_timeout, icmp_timeout, max_flows)"
+        );
+        // The file's own typo is still blamed on the file, even when an override touches the
+        // same section.
+        let err = load_str(
+            "wirebeat.flows:\n  timout: 5s\n",
+            "wirebeat.yml",
+            &args(&["wirebeat.flows.enabled=false"]),
+            &no_env,
+        )
+        .unwrap_err();
+        assert_eq!(err.line(), Some(2));
+        // Validation errors too.
+        let err =
+            load_str("", "wirebeat.yml", &args(&["logging.level=loud"]), &no_env).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "-E logging.level=loud: logging.level: \"loud\" is not one of: error, warn, info, debug, trace"
+        );
+    }
+
+    #[test]
+    fn env_expansion() {
+        let env = env_of(&[
+            ("SNAP", "1500"),
+            ("IFACE", "eth1"),
+            ("NETS", "[10.0.0.0/8, loopback]"),
+            ("EMPTY", ""),
+        ]);
+        let text = "\
+name: sensor-${IFACE}
+tags:
+  - \"${IFACE}\"
+  - '${SNAP}'
+  - '$${IFACE}'
+  - ${MISSING:fallback}
+  - ${MISSING:${IFACE}}
+wirebeat:
+  internal_networks: ${NETS}
+  interfaces:
+    - name: ${IFACE}
+      snaplen: ${SNAP}
+      bpf_filter: ${EMPTY}
+    - name: ${IFACE:eth9}
+      snaplen: ${MISSING:9000}
+      bpf_filter: port $${HOME} and ${MISSING:udp}
+";
+        let c = load_str(text, "wirebeat.yml", &[], &env).unwrap();
+        assert_eq!(c.name.as_deref(), Some("sensor-eth1"));
+        assert_eq!(
+            c.tags,
+            vec![
+                "eth1".to_string(),
+                "1500".into(),
+                "${IFACE}".into(),
+                "fallback".into(),
+                "eth1".into()
+            ]
+        );
+        assert_eq!(
+            c.wirebeat.internal_networks,
+            vec!["10.0.0.0/8".to_string(), "loopback".into()]
+        );
+        let i = &c.wirebeat.interfaces;
+        assert_eq!(
+            i[0],
+            Interface {
+                name: "eth1".into(),
+                snaplen: 1500,
+                ..Interface::default()
+            }
+        );
+        assert_eq!(
+            i[1],
+            Interface {
+                name: "eth1".into(),
+                snaplen: 9000,
+                bpf_filter: "port ${HOME} and udp".into(),
+                ..Interface::default()
+            }
+        );
+        // A number from the environment where a string is expected stays as written.
+        let env = env_of(&[("V", "1.10")]);
+        let c = load_str(
+            "name: ${V}\nfields.version: ${V}\n",
+            "wirebeat.yml",
+            &[],
+            &env,
+        )
+        .unwrap();
+        assert_eq!(c.name.as_deref(), Some("1.10"));
+        assert_eq!(c.fields.get("version").map(String::as_str), Some("1.10"));
+        // In overrides too.
+        let c = load_str(
+            "",
+            "wirebeat.yml",
+            &args(&["wirebeat.workers=${W:3}"]),
+            &no_env,
+        )
+        .unwrap();
+        assert_eq!(c.wirebeat.workers, 3);
+        // A quoted reference stays text, unquoted it is read as YAML.
+        let env = env_of(&[("NETS", "[a, b]")]);
+        let c = load_str(
+            "name: \"${NETS}\"\ntags: ${NETS}\n",
+            "wirebeat.yml",
+            &[],
+            &env,
+        )
+        .unwrap();
+        assert_eq!(c.name.as_deref(), Some("[a, b]"));
+        assert_eq!(c.tags, vec!["a".to_string(), "b".into()]);
+        let c = load_str("", "wirebeat.yml", &args(&["name='${NETS}'"]), &env).unwrap();
+        assert_eq!(c.name.as_deref(), Some("[a, b]"));
+    }
+
+    #[test]
+    fn missing_variable_names_it_and_the_line() {
+        let text = "# ${SNAP} in a comment does not count\nwirebeat:\n  interfaces:\n    - name: eth0\n      snaplen: ${SNAP}\n";
+        let err = load_text(text).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "wirebeat.yml: line 5: environment variable \"SNAP\" is not set (use ${SNAP:default} to give a default)"
+        );
+        assert_eq!(err.line(), Some(5));
+        assert_eq!(err.exit_code(), 1);
+        let err = load_str("", "wirebeat.yml", &args(&["name=${WHO}"]), &no_env).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "-E name=${WHO}: environment variable \"WHO\" is not set (use ${WHO:default} to give a default)"
+        );
+        assert_eq!(
+            err_text("a:\n  b: x\nname: \"${oops\"\n"),
+            "wirebeat.yml: line 3: unterminated \"${\" in \"${oops\" (write $${ for a literal ${)"
+        );
+    }
+
+    #[test]
+    fn unknown_key_names_path_and_line() {
+        let text = "\
+# wirebeat.yml
+wirebeat:
+  workers: 2
+  internal_networks: [private]
+
+  flows:
+    timout: 10s
+";
+        let err = load_text(text).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "wirebeat.yml: line 7: unknown key \"wirebeat.flows.timout\" (expected one of: \
+             enabled, period, timeout, tcp_timeout, udp_timeout, icmp_timeout, max_flows)"
+        );
+        assert_eq!(err.line(), Some(7));
+        assert_eq!(err.key(), Some("wirebeat.flows.timout"));
+        // Dotted spelling.
+        let err = load_text("logging.level: info\n\nwirebeat.flows.timout: 10s\n").unwrap_err();
+        assert_eq!(err.line(), Some(3));
+        assert_eq!(err.key(), Some("wirebeat.flows.timout"));
+        // Inside a list item, and at the top level.
+        let err =
+            load_text("wirebeat.interfaces:\n  - name: eth0\n  - name: eth1\n    snaplenn: 9\n")
+                .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "wirebeat.yml: line 4: unknown key \"wirebeat.interfaces[1].snaplenn\" (expected one \
+             of: name, bpf_filter, snaplen, promiscuous, buffer_size_mb)"
+        );
+        assert_eq!(
+            err_text("outputs:\n  console: {}\n"),
+            "wirebeat.yml: line 1: unknown key \"outputs\" (expected one of: name, tags, fields, \
+             wirebeat, output, logging)"
+        );
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let err = load_text("wirebeat:\n  namespace: lab\n  workers: two\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "wirebeat.yml: line 3: wirebeat.workers: invalid type: string \"two\", expected usize"
+        );
+        assert_eq!(err.key(), Some("wirebeat.workers"));
+        assert_eq!(
+            err_text("output.file:\n  format: json\n"),
+            "wirebeat.yml: line 2: output.file.format: unknown value \"json\" (expected one of: ndjson, csv)"
+        );
+        assert_eq!(
+            err_text("wirebeat.tunnels.vxlan_ports: [4789, 70000]\n"),
+            "wirebeat.yml: line 1: wirebeat.tunnels.vxlan_ports[1]: invalid value: integer `70000`, expected u16"
+        );
+        assert_eq!(
+            err_text("- a\n- b\n"),
+            "wirebeat.yml: line 1: the configuration must be a mapping of keys to values (like `wirebeat:`), not a list"
+        );
+        // Numbers and booleans become strings where strings are expected, as written.
+        let c = load_text("name: 2024\ntags: [1.10, true]\nfields: {rack: 07, ok: yes}\n").unwrap();
+        assert_eq!(c.name.as_deref(), Some("2024"));
+        assert_eq!(c.tags, vec!["1.10".to_string(), "true".into()]);
+        assert_eq!(c.fields.get("rack").map(String::as_str), Some("07"));
+        assert_eq!(c.fields.get("ok").map(String::as_str), Some("yes"));
+    }
+
+    #[test]
+    fn syntax_error_has_line() {
+        let err = load_text("wirebeat:\n  workers: 2\n bad: [\n").unwrap_err();
+        assert!(matches!(err, ConfigError::Syntax { .. }), "{err}");
+        assert!(err.line().is_some());
+        let text = err.to_string();
+        assert!(text.starts_with("wirebeat.yml: line "), "{text}");
+        assert!(!text.contains(" column "), "{text}");
+        assert!(!text.contains('\n'));
+    }
+
+    #[test]
+    fn durations() {
+        let flows = |v: &str| {
+            load_text(&format!("wirebeat.flows.timeout: {v}\n")).map(|c| c.wirebeat.flows.timeout)
+        };
+        assert_eq!(flows("10s").unwrap(), Duration::from_secs(10));
+        assert_eq!(
+            flows("500ms").unwrap(),
+            Duration(std::time::Duration::from_millis(500))
+        );
+        assert_eq!(flows("1m").unwrap(), Duration::from_secs(60));
+        assert_eq!(flows("2h").unwrap(), Duration::from_secs(7200));
+        assert_eq!(flows("5").unwrap(), Duration::from_secs(5));
+        assert_eq!(flows("\"5\"").unwrap(), Duration::from_secs(5));
+        assert_eq!(
+            flows("1.5").unwrap(),
+            Duration(std::time::Duration::from_millis(1500))
+        );
+        assert_eq!(
+            flows("250us").unwrap(),
+            Duration(std::time::Duration::from_micros(250))
+        );
+        assert_eq!(
+            flows("10x").unwrap_err().to_string(),
+            "wirebeat.yml: line 1: wirebeat.flows.timeout: invalid duration unit \"x\" in \"10x\" \
+             (expected ns, us, ms, s, m or h)"
+        );
+        assert_eq!(
+            flows("-5").unwrap_err().to_string(),
+            "wirebeat.yml: line 1: wirebeat.flows.timeout: invalid duration -5 (must not be negative)"
+        );
+        assert_eq!(
+            flows("true").unwrap_err().to_string(),
+            "wirebeat.yml: line 1: wirebeat.flows.timeout: invalid type: boolean `true`, expected \
+             a duration such as 10s, 500ms or 1m (or a number of seconds)"
+        );
+        assert_eq!(
+            flows("0s").unwrap_err().to_string(),
+            "wirebeat.yml: line 1: wirebeat.flows.timeout: must be greater than 0"
+        );
+        assert!(flows("99999999999999999999h").is_err());
+        for (d, s) in [
+            (Duration::from_secs(0), "0s"),
+            (Duration::from_secs(10), "10s"),
+            (Duration::from_secs(90), "90s"),
+            (Duration::from_secs(120), "2m"),
+            (Duration::from_secs(7200), "2h"),
+            (Duration(std::time::Duration::from_millis(1500)), "1500ms"),
+            (Duration(std::time::Duration::from_nanos(7)), "7ns"),
+        ] {
+            assert_eq!(d.to_string(), s);
+        }
+    }
+
+    #[test]
+    fn two_outputs_enabled_is_an_error() {
+        let text = "output.console:\n  enabled: true\noutput.file:\n  path: /tmp\n";
+        let err = load_text(text).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "wirebeat.yml: line 1: output: output.console and output.file are both enabled; \
+             enable only one (set output.console.enabled: false, or remove output.file)"
+        );
+        assert_eq!(err.exit_code(), 1);
+        let c = load_str(
+            text,
+            "wirebeat.yml",
+            &args(&["output.console.enabled=false"]),
+            &no_env,
+        )
+        .unwrap();
+        assert_eq!(c.output.file.unwrap().path, "/tmp");
+        // One output alone is fine.
+        assert!(load_text("output.file.path: /tmp\n").is_ok());
+    }
+
+    #[test]
+    fn to_yaml_round_trips() {
+        let mut c = Config {
+            name: Some("s1".into()),
+            ..Config::default()
+        };
+        c.fields.insert("env".into(), "prod".into());
+        c.wirebeat.interfaces.push(Interface {
+            name: "eth0".into(),
+            ..Interface::default()
+        });
+        c.wirebeat.flows.udp_timeout = Some(Duration(std::time::Duration::from_millis(2500)));
+        c.output.file = Some(FileOutput {
+            format: FileFormat::Csv,
+            ..FileOutput::default()
+        });
+        let yaml = c.to_yaml();
+        assert!(yaml.contains("udp_timeout: 2500ms\n"), "{yaml}");
+        assert!(yaml.contains("timeout: 30s\n"), "{yaml}");
+        assert!(!yaml.contains("null"), "{yaml}");
+        assert!(!yaml.contains("tcp_timeout"), "{yaml}");
+        assert_eq!(load_text(&yaml).unwrap(), c);
+        assert_eq!(
+            load_text(&Config::default().to_yaml()).unwrap(),
+            Config::default()
+        );
+    }
+
+    const EXAMPLE: &str = include_str!("../../packaging/wirebeat.yml");
+
+    #[test]
+    fn packaged_example_loads_and_validates() {
+        let c = load_text(EXAMPLE).unwrap();
+        c.validate().unwrap();
+        let expected = Config {
+            output: crate::config::Output {
+                console: Some(ConsoleOutput::default()),
+                file: None,
+            },
+            ..Config::default()
+        };
+        assert_eq!(c, expected);
+    }
+
+    /// Every `#key:` line of the example uncommented: the optional settings are real keys with
+    /// their defaults (so the file documents every key correctly).
+    #[test]
+    fn packaged_example_optional_settings_are_valid() {
+        let uncommented: String = EXAMPLE
+            .lines()
+            .map(|l| {
+                let body = l.trim_start();
+                let indent = &l[..l.len() - body.len()];
+                match body.strip_prefix('#') {
+                    Some(rest) if rest.starts_with(|c: char| c != ' ' && c != '#') => {
+                        format!("{indent}{rest}\n")
+                    }
+                    _ => format!("{l}\n"),
+                }
+            })
+            .collect();
+        let err = load_text(&uncommented).unwrap_err();
+        assert!(err
+            .to_string()
+            .contains("output.console and output.file are both enabled"));
+        let c = load_str(
+            &uncommented,
+            "wirebeat.yml",
+            &args(&["output.console.enabled=false"]),
+            &no_env,
+        )
+        .unwrap();
+        let mut expected = Config {
+            name: Some("sensor-1".into()),
+            tags: vec!["dmz".into(), "span-port".into()],
+            ..Config::default()
+        };
+        expected.fields.insert("env".into(), "production".into());
+        expected.wirebeat.interfaces = vec![Interface {
+            name: "eth0".into(),
+            ..Interface::default()
+        }];
+        expected.wirebeat.flows.tcp_timeout = Some(Duration::from_secs(30));
+        expected.wirebeat.flows.udp_timeout = Some(Duration::from_secs(30));
+        expected.wirebeat.flows.icmp_timeout = Some(Duration::from_secs(30));
+        expected.output.console = Some(ConsoleOutput {
+            enabled: false,
+            pretty: false,
+        });
+        expected.output.file = Some(FileOutput::default());
+        assert_eq!(c, expected);
     }
 }

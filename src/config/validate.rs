@@ -257,9 +257,23 @@ impl Config {
 
     /// The configuration as YAML (what `wirebeat test config -v` prints); loading it back
     /// gives the same configuration.
+    /// Unset optional settings (`null`) are left out.
     pub fn to_yaml(&self) -> String {
-        serde_yaml::to_string(self)
-            .unwrap_or_else(|e| format!("# cannot render the configuration: {e}\n"))
+        fn drop_nulls(v: &mut serde_yaml::Value) {
+            match v {
+                serde_yaml::Value::Mapping(m) => {
+                    m.retain(|_, v| !v.is_null());
+                    m.iter_mut().for_each(|(_, v)| drop_nulls(v));
+                }
+                serde_yaml::Value::Sequence(s) => s.iter_mut().for_each(drop_nulls),
+                _ => {}
+            }
+        }
+        let rendered = serde_yaml::to_value(self).and_then(|mut v| {
+            drop_nulls(&mut v);
+            serde_yaml::to_string(&v)
+        });
+        rendered.unwrap_or_else(|e| format!("# cannot render the configuration: {e}\n"))
     }
 }
 

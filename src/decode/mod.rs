@@ -34,6 +34,8 @@ pub const LINKTYPE_IPV6: u32 = 229;
 pub const LINKTYPE_NFLOG: u32 = 239;
 pub const LINKTYPE_PKTAP: u32 = 258;
 pub const LINKTYPE_LINUX_SLL2: u32 = 276;
+pub const LINKTYPE_FDDI: u32 = 10;
+pub const LINKTYPE_IPOIB: u32 = 242;
 
 /// A bounds-checked view of untrusted bytes: every accessor returns `None` past the end.
 #[derive(Clone, Copy)]
@@ -887,6 +889,20 @@ fn link_layer<'a>(linktype: u32, data: &'a [u8], link: &mut LinkInfo) -> Option<
             _ => Step::Malformed,
         },
         LINKTYPE_NFLOG => nflog(data),
+        // FDDI: frame control, destination, source, then 802.2 LLC.
+        LINKTYPE_FDDI => match (b.array::<6>(1), b.array::<6>(7), b.from(13)) {
+            (Some(dst), Some(src), Some(rest)) => {
+                link.src_mac = Some(src);
+                link.dst_mac = Some(dst);
+                llc(rest)
+            }
+            _ => Step::Malformed,
+        },
+        // IP over InfiniBand: a 40-byte address pseudo-header, an Ethernet type, 2 reserved.
+        LINKTYPE_IPOIB => match (b.u16(40), b.from(44)) {
+            (Some(t), Some(rest)) => Step::Ether(t, rest),
+            _ => Step::Malformed,
+        },
         LINKTYPE_PKTAP => {
             // Apple PKTAP: header length (LE u32) then the DLT of the payload.
             let hlen = b.array::<4>(0).map(u32::from_le_bytes)? as usize;
@@ -925,6 +941,7 @@ fn ppp(proto: u16, rest: &[u8]) -> Step<'_> {
     match proto {
         0x0021 => Step::Ip(rest),
         0x0057 => Step::Ip(rest),
+        0x0281 | 0x0283 => Step::Ether(0x8847, rest),
         _ => Step::NonIp,
     }
 }
