@@ -137,6 +137,10 @@ pub fn main() -> i32 {
                         ..Default::default()
                     })
                     .collect();
+                if let Err(e) = cfg.validate() {
+                    complain(&e.to_string());
+                    return e.exit_code();
+                }
             }
             init_logging(&cfg);
             run(&cfg, dump.as_deref())
