@@ -1,6 +1,8 @@
 //! Community ID of wirebeat's flow events against tshark's per-packet values
 //! (../shared/community-id/expected/per_packet.tsv) for every capture of the spec's test data.
 
+#![allow(clippy::unwrap_used, clippy::print_stderr, clippy::print_stdout)]
+
 mod common;
 
 use common::*;

@@ -4,6 +4,8 @@
 //! Known differences are listed per file, with the reason, in `tests/corpus-differences.txt`.
 //! The list may only shrink: a listed file that now agrees fails the test until it is removed.
 
+#![allow(clippy::unwrap_used, clippy::print_stderr, clippy::print_stdout)]
+
 mod common;
 
 use common::*;

@@ -1,6 +1,8 @@
 //! Every field wirebeat emits over the whole corpus is an ECS field of a matching type
 //! (../shared/ecs/ecs_flat.yml) or on the explicit custom-field list (`wirebeat::ecs::fields`).
 
+#![allow(clippy::unwrap_used, clippy::print_stderr, clippy::print_stdout)]
+
 mod common;
 
 use common::*;

@@ -21,6 +21,9 @@ pub enum LiveError {
     Read { name: String, message: String },
 }
 
+/// Receives (timestamp ns, wire length, link type, bytes) of each captured frame.
+pub type FrameSink<'a> = dyn FnMut(i64, u32, u32, &[u8]) + 'a;
+
 pub struct LiveInterface {
     pub name: String,
     pub linktype: u32,
@@ -80,17 +83,13 @@ impl LiveInterface {
     }
 
     /// Reads at most `max` frames without blocking; returns how many were handed to `f`.
-    pub fn poll(
-        &mut self,
-        max: usize,
-        f: &mut dyn FnMut(i64, u32, u32, &[u8]),
-    ) -> Result<usize, LiveError> {
+    pub fn poll(&mut self, max: usize, f: &mut FrameSink<'_>) -> Result<usize, LiveError> {
         let mut n = 0;
         while n < max {
             match self.cap.next_packet() {
                 Ok(p) => {
                     let ts = p.header.ts;
-                    let ts_ns = i64::from(ts.tv_sec) * 1_000_000_000 + i64::from(ts.tv_usec) * 1000;
+                    let ts_ns = ts.tv_sec * 1_000_000_000 + ts.tv_usec * 1000;
                     f(ts_ns, p.header.len, self.linktype, p.data);
                     n += 1;
                 }

@@ -493,3 +493,167 @@ pub fn tcp_flag_names(flags: u8) -> Vec<&'static str> {
         .map(|(_, n)| *n)
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::TcpInfo;
+
+    fn pkt(ts: i64, src: &str, sp: u16, dst: &str, dp: u16, flags: u8) -> Packet<'static> {
+        Packet {
+            ts_ns: ts,
+            frames: 1,
+            wire_bytes: 100,
+            truncated: false,
+            link: LinkInfo::default(),
+            tunnel: None,
+            src: src.parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            proto: 6,
+            ports: Some((sp, dp)),
+            tcp: Some(TcpInfo {
+                flags,
+                seq: 0,
+                ack: 0,
+            }),
+            payload: &[],
+        }
+    }
+
+    fn settings() -> FlowSettings {
+        FlowSettings {
+            period_ns: 10_000_000_000,
+            tcp_timeout_ns: 30_000_000_000,
+            udp_timeout_ns: 30_000_000_000,
+            icmp_timeout_ns: 30_000_000_000,
+            other_timeout_ns: 30_000_000_000,
+            max_flows: 1000,
+        }
+    }
+
+    type Seen = Vec<(String, u64, u64, Option<EndReason>)>;
+
+    fn collect(seen: &mut Seen) -> impl FnMut(Report<'_>) + '_ {
+        |r: Report<'_>| {
+            seen.push((
+                format!(
+                    "{}:{}>{}:{}",
+                    r.flow.src, r.flow.sport, r.flow.dst, r.flow.dport
+                ),
+                r.flow.fwd.packets,
+                r.flow.rev.packets,
+                r.final_reason,
+            ))
+        }
+    }
+
+    #[test]
+    fn both_directions_one_flow_and_close_is_final() {
+        let mut t = FlowTable::new(settings());
+        let mut seen = Seen::new();
+        let mut emit = collect(&mut seen);
+        t.update(
+            &pkt(0, "10.0.0.2", 4000, "10.0.0.1", 80, TCP_SYN),
+            &mut emit,
+        );
+        t.update(
+            &pkt(1, "10.0.0.1", 80, "10.0.0.2", 4000, TCP_SYN | TCP_ACK),
+            &mut emit,
+        );
+        t.update(
+            &pkt(2, "10.0.0.2", 4000, "10.0.0.1", 80, TCP_ACK),
+            &mut emit,
+        );
+        t.update(
+            &pkt(3, "10.0.0.2", 4000, "10.0.0.1", 80, TCP_FIN | TCP_ACK),
+            &mut emit,
+        );
+        t.update(
+            &pkt(4, "10.0.0.1", 80, "10.0.0.2", 4000, TCP_FIN | TCP_ACK),
+            &mut emit,
+        );
+        assert_eq!(t.len(), 1);
+        t.tick(2_000_000_000, &mut emit);
+        drop(emit);
+        assert_eq!(
+            seen,
+            [(
+                "10.0.0.2:4000>10.0.0.1:80".into(),
+                3,
+                2,
+                Some(EndReason::TcpClose)
+            )]
+        );
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn synack_first_makes_the_receiver_the_source() {
+        let mut t = FlowTable::new(settings());
+        let mut seen = Seen::new();
+        let mut emit = collect(&mut seen);
+        t.update(
+            &pkt(0, "10.0.0.1", 80, "10.0.0.2", 4000, TCP_SYN | TCP_ACK),
+            &mut emit,
+        );
+        t.update(
+            &pkt(1, "10.0.0.2", 4000, "10.0.0.1", 80, TCP_ACK),
+            &mut emit,
+        );
+        t.flush(5, &mut emit);
+        drop(emit);
+        assert_eq!(
+            seen,
+            [(
+                "10.0.0.2:4000>10.0.0.1:80".into(),
+                1,
+                1,
+                Some(EndReason::EndOfCapture)
+            )]
+        );
+    }
+
+    #[test]
+    fn idle_timeout_and_periodic_reports_run_on_packet_time() {
+        let mut t = FlowTable::new(settings());
+        let mut seen = Seen::new();
+        let mut emit = collect(&mut seen);
+        t.tick(0, &mut emit);
+        t.update(
+            &pkt(1, "10.0.0.2", 4000, "10.0.0.1", 80, TCP_ACK),
+            &mut emit,
+        );
+        t.tick(10_000_000_000, &mut emit); // period boundary: one non-final report
+        t.tick(20_000_000_000, &mut emit); // nothing changed: no report
+        t.tick(29_000_000_000, &mut emit); // not idle long enough
+        t.tick(31_000_000_000, &mut emit); // idle 31 s > 30 s
+        drop(emit);
+        let reasons: Vec<Option<EndReason>> = seen.iter().map(|s| s.3).collect();
+        assert_eq!(reasons, [None, Some(EndReason::IdleTimeout)]);
+        assert_eq!(t.stats.ended, 1);
+    }
+
+    #[test]
+    fn full_table_evicts_least_recently_seen_and_counts() {
+        let mut s = settings();
+        s.max_flows = 16;
+        let mut t = FlowTable::new(s);
+        let mut seen = Seen::new();
+        let mut emit = collect(&mut seen);
+        for i in 0..17u16 {
+            t.update(
+                &pkt(i64::from(i), "10.0.0.2", 1000 + i, "10.0.0.1", 80, TCP_ACK),
+                &mut emit,
+            );
+        }
+        drop(emit);
+        assert_eq!(seen.len(), 1);
+        assert_eq!(
+            seen[0].0, "10.0.0.2:1000>10.0.0.1:80",
+            "the oldest goes first"
+        );
+        assert_eq!(seen[0].3, Some(EndReason::Evicted));
+        assert_eq!(t.stats.evicted, 1);
+        assert_eq!(t.len(), 16);
+    }
+}

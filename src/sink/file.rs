@@ -216,7 +216,7 @@ mod tests {
             .unwrap()
             .len();
         assert!(
-            size >= 1024 && size < 1024 + 300,
+            (1024..1024 + 300).contains(&size),
             "rotated file size {size}"
         );
     }

@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests: paths to the shared corpus and running the binary.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used, clippy::print_stderr, clippy::print_stdout)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,196 @@
+//! Command-line behaviour: usage and configuration errors, unreadable inputs, determinism.
+
+#![allow(clippy::unwrap_used, clippy::print_stderr, clippy::print_stdout)]
+
+mod common;
+
+use common::*;
+use std::io::Write;
+
+fn run_args(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = wirebeat().args(args).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn config_file(text: &str) -> tempfile::NamedTempFile {
+    let mut f = tempfile::Builder::new().suffix(".yml").tempfile().unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+    f
+}
+
+fn one_line(stderr: &str) -> &str {
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "expected one line, got: {stderr}");
+    lines[0]
+}
+
+#[test]
+fn unknown_key_names_key_and_line() {
+    let f = config_file("wirebeat:\n  flows:\n    timout: 10s\n");
+    let (code, _, err) = run_args(&["test", "config", "-c", f.path().to_str().unwrap()]);
+    assert_eq!(code, Some(1));
+    let line = one_line(&err);
+    assert!(
+        line.contains("wirebeat.flows.timout") && line.contains("line 3"),
+        "{line}"
+    );
+    assert!(!err.contains("panicked"));
+}
+
+#[test]
+fn wrong_type_names_key() {
+    let f = config_file("wirebeat.workers: two\n");
+    let (code, _, err) = run_args(&["read", "-c", f.path().to_str().unwrap(), "x.pcap"]);
+    assert_eq!(code, Some(1));
+    let line = one_line(&err);
+    assert!(
+        line.contains("wirebeat.workers") && line.contains("line 1"),
+        "{line}"
+    );
+}
+
+#[test]
+fn bad_override_is_a_usage_error() {
+    let (code, _, err) = run_args(&["test", "config", "-E", "wirebeat.workers"]);
+    assert_eq!(code, Some(2));
+    assert!(one_line(&err).contains("wirebeat.workers"), "{err}");
+}
+
+#[test]
+fn bad_bpf_filter_is_reported() {
+    let f = config_file("wirebeat.interfaces:\n  - name: lo\n    bpf_filter: 'tcp port ((('\n");
+    let (code, _, err) = run_args(&["test", "config", "-c", f.path().to_str().unwrap()]);
+    assert_eq!(code, Some(1));
+    let line = one_line(&err);
+    assert!(
+        line.contains("BPF") && line.contains("tcp port ((("),
+        "{line}"
+    );
+}
+
+#[test]
+fn missing_interface_is_reported() {
+    let (code, _, err) = run_args(&["run", "-i", "no-such-iface0"]);
+    assert_eq!(code, Some(1), "{err}");
+    let line = one_line(&err);
+    assert!(line.contains("no-such-iface0"), "{line}");
+}
+
+#[test]
+fn run_without_interface_is_a_usage_error() {
+    let (code, _, err) = run_args(&["run"]);
+    assert_eq!(code, Some(2));
+    assert!(one_line(&err).contains("-i"), "{err}");
+}
+
+#[test]
+fn unknown_subcommand_exits_2() {
+    let (code, _, _) = run_args(&["frobnicate"]);
+    assert_eq!(code, Some(2));
+}
+
+#[test]
+fn not_a_capture_file_exits_1_but_reads_the_others() {
+    let junk = config_file("this is not a capture file at all\n");
+    let good = shared().join("corpus/pcaps/zeek-web.pcap");
+    let (code, out, err) = run_args(&[
+        "read",
+        "--no-progress",
+        junk.path().to_str().unwrap(),
+        good.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains(junk.path().to_str().unwrap()), "{err}");
+    assert!(
+        out.lines().count() >= 1,
+        "events of the good file are still written"
+    );
+}
+
+#[test]
+fn damaged_capture_keeps_frames_before_the_damage() {
+    let f = shared().join("corpus/pcaps/sv-smtp-to-comma-10.7.29.101_49898-178.63.41.150_25.pcap");
+    let (code, out, err) = run_args(&["read", "--no-progress", f.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("packets read=18 "), "{err}");
+    assert!(err.contains("capture file errors=1"), "{err}");
+    assert!(!out.is_empty());
+}
+
+/// Same input, same worker count: byte-identical output. Across worker counts: the same events
+/// (flow.id embeds the worker, so it is masked).
+#[test]
+fn read_is_deterministic() {
+    let dir = shared().join("corpus/pcaps");
+    let files: Vec<_> = [
+        "zeek-wikipedia.pcap",
+        "zeek-http-pipelined-requests.pcap",
+        "zeek-ipv6-fragmented-dns.pcap",
+        "tcpdump-geneve.pcap",
+    ]
+    .iter()
+    .map(|f| dir.join(f))
+    .collect();
+    let refs: Vec<&std::path::Path> = files.iter().map(|p| p.as_path()).collect();
+    let (a, ea) = read(&refs, &["wirebeat.workers=2", "wirebeat.flows.period=1s"]);
+    let (b, _) = read(&refs, &["wirebeat.workers=2", "wirebeat.flows.period=1s"]);
+    assert!(a.status.success());
+    assert!(ea.len() > 40, "events: {}", ea.len());
+    assert_eq!(a.stdout, b.stdout, "two runs differ");
+    let (_, e1) = read(&refs, &["wirebeat.workers=1", "wirebeat.flows.period=1s"]);
+    let norm = |evs: &[serde_json::Value]| {
+        let mut v: Vec<String> = evs
+            .iter()
+            .map(|e| {
+                let mut e = e.clone();
+                e["flow"]["id"] = serde_json::Value::Null;
+                e.to_string()
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        norm(&ea),
+        norm(&e1),
+        "1 and 2 workers give different events"
+    );
+}
+
+#[test]
+fn file_output_writes_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = shared().join("corpus/pcaps/zeek-web.pcap");
+    let path = format!("output.file.path={}", dir.path().display());
+    let (out, _) = read(
+        &[&f],
+        &[
+            &path,
+            "output.file.format=csv",
+            "output.file.filename=flows.csv",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty(), "file output must not print events");
+    let text = std::fs::read_to_string(dir.path().join("flows.csv")).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "@timestamp,event.dataset,network.transport,source.ip,source.port,destination.ip,destination.port,network.packets,network.bytes,network.community_id"
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    assert!(
+        rows.iter()
+            .all(|r| r.contains(",network_traffic.flow,tcp,")),
+        "{text}"
+    );
+}
