@@ -459,6 +459,20 @@ fn run(cfg: &Config, dump: Option<&Path>) -> i32 {
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
     }
+    // Frames already in the kernel buffer when the stop came are still read and counted.
+    if failure.is_none() {
+        for (idx, iface) in ifaces.iter_mut().enumerate() {
+            let res = iface.poll(1 << 20, &mut |ts, len, lt, data| {
+                if let Some((w, ids)) = dumper.as_mut() {
+                    let _ = w.write(ids[idx], ts, len, data);
+                }
+                pipeline.push(ts, len, lt, data);
+            });
+            if let Err(e) = res {
+                tracing::warn!(error = %e, "final read of the capture buffer failed");
+            }
+        }
+    }
     publish_kernel_stats(&mut ifaces, &counters);
     if let Some((mut w, _)) = dumper {
         if let Err(e) = w.flush() {
