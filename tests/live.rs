@@ -5,6 +5,8 @@
 //! Needs root, `ip` and `tcpreplay`; without them the tests print why and pass. All traffic
 //! stays inside the namespace, which is deleted afterwards (also when a test fails).
 
+#![allow(clippy::unwrap_used, clippy::print_stderr, clippy::print_stdout)]
+
 mod common;
 
 use common::*;
