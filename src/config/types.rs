@@ -49,7 +49,7 @@ impl Default for Wirebeat {
             flows: Flows::default(),
             defrag: Defrag::default(),
             tunnels: Tunnels::default(),
-            channel_batches: 64,
+            channel_batches: 16,
         }
     }
 }

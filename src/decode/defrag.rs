@@ -11,7 +11,7 @@ use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use std::net::IpAddr;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FragmentKey {
     pub src: IpAddr,
     pub dst: IpAddr,
@@ -229,15 +229,15 @@ impl Defragmenter {
         }
         self.last_expiry = now_ns;
         let deadline = now_ns.saturating_sub(self.timeout_ns);
-        let mut expired: Vec<FragmentKey> = self
+        let mut expired: Vec<(i64, FragmentKey)> = self
             .pending
             .iter()
             .filter(|(_, d)| d.first_ts <= deadline || now_ns == i64::MAX)
-            .map(|(k, _)| *k)
+            .map(|(k, d)| (d.first_ts, *k))
             .collect();
-        // Deterministic order: by first fragment time, then key bytes.
-        expired.sort_by_key(|k| (self.pending.get(k).map(|d| d.first_ts), format!("{k:?}")));
-        for k in expired {
+        // Deterministic order: by first fragment time, then key.
+        expired.sort_unstable();
+        for (_, k) in expired {
             if let Some(d) = self.pending.remove(&k) {
                 out(&d);
             }
