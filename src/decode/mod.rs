@@ -319,28 +319,21 @@ impl Decoder {
 
     fn follow(
         &mut self,
-        mut step: Step<'_>,
+        step: Step<'_>,
         frame: &FrameRef<'_>,
         ctx: &mut Ctx,
         out: &mut dyn FnMut(&Packet<'_>),
     ) -> bool {
-        loop {
-            step = match step {
-                Step::Ether(ethertype, rest) => ethertype_layer(ethertype, rest, &mut ctx.link),
-                Step::Ip(ip) => return self.ip_layer(ip, frame, ctx, out),
-                Step::NonIp => {
-                    if ctx.depth == 0 {
-                        self.stats.non_ip += 1;
-                    } else {
-                        // Inside a tunnel (e.g. ARP over VXLAN): not malformed, not an IP flow.
-                        self.stats.non_ip += 1;
-                    }
-                    return false;
-                }
-                Step::Malformed => {
-                    self.stats.malformed += 1;
-                    return false;
-                }
+        match to_ip(step, &mut ctx.link) {
+            Step::Ip(ip) => self.ip_layer(ip, frame, ctx, out),
+            Step::Malformed => {
+                self.stats.malformed += 1;
+                false
+            }
+            // Not IP, also inside a tunnel (e.g. ARP over VXLAN): nothing to track.
+            _ => {
+                self.stats.non_ip += 1;
+                false
             }
         }
     }
@@ -652,21 +645,17 @@ impl Decoder {
             wire_len: frame.wire_len,
             ..*frame
         };
-        let mut s = step;
-        loop {
-            s = match s {
-                Step::Ether(t, rest) => ethertype_layer(t, rest, &mut inner.link),
-                Step::Ip(data) => {
-                    return self.inner_ip(data, &inner_frame, frames, wire_bytes, &mut inner, out)
-                }
-                Step::NonIp => {
-                    self.stats.non_ip += 1;
-                    return true;
-                }
-                Step::Malformed => {
-                    self.stats.malformed += 1;
-                    return true;
-                }
+        match to_ip(step, &mut inner.link) {
+            Step::Ip(data) => {
+                self.inner_ip(data, &inner_frame, frames, wire_bytes, &mut inner, out)
+            }
+            Step::Malformed => {
+                self.stats.malformed += 1;
+                true
+            }
+            _ => {
+                self.stats.non_ip += 1;
+                true
             }
         }
     }
@@ -1199,18 +1188,20 @@ fn teredo(data: &[u8]) -> Option<&[u8]> {
 /// and so do all fragments of a datagram (ports are not used). Non-IP frames get 0.
 pub fn shard_hash(linktype: u32, data: &[u8]) -> u64 {
     let mut link = LinkInfo::default();
-    let mut step = match link_layer(linktype, data, &mut link) {
-        Some(s) => s,
-        None => return 0,
-    };
-    for _ in 0..8 {
+    match link_layer(linktype, data, &mut link).map(|s| to_ip(s, &mut link)) {
+        Some(Step::Ip(ip)) => ip_pair_hash(ip),
+        _ => 0,
+    }
+}
+
+/// Follows Ethernet types until an IP header, a non-IP payload or broken bytes.
+fn to_ip<'a>(mut step: Step<'a>, link: &mut LinkInfo) -> Step<'a> {
+    loop {
         step = match step {
-            Step::Ether(t, rest) => ethertype_layer(t, rest, &mut link),
-            Step::Ip(ip) => return ip_pair_hash(ip),
-            _ => return 0,
+            Step::Ether(t, rest) => ethertype_layer(t, rest, link),
+            end => return end,
         }
     }
-    0
 }
 
 fn ip_pair_hash(ip: &[u8]) -> u64 {
