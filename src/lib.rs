@@ -10,5 +10,6 @@ pub mod decode;
 pub mod ecs;
 pub mod flow;
 pub mod pipeline;
+pub mod proto;
 pub mod sink;
 pub mod stats;

@@ -57,6 +57,22 @@ counters!(
         flows_ended,
         flows_evicted,
         flow_reports,
+        /// Application layer: transactions published, protocol chosen by port / by content.
+        transactions,
+        app_by_port,
+        app_by_content,
+        /// Parser messages, malformed messages, limit hits, unmatched responses.
+        app_messages,
+        app_malformed,
+        app_limit_hits,
+        app_unmatched,
+        /// TCP reassembly: retransmitted and overlapping bytes dropped, out-of-order segments,
+        /// gaps given up and their bytes.
+        tcp_retransmitted_bytes,
+        tcp_overlap_bytes,
+        tcp_out_of_order,
+        tcp_gaps,
+        tcp_gap_bytes,
         /// Events handed to the output.
         events_published,
         /// Events the output confirmed.
@@ -97,6 +113,27 @@ impl Counters {
             (&self.flows_ended, f.ended),
             (&self.flows_evicted, f.evicted),
             (&self.flow_reports, f.reports),
+        ] {
+            if v != 0 {
+                c.fetch_add(v, Relaxed);
+            }
+        }
+    }
+
+    pub fn add_app(&self, a: &crate::flow::app::AppStats) {
+        for (c, v) in [
+            (&self.transactions, a.transactions),
+            (&self.app_by_port, a.by_port),
+            (&self.app_by_content, a.by_content),
+            (&self.app_messages, a.parsers.messages),
+            (&self.app_malformed, a.parsers.malformed),
+            (&self.app_limit_hits, a.parsers.limit_hits),
+            (&self.app_unmatched, a.parsers.unmatched),
+            (&self.tcp_retransmitted_bytes, a.streams.retransmitted_bytes),
+            (&self.tcp_overlap_bytes, a.streams.overlap_bytes),
+            (&self.tcp_out_of_order, a.streams.out_of_order_segments),
+            (&self.tcp_gaps, a.streams.gaps),
+            (&self.tcp_gap_bytes, a.streams.gap_bytes),
         ] {
             if v != 0 {
                 c.fetch_add(v, Relaxed);

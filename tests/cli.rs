@@ -34,10 +34,7 @@ fn unknown_key_names_key_and_line() {
     let (code, _, err) = run_args(&["test", "config", "-c", f.path().to_str().unwrap()]);
     assert_eq!(code, Some(1));
     let line = one_line(&err);
-    assert!(
-        line.contains("wirebeat.flows.timout") && line.contains("line 3"),
-        "{line}"
-    );
+    assert!(line.contains("wirebeat.flows.timout") && line.contains("line 3"), "{line}");
     assert!(!err.contains("panicked"));
 }
 
@@ -47,10 +44,7 @@ fn wrong_type_names_key() {
     let (code, _, err) = run_args(&["read", "-c", f.path().to_str().unwrap(), "x.pcap"]);
     assert_eq!(code, Some(1));
     let line = one_line(&err);
-    assert!(
-        line.contains("wirebeat.workers") && line.contains("line 1"),
-        "{line}"
-    );
+    assert!(line.contains("wirebeat.workers") && line.contains("line 1"), "{line}");
 }
 
 #[test]
@@ -66,10 +60,7 @@ fn bad_bpf_filter_is_reported() {
     let (code, _, err) = run_args(&["test", "config", "-c", f.path().to_str().unwrap()]);
     assert_eq!(code, Some(1));
     let line = one_line(&err);
-    assert!(
-        line.contains("BPF") && line.contains("tcp port ((("),
-        "{line}"
-    );
+    assert!(line.contains("BPF") && line.contains("tcp port ((("), "{line}");
 }
 
 #[test]
@@ -97,18 +88,11 @@ fn unknown_subcommand_exits_2() {
 fn not_a_capture_file_exits_1_but_reads_the_others() {
     let junk = config_file("this is not a capture file at all\n");
     let good = shared().join("corpus/pcaps/zeek-web.pcap");
-    let (code, out, err) = run_args(&[
-        "read",
-        "--no-progress",
-        junk.path().to_str().unwrap(),
-        good.to_str().unwrap(),
-    ]);
+    let (code, out, err) =
+        run_args(&["read", "--no-progress", junk.path().to_str().unwrap(), good.to_str().unwrap()]);
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains(junk.path().to_str().unwrap()), "{err}");
-    assert!(
-        out.lines().count() >= 1,
-        "events of the good file are still written"
-    );
+    assert!(out.lines().count() >= 1, "events of the good file are still written");
 }
 
 #[test]
@@ -154,11 +138,7 @@ fn read_is_deterministic() {
         v.sort();
         v
     };
-    assert_eq!(
-        norm(&ea),
-        norm(&e1),
-        "1 and 2 workers give different events"
-    );
+    assert_eq!(norm(&ea), norm(&e1), "1 and 2 workers give different events");
 }
 
 #[test]
@@ -166,19 +146,9 @@ fn file_output_writes_csv() {
     let dir = tempfile::tempdir().unwrap();
     let f = shared().join("corpus/pcaps/zeek-web.pcap");
     let path = format!("output.file.path={}", dir.path().display());
-    let (out, _) = read(
-        &[&f],
-        &[
-            &path,
-            "output.file.format=csv",
-            "output.file.filename=flows.csv",
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (out, _) =
+        read(&[&f], &[&path, "output.file.format=csv", "output.file.filename=flows.csv"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.stdout.is_empty(), "file output must not print events");
     let text = std::fs::read_to_string(dir.path().join("flows.csv")).unwrap();
     let mut lines = text.lines();
@@ -188,9 +158,5 @@ fn file_output_writes_csv() {
     );
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), 2, "{text}");
-    assert!(
-        rows.iter()
-            .all(|r| r.contains(",network_traffic.flow,tcp,")),
-        "{text}"
-    );
+    assert!(rows.iter().all(|r| r.contains(",network_traffic.flow,tcp,")), "{text}");
 }

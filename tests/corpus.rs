@@ -40,9 +40,7 @@ fn n(v: &Value, k: &str) -> Option<u64> {
 /// Per-flow counts from tshark's per-packet truth (inner tuple for tunnels; fragments attributed
 /// to the datagram they complete; unfinished fragment trains have no ports and are left out).
 fn truth_counts(capture: &str) -> BTreeMap<Tuple, Count> {
-    let path = shared()
-        .join("corpus/truth")
-        .join(format!("{capture}.jsonl"));
+    let path = shared().join("corpus/truth").join(format!("{capture}.jsonl"));
     let text = std::fs::read_to_string(path).expect("truth file");
     let mut counts: BTreeMap<Tuple, Count> = BTreeMap::new();
     // Fragments waiting for the frame that completes their datagram: (src, dst, proto).
@@ -57,10 +55,8 @@ fn truth_counts(capture: &str) -> BTreeMap<Tuple, Count> {
         let inner = p.get("inner").filter(|_| !matches!(outer_proto, 1 | 58));
         let layer = inner.unwrap_or(&p);
         let proto = n(layer, "ip_proto").unwrap_or(0);
-        let (src, dst) = (
-            s(layer, "src_ip").unwrap_or_default(),
-            s(layer, "dst_ip").unwrap_or_default(),
-        );
+        let (src, dst) =
+            (s(layer, "src_ip").unwrap_or_default(), s(layer, "dst_ip").unwrap_or_default());
         let ports = (n(layer, "src_port"), n(layer, "dst_port"));
         // IPv6 fragments carry their datagram id in the truth; IPv4 ones do not.
         let frag_key = (
@@ -71,10 +67,7 @@ fn truth_counts(capture: &str) -> BTreeMap<Tuple, Count> {
         );
         match ports {
             (Some(sp), Some(dp)) if matches!(proto, 6 | 17) => {
-                let mut c = Count {
-                    packets: 1,
-                    bytes: len,
-                };
+                let mut c = Count { packets: 1, bytes: len };
                 if let Some(h) = held.remove(&frag_key) {
                     c.packets += h.packets;
                     c.bytes += h.bytes;
@@ -104,11 +97,8 @@ fn wirebeat_counts(events: &[Value]) -> BTreeMap<Tuple, Count> {
         {
             continue;
         }
-        let proto: u8 = get(e, "network.iana_number")
-            .and_then(Value::as_str)
-            .unwrap()
-            .parse()
-            .unwrap();
+        let proto: u8 =
+            get(e, "network.iana_number").and_then(Value::as_str).unwrap().parse().unwrap();
         let (Some(sp), Some(dp)) = (get(e, "source.port"), get(e, "destination.port")) else {
             continue;
         };
@@ -158,11 +148,7 @@ fn corpus_flows_match_tshark_truth() {
         assert!(!stderr.contains("panicked"), "{name}: panic\n{stderr}");
         let code = out.status.code();
         if UNREADABLE.contains(&name.as_str()) {
-            assert_eq!(
-                code,
-                Some(1),
-                "{name}: unreadable file must exit 1\n{stderr}"
-            );
+            assert_eq!(code, Some(1), "{name}: unreadable file must exit 1\n{stderr}");
             continue;
         }
         assert_eq!(code, Some(0), "{name}: exit code\n{stderr}");

@@ -14,11 +14,7 @@ fn ecs_types() -> BTreeMap<String, (String, bool)> {
     let y: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
     let mut out = BTreeMap::new();
     for (k, v) in y.as_mapping().unwrap() {
-        let ty = v
-            .get("type")
-            .and_then(|t| t.as_str())
-            .unwrap_or("")
-            .to_owned();
+        let ty = v.get("type").and_then(|t| t.as_str()).unwrap_or("").to_owned();
         let array = v
             .get("normalize")
             .and_then(|n| n.as_sequence())
@@ -32,11 +28,7 @@ fn leaves(prefix: &str, v: &Value, out: &mut Vec<(String, Value)>) {
     match v {
         Value::Object(m) => {
             for (k, x) in m {
-                let p = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
+                let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
                 leaves(&p, x, out);
             }
         }
@@ -55,12 +47,10 @@ fn type_ok(ty: &str, v: &Value) -> bool {
             "long" | "integer" | "short" | "byte" | "unsigned_long" => v.is_u64() || v.is_i64(),
             "float" | "double" | "scaled_float" | "half_float" => v.is_number(),
             "boolean" => v.is_boolean(),
-            "ip" => v
-                .as_str()
-                .is_some_and(|s| s.parse::<std::net::IpAddr>().is_ok()),
-            "date" => v
-                .as_str()
-                .is_some_and(|s| s.len() >= 20 && s.ends_with('Z') && &s[4..5] == "-"),
+            "ip" => v.as_str().is_some_and(|s| s.parse::<std::net::IpAddr>().is_ok()),
+            "date" => {
+                v.as_str().is_some_and(|s| s.len() >= 20 && s.ends_with('Z') && &s[4..5] == "-")
+            }
             "object" | "flattened" | "nested" => true,
             _ => false,
         },
@@ -70,10 +60,8 @@ fn type_ok(ty: &str, v: &Value) -> bool {
 #[test]
 fn every_emitted_field_is_ecs_or_listed_custom() {
     let ecs = ecs_types();
-    let custom: BTreeMap<&str, &str> = wirebeat::ecs::fields::CUSTOM_FIELDS
-        .iter()
-        .map(|(n, t, _)| (*n, *t))
-        .collect();
+    let custom: BTreeMap<&str, &str> =
+        wirebeat::ecs::fields::custom_fields().into_iter().map(|(n, t, _)| (n, t)).collect();
     let (out, events) = read(&[&shared().join("corpus/pcaps")], &[]);
     assert!(
         events.len() > 1000,
@@ -108,52 +96,21 @@ fn every_emitted_field_is_ecs_or_listed_custom() {
             }
         }
     }
-    assert!(
-        problems.is_empty(),
-        "{}",
-        problems.into_iter().collect::<Vec<_>>().join("\n")
-    );
+    assert!(problems.is_empty(), "{}", problems.into_iter().collect::<Vec<_>>().join("\n"));
     // The allowed values of the categorisation fields.
     for e in &events {
         for (k, allowed) in [
-            (
-                "event.kind",
-                &[
-                    "event",
-                    "alert",
-                    "metric",
-                    "state",
-                    "signal",
-                    "pipeline_error",
-                ][..],
-            ),
-            (
-                "event.category",
-                &["network", "intrusion_detection", "web"][..],
-            ),
+            ("event.kind", &["event", "alert", "metric", "state", "signal", "pipeline_error"][..]),
+            ("event.category", &["network", "intrusion_detection", "web"][..]),
             (
                 "event.type",
-                &[
-                    "connection",
-                    "end",
-                    "protocol",
-                    "info",
-                    "start",
-                    "denied",
-                    "allowed",
-                ][..],
+                &["connection", "end", "protocol", "info", "start", "denied", "allowed"][..],
             ),
-            (
-                "network.direction",
-                &["inbound", "outbound", "internal", "external", "unknown"][..],
-            ),
+            ("network.direction", &["inbound", "outbound", "internal", "external", "unknown"][..]),
         ] {
             let v = get(e, k).unwrap_or_else(|| panic!("{k} missing in {e}"));
-            let vals: Vec<&Value> = if let Value::Array(a) = v {
-                a.iter().collect()
-            } else {
-                vec![v]
-            };
+            let vals: Vec<&Value> =
+                if let Value::Array(a) = v { a.iter().collect() } else { vec![v] };
             for x in vals {
                 assert!(allowed.contains(&x.as_str().unwrap()), "{k}: {x}");
             }

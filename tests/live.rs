@@ -37,10 +37,7 @@ fn unsupported() -> Option<String> {
     match uid {
         Ok(o) if String::from_utf8_lossy(&o.stdout).trim() == "0" => {}
         Ok(o) => {
-            return Some(format!(
-                "not root (uid {})",
-                String::from_utf8_lossy(&o.stdout).trim()
-            ))
+            return Some(format!("not root (uid {})", String::from_utf8_lossy(&o.stdout).trim()))
         }
         Err(e) => return Some(format!("cannot run `id -u`: {e}")),
     }
@@ -83,11 +80,8 @@ struct Netns {
 impl Netns {
     /// Creates the namespace; `Err` is the reason to skip.
     fn create() -> Result<Netns, String> {
-        let name = format!(
-            "wbtest-{}-{}",
-            std::process::id(),
-            NEXT_NS.fetch_add(1, Ordering::SeqCst)
-        );
+        let name =
+            format!("wbtest-{}-{}", std::process::id(), NEXT_NS.fetch_add(1, Ordering::SeqCst));
         run_ok(&["ip", "netns", "add", &name])?;
         let ns = Netns { name };
         // No IPv6 autoconfiguration: the kernel would send its own packets (DAD, MLD, RS).
@@ -137,15 +131,8 @@ impl Netns {
     }
 
     fn replay(&self, pcap: &Path) {
-        let out = self
-            .exec(&[
-                "tcpreplay",
-                "-i",
-                "wbA",
-                "--topspeed",
-                pcap.to_str().unwrap(),
-            ])
-            .unwrap();
+        let out =
+            self.exec(&["tcpreplay", "-i", "wbA", "--topspeed", pcap.to_str().unwrap()]).unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         let failed = text
             .lines()
@@ -189,11 +176,7 @@ impl Daemon {
             .stdout(std::fs::File::create(&stdout).unwrap())
             .stderr(std::fs::File::create(&stderr).unwrap());
         let child = cmd.spawn().expect("start wirebeat run");
-        let mut d = Daemon {
-            child,
-            stdout,
-            stderr,
-        };
+        let mut d = Daemon { child, stdout, stderr };
         // `capturing` is logged once every interface is open: frames from then on are kept.
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
@@ -277,12 +260,8 @@ fn flows(events: &[Value]) -> BTreeMap<Tuple, Count> {
         let a = (s("source.ip"), port("source.port"));
         let b = (s("destination.ip"), port("destination.port"));
         let (a, b) = if a <= b { (a, b) } else { (b, a) };
-        let vlan = get(e, "network.vlan")
-            .map(Value::to_string)
-            .unwrap_or_default();
-        let c = out
-            .entry((s("network.iana_number"), a, b, vlan))
-            .or_default();
+        let vlan = get(e, "network.vlan").map(Value::to_string).unwrap_or_default();
+        let c = out.entry((s("network.iana_number"), a, b, vlan)).or_default();
         c.packets += get(e, "network.packets").and_then(Value::as_u64).unwrap();
         c.bytes += get(e, "network.bytes").and_then(Value::as_u64).unwrap();
         c.events += 1;
@@ -342,12 +321,9 @@ fn assert_same_flows(want: &BTreeMap<Tuple, Count>, got: &BTreeMap<Tuple, Count>
 
 fn corpus(name: &str) -> PathBuf {
     let p = shared().join("corpus/pcaps").join(name);
-    let summary = std::fs::read_to_string(
-        shared()
-            .join("corpus/truth")
-            .join(format!("{name}.summary.json")),
-    )
-    .unwrap();
+    let summary =
+        std::fs::read_to_string(shared().join("corpus/truth").join(format!("{name}.summary.json")))
+            .unwrap();
     let summary: Value = serde_json::from_str(&summary).unwrap();
     assert_eq!(
         summary["linktypes"],
@@ -367,18 +343,14 @@ fn reference(pcaps: &[&Path]) -> BTreeMap<Tuple, Count> {
         String::from_utf8_lossy(&out.stderr)
     );
     let want = flows(&events);
-    assert!(
-        !want.is_empty(),
-        "wirebeat read found no flows in {pcaps:?}"
-    );
+    assert!(!want.is_empty(), "wirebeat read found no flows in {pcaps:?}");
     want
 }
 
 /// Starts `wirebeat run -i wbB` in `ns`, replays `pcaps`, stops it with SIGTERM.
 fn capture(ns: &Netns, dir: &Path, pcaps: &[&Path], extra: &[&str]) -> Finished {
     let mut cmd = ns.wirebeat();
-    cmd.args(["run", "-i", "wbB", "-E", "wirebeat.workers=2"])
-        .args(extra);
+    cmd.args(["run", "-i", "wbB", "-E", "wirebeat.workers=2"]).args(extra);
     let daemon = Daemon::start(cmd, dir);
     std::thread::sleep(Duration::from_millis(300));
     for p in pcaps {
@@ -386,22 +358,9 @@ fn capture(ns: &Netns, dir: &Path, pcaps: &[&Path], extra: &[&str]) -> Finished 
     }
     std::thread::sleep(Duration::from_secs(1));
     let done = daemon.stop();
-    assert!(
-        !done.stderr.contains("panicked"),
-        "wirebeat run panicked:\n{}",
-        done.stderr
-    );
-    assert_eq!(
-        done.code,
-        Some(0),
-        "wirebeat run exit code after SIGTERM:\n{}",
-        done.stderr
-    );
-    assert!(
-        done.stderr.contains("wirebeat summary:"),
-        "no summary on stderr:\n{}",
-        done.stderr
-    );
+    assert!(!done.stderr.contains("panicked"), "wirebeat run panicked:\n{}", done.stderr);
+    assert_eq!(done.code, Some(0), "wirebeat run exit code after SIGTERM:\n{}", done.stderr);
+    assert!(done.stderr.contains("wirebeat summary:"), "no summary on stderr:\n{}", done.stderr);
     done
 }
 
@@ -438,10 +397,7 @@ fn live_flows_match_read() {
             "no flow with iana number {proto} in the reference"
         );
     }
-    assert!(
-        want.keys().filter(|t| !t.3.is_empty()).count() >= 2,
-        "no VLAN flows in the reference"
-    );
+    assert!(want.keys().filter(|t| !t.3.is_empty()).count() >= 2, "no VLAN flows in the reference");
 
     let dir = tempfile::tempdir().unwrap();
     let done = capture(&ns, dir.path(), &pcaps, &[]);
@@ -463,15 +419,8 @@ fn live_dump_reads_back_the_same_flows() {
     let want = reference(&[&pcap]);
 
     let dir = tempfile::tempdir().unwrap();
-    let dump = dir
-        .path()
-        .join(format!("wbtest-{}.pcapng", std::process::id()));
-    let done = capture(
-        &ns,
-        dir.path(),
-        &[&pcap],
-        &["--dump", dump.to_str().unwrap()],
-    );
+    let dump = dir.path().join(format!("wbtest-{}.pcapng", std::process::id()));
+    let done = capture(&ns, dir.path(), &[&pcap], &["--dump", dump.to_str().unwrap()]);
     assert_same_flows(&want, &flows(&parse(&done.stdout)), "live (with --dump)");
 
     assert!(dump.is_file(), "no dump file {}", dump.display());
@@ -497,11 +446,8 @@ fn lines(out: &Output) -> Vec<String> {
 /// A missing interface is reported before any privilege is needed: runs without root too.
 #[test]
 fn live_unknown_interface_is_one_error_line() {
-    let out = wirebeat()
-        .args(["run", "-i", "no-such-iface0"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out =
+        wirebeat().args(["run", "-i", "no-such-iface0"]).stdin(Stdio::null()).output().unwrap();
     let err = lines(&out);
     assert_eq!(out.status.code(), Some(1), "exit code; stderr: {err:#?}");
     assert_eq!(err.len(), 1, "expected one stderr line: {err:#?}");

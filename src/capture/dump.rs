@@ -62,11 +62,7 @@ impl<W: Write> PcapWriter<W> {
         h[16..20].copy_from_slice(&snaplen.to_le_bytes());
         h[20..24].copy_from_slice(&linktype.to_le_bytes());
         w.write_all(&h)?;
-        Ok(PcapWriter {
-            w,
-            snaplen,
-            linktype,
-        })
+        Ok(PcapWriter { w, snaplen, linktype })
     }
 
     /// Appends one frame. Timestamps outside what pcap can hold (before 1970, after 2106) are
@@ -147,11 +143,7 @@ impl<W: Write> PcapngWriter<W> {
         b.extend_from_slice(&[0, 0, 0, 0]); // opt_endofopt
         b.extend_from_slice(&total.to_le_bytes());
         w.write_all(&b)?;
-        Ok(PcapngWriter {
-            w,
-            ifaces: Vec::new(),
-            deferred: None,
-        })
+        Ok(PcapngWriter { w, ifaces: Vec::new(), deferred: None })
     }
 
     /// Registers an interface (writes its Interface Description Block, if_tsresol = 9) and
@@ -296,10 +288,7 @@ mod tests {
         assert_eq!(cf.format(), "pcap-nsec");
         assert_eq!(cf.linktypes(), vec![113]);
         assert_eq!(cf.snaplen(), MAX_CAPLEN);
-        let want: Vec<Rec> = frames()
-            .into_iter()
-            .map(|(t, l, d)| (t, l, 113, 0, d))
-            .collect();
+        let want: Vec<Rec> = frames().into_iter().map(|(t, l, d)| (t, l, 113, 0, d)).collect();
         assert_eq!(got, want);
     }
 
@@ -315,17 +304,11 @@ mod tests {
         drop(w);
         let mut cf = CaptureFile::open(&path).expect("open");
         let f = cf.next_frame().expect("frame").expect("some");
-        assert_eq!(
-            (f.ts_ns, f.wire_len, f.data.len()),
-            (5_000_000_001, 1500, 64)
-        );
+        assert_eq!((f.ts_ns, f.wire_len, f.data.len()), (5_000_000_001, 1500, 64));
         let f = cf.next_frame().expect("frame").expect("some");
         assert_eq!((f.ts_ns, f.wire_len, f.data), (0, 10, &[1u8, 2, 3][..]));
         assert!(cf.next_frame().expect("end").is_none());
-        assert_eq!(
-            cf.bytes_read(),
-            std::fs::metadata(&path).expect("meta").len()
-        );
+        assert_eq!(cf.bytes_read(), std::fs::metadata(&path).expect("meta").len());
     }
 
     #[test]
@@ -344,10 +327,7 @@ mod tests {
             let d: Vec<u8> = d.iter().copied().take(snap).collect();
             want.push((ts, wl.max(d.len() as u32), lts[iface as usize], iface, d));
         }
-        assert!(
-            w.write(7, 0, 0, &[]).is_err(),
-            "unknown interface must fail"
-        );
+        assert!(w.write(7, 0, 0, &[]).is_err(), "unknown interface must fail");
         let bytes = w.finish().expect("finish");
         let (cf, got) = read_all(bytes);
         assert_eq!(cf.format(), "pcapng");
@@ -369,10 +349,7 @@ mod tests {
         drop(w);
         let mut cf = CaptureFile::open(&path).expect("open");
         let f = cf.next_frame().expect("frame").expect("some");
-        assert_eq!(
-            (f.ts_ns, f.wire_len, f.linktype, f.data),
-            (1, 3, 1, &[9u8, 9, 9][..])
-        );
+        assert_eq!((f.ts_ns, f.wire_len, f.linktype, f.data), (1, 3, 1, &[9u8, 9, 9][..]));
         // the second IDB was still written (link type truncated); the file stays readable
         match cf.next_frame() {
             Ok(None) => {}

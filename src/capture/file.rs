@@ -89,10 +89,7 @@ pub enum CaptureFileError {
 }
 
 fn damaged(offset: u64, reason: impl Into<String>) -> CaptureFileError {
-    CaptureFileError::Damaged {
-        offset,
-        reason: reason.into(),
-    }
+    CaptureFileError::Damaged { offset, reason: reason.into() }
 }
 
 // ------------------------------------------------------------------------------------------
@@ -101,31 +98,19 @@ fn damaged(offset: u64, reason: impl Into<String>) -> CaptureFileError {
 #[inline]
 fn u16_at(b: &[u8], off: usize, be: bool) -> Option<u16> {
     let a: [u8; 2] = b.get(off..off.checked_add(2)?)?.try_into().ok()?;
-    Some(if be {
-        u16::from_be_bytes(a)
-    } else {
-        u16::from_le_bytes(a)
-    })
+    Some(if be { u16::from_be_bytes(a) } else { u16::from_le_bytes(a) })
 }
 
 #[inline]
 fn u32_at(b: &[u8], off: usize, be: bool) -> Option<u32> {
     let a: [u8; 4] = b.get(off..off.checked_add(4)?)?.try_into().ok()?;
-    Some(if be {
-        u32::from_be_bytes(a)
-    } else {
-        u32::from_le_bytes(a)
-    })
+    Some(if be { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) })
 }
 
 #[inline]
 fn u64_at(b: &[u8], off: usize, be: bool) -> Option<u64> {
     let a: [u8; 8] = b.get(off..off.checked_add(8)?)?.try_into().ok()?;
-    Some(if be {
-        u64::from_be_bytes(a)
-    } else {
-        u64::from_le_bytes(a)
-    })
+    Some(if be { u64::from_be_bytes(a) } else { u64::from_le_bytes(a) })
 }
 
 #[inline]
@@ -146,13 +131,7 @@ fn describe_bytes(b: &[u8]) -> String {
     let hex: Vec<String> = shown.iter().map(|x| format!("{x:02x}")).collect();
     let text: String = shown
         .iter()
-        .map(|&c| {
-            if c.is_ascii_graphic() || c == b' ' {
-                c as char
-            } else {
-                '.'
-            }
-        })
+        .map(|&c| if c.is_ascii_graphic() || c == b' ' { c as char } else { '.' })
         .collect();
     format!("bytes {} (\"{}\")", hex.join(" "), text)
 }
@@ -174,14 +153,7 @@ struct Input {
 
 impl Input {
     fn new(r: Box<dyn Read + Send>) -> Input {
-        Input {
-            r,
-            buf: vec![0; READ_BUF],
-            pos: 0,
-            end: 0,
-            base: 0,
-            eof: false,
-        }
+        Input { r, buf: vec![0; READ_BUF], pos: 0, end: 0, base: 0, eof: false }
     }
 
     #[inline]
@@ -358,12 +330,7 @@ fn rec_hdr(b: &[u8], off: usize, be: bool, swap: LenSwap) -> Option<RecHdr> {
     if swap == LenSwap::Yes || (swap == LenSwap::Maybe && incl > orig) {
         std::mem::swap(&mut incl, &mut orig);
     }
-    Some(RecHdr {
-        ts_sec,
-        ts_frac,
-        incl,
-        orig,
-    })
+    Some(RecHdr { ts_sec, ts_frac, incl, orig })
 }
 
 /// Wireshark's "figure of merit" of one record header: 0 = plausible.
@@ -424,35 +391,19 @@ struct TsConv {
 }
 
 impl TsConv {
-    const MICROS: TsConv = TsConv {
-        mul: 1000,
-        units: 1_000_000,
-        offset_s: 0,
-    };
+    const MICROS: TsConv = TsConv { mul: 1000, units: 1_000_000, offset_s: 0 };
 
     /// From an if_tsresol byte; `None` if the resolution cannot be represented (Wireshark
     /// rejects those too).
     fn from_tsresol(v: u8) -> Option<TsConv> {
         if v & 0x80 == 0 {
             let units = 10u64.checked_pow(u32::from(v))?;
-            let mul = if v <= 9 {
-                10u64.pow(9 - u32::from(v))
-            } else {
-                0
-            };
-            Some(TsConv {
-                mul,
-                units,
-                offset_s: 0,
-            })
+            let mul = if v <= 9 { 10u64.pow(9 - u32::from(v)) } else { 0 };
+            Some(TsConv { mul, units, offset_s: 0 })
         } else {
             let k = u32::from(v & 0x7f);
             let units = 1u64.checked_shl(k).filter(|_| k < 64)?;
-            Some(TsConv {
-                mul: if k == 0 { 1_000_000_000 } else { 0 },
-                units,
-                offset_s: 0,
-            })
+            Some(TsConv { mul: if k == 0 { 1_000_000_000 } else { 0 }, units, offset_s: 0 })
         }
     }
 
@@ -582,11 +533,8 @@ fn pcap_next(
             ),
         ));
     }
-    let frac_ns = if p.variant == Variant::Nsec {
-        i64::from(h.ts_frac)
-    } else {
-        i64::from(h.ts_frac) * 1000
-    };
+    let frac_ns =
+        if p.variant == Variant::Nsec { i64::from(h.ts_frac) } else { i64::from(h.ts_frac) * 1000 };
     let ts_ns = i64::from(h.ts_sec) * 1_000_000_000 + frac_ns;
     st.pending = total as u64;
     st.pending_off = off;
@@ -629,11 +577,7 @@ fn parse_idb(b: &[u8], blen: usize, be: bool) -> Result<Iface, String> {
         o += 4 + ((len + 3) & !3);
     }
     ts.offset_s = offset_s;
-    Ok(Iface {
-        linktype: u32::from(linktype),
-        snaplen,
-        ts,
-    })
+    Ok(Iface { linktype: u32::from(linktype), snaplen, ts })
 }
 
 fn ng_next(
@@ -657,20 +601,12 @@ fn ng_next(
     let raw_type = u32_at(input.data(), 0, false).unwrap_or(0);
     if raw_type == BT_SHB {
         if !input.fill(12)? {
-            return Err(damaged(
-                off,
-                "the file ends inside a section header (cut short)",
-            ));
+            return Err(damaged(off, "the file ends inside a section header (cut short)"));
         }
         match input.data().get(8..12) {
             Some([0x4d, 0x3c, 0x2b, 0x1a]) => ng.be = false,
             Some([0x1a, 0x2b, 0x3c, 0x4d]) => ng.be = true,
-            _ => {
-                return Err(damaged(
-                    off,
-                    "section header with an unknown byte-order magic",
-                ))
-            }
+            _ => return Err(damaged(off, "section header with an unknown byte-order magic")),
         }
     }
     let be = ng.be;
@@ -688,16 +624,10 @@ fn ng_next(
     match btype {
         BT_SHB => {
             if blen < 28 {
-                return Err(damaged(
-                    off,
-                    format!("section header of {blen} bytes, less than 28"),
-                ));
+                return Err(damaged(off, format!("section header of {blen} bytes, less than 28")));
             }
             if !input.fill(16)? {
-                return Err(damaged(
-                    off,
-                    "the file ends inside a section header (cut short)",
-                ));
+                return Err(damaged(off, "the file ends inside a section header (cut short)"));
             }
             let major = u16_at(input.data(), 12, be).unwrap_or(0);
             let minor = u16_at(input.data(), 14, be).unwrap_or(0);
@@ -746,16 +676,10 @@ fn ng_next(
                 return Ok(Step::AtPacket);
             }
             if blen < 32 {
-                return Err(damaged(
-                    off,
-                    format!("packet block of {blen} bytes, less than 32"),
-                ));
+                return Err(damaged(off, format!("packet block of {blen} bytes, less than 32")));
             }
             if !input.fill(28)? {
-                return Err(damaged(
-                    off,
-                    "the file ends inside a packet block header (cut short)",
-                ));
+                return Err(damaged(off, "the file ends inside a packet block header (cut short)"));
             }
             let b = input.data();
             let iface_id = if btype == BT_EPB {
@@ -803,10 +727,7 @@ fn ng_next(
                 ));
             }
             if !input.fill(12)? {
-                return Err(damaged(
-                    off,
-                    "the file ends inside a simple packet block (cut short)",
-                ));
+                return Err(damaged(off, "the file ends inside a simple packet block (cut short)"));
             }
             let wire_len = u32_at(input.data(), 8, be).unwrap_or(0);
             let Some(i0) = ng.ifaces.first() else {
@@ -814,11 +735,7 @@ fn ng_next(
                 st.pending = u64::from(blen);
                 return Ok(Step::Again);
             };
-            let caplen = if i0.snaplen != 0 {
-                wire_len.min(i0.snaplen)
-            } else {
-                wire_len
-            };
+            let caplen = if i0.snaplen != 0 { wire_len.min(i0.snaplen) } else { wire_len };
             if caplen > MAX_CAPLEN {
                 return Err(damaged(
                     off,
@@ -1131,11 +1048,8 @@ impl CaptureFile {
         match step {
             Ok(Step::Frame(m)) => {
                 self.st.frames += 1;
-                let data = self
-                    .input
-                    .buf
-                    .get(m.start..m.start.saturating_add(m.len))
-                    .unwrap_or(&[]);
+                let data =
+                    self.input.buf.get(m.start..m.start.saturating_add(m.len)).unwrap_or(&[]);
                 Ok(Some(Frame {
                     ts_ns: m.ts_ns,
                     wire_len: m.wire_len,
@@ -1285,10 +1199,7 @@ mod tests {
             }
         }
         for _ in 0..3 {
-            assert!(
-                matches!(cf.next_frame(), Ok(None)),
-                "reader must stay ended"
-            );
+            assert!(matches!(cf.next_frame(), Ok(None)), "reader must stay ended");
         }
         (out, err)
     }
@@ -1299,11 +1210,7 @@ mod tests {
     }
 
     fn ts_string(ns: i64) -> String {
-        format!(
-            "{}.{:09}",
-            ns.div_euclid(1_000_000_000),
-            ns.rem_euclid(1_000_000_000)
-        )
+        format!("{}.{:09}", ns.div_euclid(1_000_000_000), ns.rem_euclid(1_000_000_000))
     }
 
     // ---------------------------------------------------------------- builders
@@ -1377,8 +1284,7 @@ mod tests {
             self.v.extend_from_slice(&t);
             self.v.extend_from_slice(&l);
             self.v.extend_from_slice(body);
-            self.v
-                .resize(self.v.len() + (((body.len() + 3) & !3) - body.len()), 0);
+            self.v.resize(self.v.len() + (((body.len() + 3) & !3) - body.len()), 0);
             self.v.extend_from_slice(&l);
             self
         }
@@ -1414,11 +1320,7 @@ mod tests {
             if let Some(o) = tsoffset {
                 b.extend_from_slice(&self.u16b(14));
                 b.extend_from_slice(&self.u16b(8));
-                let o = if self.be {
-                    o.to_be_bytes()
-                } else {
-                    o.to_le_bytes()
-                };
+                let o = if self.be { o.to_be_bytes() } else { o.to_le_bytes() };
                 b.extend_from_slice(&o);
             }
             b.extend_from_slice(&[0, 0, 0, 0]);
@@ -1468,10 +1370,8 @@ mod tests {
     fn pcap_all_magics() {
         let d1: &[u8] = &[0x11; 60];
         let d2: &[u8] = &[0x22; 1514];
-        let recs: &[(u32, u32, u32, &[u8])] = &[
-            (1_335_203_348, 428_004, 60, d1),
-            (1_335_203_349, 999_999, 9000, d2),
-        ];
+        let recs: &[(u32, u32, u32, &[u8])] =
+            &[(1_335_203_348, 428_004, 60, d1), (1_335_203_349, 999_999, 9000, d2)];
         for (magic, be, name, frac_ns) in [
             (0xa1b2_c3d4u32, false, "pcap", 1000i64),
             (0xa1b2_c3d4, true, "pcap", 1000),
@@ -1486,15 +1386,9 @@ mod tests {
             assert!(err.is_none(), "{err:?}");
             assert_eq!(got.len(), 2);
             assert_eq!(got[0].ts_ns, 1_335_203_348_000_000_000 + 428_004 * frac_ns);
-            assert_eq!(
-                (got[0].wire_len, got[0].caplen, got[0].first),
-                (60, 60, 0x11)
-            );
+            assert_eq!((got[0].wire_len, got[0].caplen, got[0].first), (60, 60, 0x11));
             assert_eq!(got[1].ts_ns, 1_335_203_349_000_000_000 + 999_999 * frac_ns);
-            assert_eq!(
-                (got[1].wire_len, got[1].caplen, got[1].first),
-                (9000, 1514, 0x22)
-            );
+            assert_eq!((got[1].wire_len, got[1].caplen, got[1].first), (9000, 1514, 0x22));
             assert_eq!(cf.bytes_read(), 24 + 16 * 2 + 60 + 1514);
         }
     }
@@ -1542,13 +1436,8 @@ mod tests {
         // an oversized third record (the first two decide the record-header variant, as in
         // Wireshark, so damage there can make another variant look better)
         let t = 1_600_000_000;
-        let mut bad = pcap_file(
-            0xa1b2_c3d4,
-            false,
-            1,
-            &[(t, 0, 100, d), (t, 1, 100, d), (t, 2, 100, d)],
-            0,
-        );
+        let mut bad =
+            pcap_file(0xa1b2_c3d4, false, 1, &[(t, 0, 100, d), (t, 1, 100, d), (t, 2, 100, d)], 0);
         bad[256 + 8..256 + 12].copy_from_slice(&300_000u32.to_le_bytes());
         let mut cf = open_mem(bad).expect("open");
         assert_eq!(cf.pcap_variant(), Some("standard"));
@@ -1582,10 +1471,7 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(
-            open_mem(Vec::new()),
-            Err(CaptureFileError::NotACapture { .. })
-        ));
+        assert!(matches!(open_mem(Vec::new()), Err(CaptureFileError::NotACapture { .. })));
         assert!(matches!(
             open_mem(vec![0x1f, 0x8b, 8, 0, 0]),
             Err(CaptureFileError::Unsupported { .. })
@@ -1617,31 +1503,13 @@ mod tests {
             .epb(1, 0, 1, &[0]); // iface 1 was in section 1 only: skipped
         let mut cf = open_mem(ng.bytes()).expect("open");
         assert_eq!(cf.format(), "pcapng");
-        assert_eq!(
-            cf.linktypes(),
-            vec![1, 113],
-            "IDBs before the first packet are read at open"
-        );
+        assert_eq!(cf.linktypes(), vec![1, 113], "IDBs before the first packet are read at open");
         assert_eq!(cf.snaplen(), 0);
         let (got, err) = drain(&mut cf);
         assert!(err.is_none(), "{err:?}");
         let want = [
-            (
-                1_700_000_000_123_456_000i64,
-                80u32,
-                60u32,
-                1u32,
-                0u32,
-                0xaau8,
-            ),
-            (
-                1_700_000_000_123_456_789 - 10_000_000_000,
-                70,
-                70,
-                113,
-                1,
-                0xbb,
-            ),
+            (1_700_000_000_123_456_000i64, 80u32, 60u32, 1u32, 0u32, 0xaau8),
+            (1_700_000_000_123_456_789 - 10_000_000_000, 70, 70, 113, 1, 0xbb),
             (1_000_001_000, 33, 33, 1, 0, 0xcc),
             (4_500_000_000, 40, 16, 101, 0, 0xee),
             (0, 44, 16, 101, 0, 0xdd),
@@ -1736,10 +1604,7 @@ mod tests {
         // bad byte-order magic
         let mut v = good.clone();
         v[8] = 0;
-        assert!(matches!(
-            open_mem(v),
-            Err(CaptureFileError::NotACapture { .. })
-        ));
+        assert!(matches!(open_mem(v), Err(CaptureFileError::NotACapture { .. })));
     }
 
     // ---------------------------------------------------------------- no panics
@@ -1780,13 +1645,7 @@ mod tests {
         let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
         let d: &[u8] = &[7; 50];
         let mut seeds: Vec<Vec<u8>> = vec![
-            pcap_file(
-                0xa1b2_c3d4,
-                false,
-                1,
-                &[(1, 2, 50, d), (3, 4, 60, d), (5, 6, 50, d)],
-                0,
-            ),
+            pcap_file(0xa1b2_c3d4, false, 1, &[(1, 2, 50, d), (3, 4, 60, d), (5, 6, 50, d)], 0),
             pcap_file(0xa1b2_3c4d, true, 1, &[(1, 2, 50, d), (3, 4, 60, d)], 0),
             pcap_file(0xa1b2_cd34, false, 1, &[(1, 2, 50, d), (3, 4, 60, d)], 8),
         ];
@@ -1872,9 +1731,7 @@ mod tests {
             if self.2.below(7) == 0 {
                 return Err(io::Error::new(io::ErrorKind::Interrupted, "x"));
             }
-            let n = (1 + self.2.below(13))
-                .min(buf.len())
-                .min(self.0.len() - self.1);
+            let n = (1 + self.2.below(13)).min(buf.len()).min(self.0.len() - self.1);
             buf[..n].copy_from_slice(&self.0[self.1..self.1 + n]);
             self.1 += n;
             Ok(n)
@@ -1887,8 +1744,7 @@ mod tests {
         let mut ng = Ng::new(false);
         ng.idb(1, 0, None, None);
         for i in 0..200u64 {
-            ng.epb(0, i, 77, &d[..(i % 77) as usize])
-                .block(0x0BAD, &[0; 40]);
+            ng.epb(0, i, 77, &d[..(i % 77) as usize]).block(0x0BAD, &[0; 40]);
         }
         let bytes = ng.bytes();
         let (a, ea) = drain(&mut open_mem(bytes.clone()).expect("open"));
@@ -1921,11 +1777,7 @@ mod tests {
         // microsecond field of 1011041): compare the instant. A negative string comes from a
         // (fuzzed) fraction overflowing tshark's 32-bit nanosecond counter: nothing to compare.
         if !ts.starts_with('-') && tshark_ts_ns(ts) != Some(i128::from(got.ts_ns)) {
-            problems.push(format!(
-                "{name} frame {}: ts {} != {ts}",
-                i + 1,
-                ts_string(got.ts_ns)
-            ));
+            problems.push(format!("{name} frame {}: ts {} != {ts}", i + 1, ts_string(got.ts_ns)));
         }
         if Some(u64::from(got.wire_len)) != want["len"].as_u64()
             || Some(u64::from(got.caplen)) != want["caplen"].as_u64()
@@ -1965,11 +1817,7 @@ mod tests {
         let mut problems = Vec::new();
         let (mut n_files, mut n_frames, mut n_damaged) = (0, 0, 0);
         for path in &files {
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("")
-                .to_string();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
             let Some((truth, summary)) = read_truth(&name) else {
                 continue;
             };
@@ -1982,11 +1830,7 @@ mod tests {
                 }
             };
             if summary["format"].as_str() != Some(cf.format()) {
-                problems.push(format!(
-                    "{name}: format {} != {}",
-                    cf.format(),
-                    summary["format"]
-                ));
+                problems.push(format!("{name}: format {} != {}", cf.format(), summary["format"]));
             }
             let (got, err) = drain(&mut cf);
             n_frames += got.len();
@@ -2012,11 +1856,7 @@ mod tests {
                 // tshark gives up on link types it does not know (0 frames); we read them
                 let unsupported = summary["error"].as_bool() == Some(true);
                 if !unsupported && got.len() != truth.len() {
-                    problems.push(format!(
-                        "{name}: {} frames, tshark {}",
-                        got.len(),
-                        truth.len()
-                    ));
+                    problems.push(format!("{name}: {} frames, tshark {}", got.len(), truth.len()));
                 }
                 let lts: Vec<u64> = cf.linktypes().iter().map(|&l| u64::from(l)).collect();
                 let want_lts: Vec<u64> = summary["linktypes"]
@@ -2042,9 +1882,7 @@ mod tests {
             }
             if let (Some(first), Some(last)) = (truth.first(), truth.last()) {
                 if summary["first_ts"] != first["ts"] || summary["last_ts"] != last["ts"] {
-                    problems.push(format!(
-                        "{name}: summary first/last ts disagree with the jsonl"
-                    ));
+                    problems.push(format!("{name}: summary first/last ts disagree with the jsonl"));
                 }
             }
         }

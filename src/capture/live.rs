@@ -12,11 +12,7 @@ pub enum LiveError {
     #[error("interface {name:?}: {message}")]
     Open { name: String, message: String },
     #[error("interface {name:?}: invalid BPF filter {filter:?}: {message}")]
-    Filter {
-        name: String,
-        filter: String,
-        message: String,
-    },
+    Filter { name: String, filter: String, message: String },
     #[error("interface {name:?}: capture failed: {message}")]
     Read { name: String, message: String },
 }
@@ -42,10 +38,8 @@ pub struct LiveStats {
 impl LiveInterface {
     pub fn open(cfg: &Interface) -> Result<Self, LiveError> {
         let name = cfg.name.clone();
-        let open_err = |e: pcap::Error| LiveError::Open {
-            name: name.clone(),
-            message: e.to_string(),
-        };
+        let open_err =
+            |e: pcap::Error| LiveError::Open { name: name.clone(), message: e.to_string() };
         // Name check first: libpcap's own message for a missing device is not always clear.
         let devices = pcap::Device::list().map_err(open_err)?;
         if name != "any" && !devices.iter().any(|d| d.name == name) {
@@ -64,22 +58,16 @@ impl LiveInterface {
             .timeout(100);
         let mut cap = inactive.open().map_err(open_err)?;
         if !cfg.bpf_filter.trim().is_empty() {
-            cap.filter(&cfg.bpf_filter, true)
-                .map_err(|e| LiveError::Filter {
-                    name: name.clone(),
-                    filter: cfg.bpf_filter.clone(),
-                    message: e.to_string(),
-                })?;
+            cap.filter(&cfg.bpf_filter, true).map_err(|e| LiveError::Filter {
+                name: name.clone(),
+                filter: cfg.bpf_filter.clone(),
+                message: e.to_string(),
+            })?;
         }
         let cap = cap.setnonblock().map_err(open_err)?;
         let linktype = cap.get_datalink().0 as u32;
         let snaplen = u32::try_from(cfg.snaplen).unwrap_or(65535);
-        Ok(LiveInterface {
-            name,
-            linktype,
-            snaplen,
-            cap,
-        })
+        Ok(LiveInterface { name, linktype, snaplen, cap })
     }
 
     /// Reads at most `max` frames without blocking; returns how many were handed to `f`.
@@ -95,10 +83,7 @@ impl LiveInterface {
                 }
                 Err(pcap::Error::TimeoutExpired) | Err(pcap::Error::NoMorePackets) => break,
                 Err(e) => {
-                    return Err(LiveError::Read {
-                        name: self.name.clone(),
-                        message: e.to_string(),
-                    })
+                    return Err(LiveError::Read { name: self.name.clone(), message: e.to_string() })
                 }
             }
         }
@@ -122,7 +107,5 @@ pub fn check_filter(filter: &str, linktype: i32, snaplen: i32) -> Result<(), Str
     let dead = Capture::dead_with_precision(pcap::Linktype(linktype), pcap::Precision::Micro)
         .map_err(|e| e.to_string())?;
     let _ = snaplen;
-    dead.compile(filter, true)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    dead.compile(filter, true).map(|_| ()).map_err(|e| e.to_string())
 }

@@ -15,11 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "wirebeat",
-    version,
-    about = "Network traffic shipper for the Elastic stack"
-)]
+#[command(name = "wirebeat", version, about = "Network traffic shipper for the Elastic stack")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -99,31 +95,18 @@ pub fn main() -> i32 {
             0
         }
         Command::Devices => devices(),
-        Command::Test {
-            what: TestWhat::Config { common, verbose },
-        } => test_config(&common, verbose),
-        Command::Read {
-            common,
-            no_progress,
-            files,
-        } => {
+        Command::Test { what: TestWhat::Config { common, verbose } } => {
+            test_config(&common, verbose)
+        }
+        Command::Read { common, no_progress, files } => {
             let cfg = match load(&common) {
                 Ok(c) => c,
                 Err(code) => return code,
             };
             init_logging(&cfg);
-            read(
-                &cfg,
-                &files,
-                !no_progress && std::io::stderr().is_terminal(),
-            )
+            read(&cfg, &files, !no_progress && std::io::stderr().is_terminal())
         }
-        Command::Run {
-            common,
-            interfaces,
-            filter,
-            dump,
-        } => {
+        Command::Run { common, interfaces, filter, dump } => {
             let mut cfg = match load(&common) {
                 Ok(c) => c,
                 Err(code) => return code,
@@ -169,9 +152,7 @@ fn init_logging(cfg: &Config) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("WIREBEAT_LOG")
         .unwrap_or_else(|_| EnvFilter::new(cfg.logging.level.as_str()));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = if cfg.logging.format == "ecs" {
         builder.json().flatten_event(true).try_init()
     } else {
@@ -276,10 +257,7 @@ fn start_pipeline(cfg: &Config, ordered: bool) -> Result<(Pipeline, Arc<Counters
     })?;
     let counters = Arc::new(Counters::default());
     let settings = PipelineSettings::from_config(cfg, ordered);
-    Ok((
-        Pipeline::start(settings, context(cfg), output, counters.clone()),
-        counters,
-    ))
+    Ok((Pipeline::start(settings, context(cfg), output, counters.clone()), counters))
 }
 
 fn read(cfg: &Config, inputs: &[PathBuf], progress: bool) -> i32 {
@@ -293,11 +271,7 @@ fn read(cfg: &Config, inputs: &[PathBuf], progress: bool) -> i32 {
         Err(code) => return code,
     };
     let stop = stop_flag();
-    let total: u64 = files
-        .iter()
-        .filter_map(|f| std::fs::metadata(f).ok())
-        .map(|m| m.len())
-        .sum();
+    let total: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
     let bar = progress.then(|| {
         let b = indicatif::ProgressBar::new(total);
         b.set_style(
@@ -339,10 +313,7 @@ fn read(cfg: &Config, inputs: &[PathBuf], progress: bool) -> i32 {
         return 1;
     }
     if !unreadable.is_empty() {
-        complain(&format!(
-            "unreadable capture files: {}",
-            unreadable.join(", ")
-        ));
+        complain(&format!("unreadable capture files: {}", unreadable.join(", ")));
         return 1;
     }
     0
@@ -407,10 +378,8 @@ fn run(cfg: &Config, dump: Option<&Path>) -> i32 {
     let mut dumper = match dump {
         Some(p) => match crate::capture::dump::PcapngWriter::create(p) {
             Ok(mut w) => {
-                let ids: Vec<u32> = ifaces
-                    .iter()
-                    .map(|i| w.add_interface(i.linktype, i.snaplen))
-                    .collect();
+                let ids: Vec<u32> =
+                    ifaces.iter().map(|i| w.add_interface(i.linktype, i.snaplen)).collect();
                 Some((w, ids))
             }
             Err(e) => {
@@ -548,10 +517,6 @@ fn summary(c: &Counters, result: &RunResult) {
         g(&c.events_published),
         g(&c.events_rejected),
         g(&c.capture_file_errors),
-        result
-            .output_error
-            .as_ref()
-            .map(|e| format!("; output error: {e}"))
-            .unwrap_or_default(),
+        result.output_error.as_ref().map(|e| format!("; output error: {e}")).unwrap_or_default(),
     );
 }

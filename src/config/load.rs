@@ -27,10 +27,7 @@ pub enum Origin {
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Origin::File {
-                name,
-                line: Some(n),
-            } => write!(f, "{name}: line {n}"),
+            Origin::File { name, line: Some(n) } => write!(f, "{name}: line {n}"),
             Origin::File { name, line: None } => f.write_str(name),
             Origin::Override(arg) => write!(f, "-E {arg}"),
         }
@@ -99,32 +96,16 @@ pub enum ConfigError {
     Expand { origin: Origin, message: String },
     /// The same key written twice (nested and dotted), or as both a value and a section.
     #[error("{origin}: {message}")]
-    Conflict {
-        origin: Origin,
-        key: String,
-        message: String,
-    },
+    Conflict { origin: Origin, key: String, message: String },
     /// A key that the configuration does not have (a typo, usually).
     #[error("{origin}: unknown key {key:?} ({})", Expected(expected))]
-    UnknownKey {
-        origin: Origin,
-        key: String,
-        expected: Vec<String>,
-    },
+    UnknownKey { origin: Origin, key: String, expected: Vec<String> },
     /// A value of the wrong type or form for its key.
     #[error("{origin}: {}{message}", KeyPrefix(key))]
-    Invalid {
-        origin: Origin,
-        key: String,
-        message: String,
-    },
+    Invalid { origin: Origin, key: String, message: String },
     /// A well-typed value that [`Config::validate`] rejects.
     #[error("{}{}{message}", Prefix(origin), KeyPrefix(key))]
-    Validation {
-        origin: Option<Origin>,
-        key: String,
-        message: String,
-    },
+    Validation { origin: Option<Origin>, key: String, message: String },
 }
 
 impl ConfigError {
@@ -145,10 +126,7 @@ impl ConfigError {
             | ConfigError::Conflict { origin, .. }
             | ConfigError::UnknownKey { origin, .. }
             | ConfigError::Invalid { origin, .. }
-            | ConfigError::Validation {
-                origin: Some(origin),
-                ..
-            } => origin,
+            | ConfigError::Validation { origin: Some(origin), .. } => origin,
             _ => return None,
         };
         match origin {
@@ -169,11 +147,7 @@ impl ConfigError {
     }
 
     pub(crate) fn validation(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
-        ConfigError::Validation {
-            origin: None,
-            key: key.into(),
-            message: message.into(),
-        }
+        ConfigError::Validation { origin: None, key: key.into(), message: message.into() }
     }
 }
 
@@ -188,10 +162,8 @@ pub fn load(path: Option<&Path>, overrides: &[String]) -> Result<Config, ConfigE
     match path {
         None => load_str("", "(defaults)", overrides, &env),
         Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
-                path: p.to_path_buf(),
-                source,
-            })?;
+            let text = std::fs::read_to_string(p)
+                .map_err(|source| ConfigError::Read { path: p.to_path_buf(), source })?;
             load_str(&text, &p.display().to_string(), overrides, &env)
         }
     }
@@ -205,10 +177,8 @@ pub fn load_str(
     overrides: &[String],
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigError> {
-    let overrides: Vec<ParsedOverride> = overrides
-        .iter()
-        .map(|a| parse_override(a))
-        .collect::<Result<_, _>>()?;
+    let overrides: Vec<ParsedOverride> =
+        overrides.iter().map(|a| parse_override(a)).collect::<Result<_, _>>()?;
     let mut cx = Context {
         name: source_name.to_string(),
         index: SourceIndex::build(text),
@@ -242,10 +212,7 @@ pub fn load_str(
     // (an explicit `output.file: null` does not).
     if let Some(Value::Mapping(outputs)) = tree.get_mut("output") {
         for (name, section) in outputs.iter_mut() {
-            let path = [
-                Seg::Key("output".into()),
-                Seg::Key(key_string(name).unwrap_or_default()),
-            ];
+            let path = [Seg::Key("output".into()), Seg::Key(key_string(name).unwrap_or_default())];
             if section.is_null() && cx.index.raw_value(&path).is_none() {
                 *section = Value::Mapping(Mapping::new());
             }
@@ -254,17 +221,9 @@ pub fn load_str(
 
     let config = cx.deserialize(tree)?;
     config.validate().map_err(|e| match e {
-        ConfigError::Validation {
-            origin: None,
-            key,
-            message,
-        } => {
+        ConfigError::Validation { origin: None, key, message } => {
             let origin = Some(cx.blame(&parse_path(&key)));
-            ConfigError::Validation {
-                origin,
-                key,
-                message,
-            }
+            ConfigError::Validation { origin, key, message }
         }
         other => other,
     })?;
@@ -279,10 +238,7 @@ struct ParsedOverride {
 }
 
 fn parse_override(arg: &str) -> Result<ParsedOverride, ConfigError> {
-    let usage = |reason: &str| ConfigError::Usage {
-        arg: arg.to_string(),
-        reason: reason.into(),
-    };
+    let usage = |reason: &str| ConfigError::Usage { arg: arg.to_string(), reason: reason.into() };
     let Some((key, value)) = arg.split_once('=') else {
         return Err(usage("expected key=value, e.g. -E wirebeat.workers=2"));
     };
@@ -293,11 +249,7 @@ fn parse_override(arg: &str) -> Result<ParsedOverride, ConfigError> {
     let Some(parts) = split_dotted(key) else {
         return Err(usage("the key has an empty part between dots"));
     };
-    Ok(ParsedOverride {
-        arg: arg.to_string(),
-        key: parts,
-        value: value.to_string(),
-    })
+    Ok(ParsedOverride { arg: arg.to_string(), key: parts, value: value.to_string() })
 }
 
 /// An override as applied: where it landed and what it put there.
@@ -319,10 +271,7 @@ struct Context<'a> {
 
 impl Context<'_> {
     fn file_origin(&self, line: Option<usize>) -> Origin {
-        Origin::File {
-            name: self.name.clone(),
-            line,
-        }
+        Origin::File { name: self.name.clone(), line }
     }
 
     fn syntax_error(&self, e: &serde_yaml::Error) -> ConfigError {
@@ -330,10 +279,7 @@ impl Context<'_> {
         if let Some(conflict) = self.duplicate_key(&message) {
             return conflict;
         }
-        ConfigError::Syntax {
-            origin: self.file_origin(e.location().map(|l| l.line())),
-            message,
-        }
+        ConfigError::Syntax { origin: self.file_origin(e.location().map(|l| l.line())), message }
     }
 
     /// serde_yaml's `path: duplicate entry with key "k"` as a conflict naming both lines.
@@ -345,17 +291,10 @@ impl Context<'_> {
         let name = display_path(&path);
         let lines = self.index.lines_of(&path);
         let (message, line) = match lines.as_slice() {
-            [x, y, ..] => (
-                format!("{name:?} is set twice, at lines {x} and {y}"),
-                Some(*y),
-            ),
+            [x, y, ..] => (format!("{name:?} is set twice, at lines {x} and {y}"), Some(*y)),
             _ => (format!("{name:?} is set twice"), None),
         };
-        Some(ConfigError::Conflict {
-            origin: self.file_origin(line),
-            key: name,
-            message,
-        })
+        Some(ConfigError::Conflict { origin: self.file_origin(line), key: name, message })
     }
 
     /// Who set `path` last: an override whose value holds it or that set something below it,
@@ -579,11 +518,7 @@ impl Context<'_> {
             );
             (message, lb.or(la))
         };
-        ConfigError::Conflict {
-            origin: self.file_origin(line),
-            key: display_path(at),
-            message,
-        }
+        ConfigError::Conflict { origin: self.file_origin(line), key: display_path(at), message }
     }
 
     fn apply_override(&mut self, tree: &mut Value, ov: ParsedOverride) -> Result<(), ConfigError> {
@@ -613,15 +548,9 @@ impl Context<'_> {
             self.raw_text.insert(at, raw);
         }
         if !value.is_mapping() && !value.is_sequence() {
-            self.raw_text
-                .entry(landed.clone())
-                .or_insert_with(|| text.to_string());
+            self.raw_text.entry(landed.clone()).or_insert_with(|| text.to_string());
         }
-        self.applied.push(Applied {
-            arg: ov.arg,
-            path: landed,
-            value,
-        });
+        self.applied.push(Applied { arg: ov.arg, path: landed, value });
         Ok(())
     }
 
@@ -656,19 +585,14 @@ impl Context<'_> {
                     };
                     if let Some(text) = text {
                         let raw =
-                            self.raw_text
-                                .get(&path)
-                                .cloned()
-                                .or_else(|| match self.blame(&path) {
-                                    Origin::File { .. } => self
-                                        .index
-                                        .raw_value(&path)
-                                        .filter(|r| {
-                                            !is_quoted(r) && !r.starts_with(['&', '*', '!'])
-                                        })
-                                        .map(str::to_string),
-                                    Origin::Override(_) => None,
-                                });
+                            self.raw_text.get(&path).cloned().or_else(|| match self.blame(&path) {
+                                Origin::File { .. } => self
+                                    .index
+                                    .raw_value(&path)
+                                    .filter(|r| !is_quoted(r) && !r.starts_with(['&', '*', '!']))
+                                    .map(str::to_string),
+                                Origin::Override(_) => None,
+                            });
                         *slot = Value::String(raw.unwrap_or(text));
                         continue;
                     }
@@ -803,9 +727,7 @@ fn strip_marks(msg: &str) -> String {
     let mut out = msg.replace('\n', " ");
     while let Some(at) = out.find(" at line ") {
         let tail = &out[at + " at line ".len()..];
-        let digits = tail
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(tail.len());
+        let digits = tail.find(|c: char| !c.is_ascii_digit()).unwrap_or(tail.len());
         let mut end = at + " at line ".len() + digits;
         if let Some(col) = out[end..].strip_prefix(" column ") {
             let d = col.find(|c: char| !c.is_ascii_digit()).unwrap_or(col.len());
@@ -934,11 +856,7 @@ mod tests {
     }
 
     fn env_of(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        }
+        move |name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
     }
 
     fn load_text(text: &str) -> Result<Config, ConfigError> {
@@ -957,10 +875,7 @@ mod tests {
     fn defaults() {
         assert_eq!(load(None, &[]).unwrap(), Config::default());
         assert_eq!(load_text("").unwrap(), Config::default());
-        assert_eq!(
-            load_text("# only a comment\n\n").unwrap(),
-            Config::default()
-        );
+        assert_eq!(load_text("# only a comment\n\n").unwrap(), Config::default());
         assert_eq!(load_text("---\n").unwrap(), Config::default());
         let empty = tempfile::NamedTempFile::new().unwrap();
         assert_eq!(load(Some(empty.path()), &[]).unwrap(), Config::default());
@@ -990,12 +905,7 @@ mod tests {
         );
         assert!(!text.contains('\n'));
         // A usage error wins over the missing file.
-        assert_eq!(
-            load(Some(missing), &args(&["oops"]))
-                .unwrap_err()
-                .exit_code(),
-            2
-        );
+        assert_eq!(load(Some(missing), &args(&["oops"])).unwrap_err().exit_code(), 2);
     }
 
     #[test]
@@ -1017,11 +927,7 @@ mod tests {
              enabled, timeout, max_datagrams, max_datagram_bytes)"
         );
         assert_eq!(
-            load_text("wirebeat:\n  flows.max_flows: 7\n")
-                .unwrap()
-                .wirebeat
-                .flows
-                .max_flows,
+            load_text("wirebeat:\n  flows.max_flows: 7\n").unwrap().wirebeat.flows.max_flows,
             7
         );
     }
@@ -1045,13 +951,7 @@ output:
         assert!(!c.wirebeat.flows.enabled);
         assert_eq!(c.wirebeat.flows.timeout, Duration::from_secs(60));
         assert_eq!(c.wirebeat.namespace, "lab");
-        assert_eq!(
-            c.output.console,
-            Some(ConsoleOutput {
-                enabled: true,
-                pretty: true
-            })
-        );
+        assert_eq!(c.output.console, Some(ConsoleOutput { enabled: true, pretty: true }));
     }
 
     #[test]
@@ -1094,10 +994,7 @@ output:
         let c = load_text("output.file: null\noutput.console: ~\n").unwrap();
         assert_eq!(c.output, crate::config::Output::default());
         // Other empty sections are their defaults.
-        assert_eq!(
-            load_text("wirebeat.flows:\ntags:\n").unwrap(),
-            Config::default()
-        );
+        assert_eq!(load_text("wirebeat.flows:\ntags:\n").unwrap(), Config::default());
     }
 
     #[test]
@@ -1120,10 +1017,7 @@ output:
         )
         .unwrap();
         assert_eq!(c.wirebeat.workers, 2);
-        assert_eq!(
-            c.wirebeat.internal_networks,
-            vec!["10.0.0.0/8".to_string(), "loopback".into()]
-        );
+        assert_eq!(c.wirebeat.internal_networks, vec!["10.0.0.0/8".to_string(), "loopback".into()]);
         let file = c.output.file.unwrap();
         assert_eq!(file.path, "/tmp/x");
         assert_eq!(file.number_of_files, 3);
@@ -1147,40 +1041,24 @@ output:
         assert_eq!(c.wirebeat.workers, 5);
         assert_eq!(
             c.wirebeat.interfaces[0],
-            Interface {
-                name: "eth0".into(),
-                ..Interface::default()
-            }
+            Interface { name: "eth0".into(), ..Interface::default() }
         );
         assert_eq!(
             c.wirebeat.interfaces[1],
-            Interface {
-                name: "eth1".into(),
-                snaplen: 1500,
-                ..Interface::default()
-            }
+            Interface { name: "eth1".into(), snaplen: 1500, ..Interface::default() }
         );
     }
 
     #[test]
     fn bad_override_syntax_is_a_usage_error() {
         for (arg, reason) in [
-            (
-                "wirebeat.workers",
-                "expected key=value, e.g. -E wirebeat.workers=2",
-            ),
+            ("wirebeat.workers", "expected key=value, e.g. -E wirebeat.workers=2"),
             ("=2", "the key before '=' is empty (expected key=value)"),
-            (
-                "wirebeat..workers=2",
-                "the key has an empty part between dots",
-            ),
+            ("wirebeat..workers=2", "the key has an empty part between dots"),
         ] {
             let err = load_str("", "wirebeat.yml", &args(&[arg]), &no_env).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{arg}");
-            assert_eq!(
-                err.to_string(),
-                format!("invalid -E argument {arg:?}: {reason}")
-            );
+            assert_eq!(err.to_string(), format!("invalid -E argument {arg:?}: {reason}"));
             assert_eq!(load(None, &args(&[arg])).unwrap_err().exit_code(), 2);
         }
     }
@@ -1200,13 +1078,8 @@ output:
         );
         assert_eq!(err.exit_code(), 1);
         assert_eq!(err.line(), None);
-        let err = load_str(
-            "",
-            "wirebeat.yml",
-            &args(&["wirebeat.flows.timout=5s"]),
-            &no_env,
-        )
-        .unwrap_err();
+        let err = load_str("", "wirebeat.yml", &args(&["wirebeat.flows.timout=5s"]), &no_env)
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             "-E wirebeat.flows.timout=5s: unknown key \"wirebeat.flows.timout\" (expected one of: \
@@ -1269,19 +1142,9 @@ wirebeat:
                 "eth1".into()
             ]
         );
-        assert_eq!(
-            c.wirebeat.internal_networks,
-            vec!["10.0.0.0/8".to_string(), "loopback".into()]
-        );
+        assert_eq!(c.wirebeat.internal_networks, vec!["10.0.0.0/8".to_string(), "loopback".into()]);
         let i = &c.wirebeat.interfaces;
-        assert_eq!(
-            i[0],
-            Interface {
-                name: "eth1".into(),
-                snaplen: 1500,
-                ..Interface::default()
-            }
-        );
+        assert_eq!(i[0], Interface { name: "eth1".into(), snaplen: 1500, ..Interface::default() });
         assert_eq!(
             i[1],
             Interface {
@@ -1293,33 +1156,15 @@ wirebeat:
         );
         // A number from the environment where a string is expected stays as written.
         let env = env_of(&[("V", "1.10")]);
-        let c = load_str(
-            "name: ${V}\nfields.version: ${V}\n",
-            "wirebeat.yml",
-            &[],
-            &env,
-        )
-        .unwrap();
+        let c = load_str("name: ${V}\nfields.version: ${V}\n", "wirebeat.yml", &[], &env).unwrap();
         assert_eq!(c.name.as_deref(), Some("1.10"));
         assert_eq!(c.fields.get("version").map(String::as_str), Some("1.10"));
         // In overrides too.
-        let c = load_str(
-            "",
-            "wirebeat.yml",
-            &args(&["wirebeat.workers=${W:3}"]),
-            &no_env,
-        )
-        .unwrap();
+        let c = load_str("", "wirebeat.yml", &args(&["wirebeat.workers=${W:3}"]), &no_env).unwrap();
         assert_eq!(c.wirebeat.workers, 3);
         // A quoted reference stays text, unquoted it is read as YAML.
         let env = env_of(&[("NETS", "[a, b]")]);
-        let c = load_str(
-            "name: \"${NETS}\"\ntags: ${NETS}\n",
-            "wirebeat.yml",
-            &[],
-            &env,
-        )
-        .unwrap();
+        let c = load_str("name: \"${NETS}\"\ntags: ${NETS}\n", "wirebeat.yml", &[], &env).unwrap();
         assert_eq!(c.name.as_deref(), Some("[a, b]"));
         assert_eq!(c.tags, vec!["a".to_string(), "b".into()]);
         let c = load_str("", "wirebeat.yml", &args(&["name='${NETS}'"]), &env).unwrap();
@@ -1431,22 +1276,13 @@ wirebeat:
             load_text(&format!("wirebeat.flows.timeout: {v}\n")).map(|c| c.wirebeat.flows.timeout)
         };
         assert_eq!(flows("10s").unwrap(), Duration::from_secs(10));
-        assert_eq!(
-            flows("500ms").unwrap(),
-            Duration(std::time::Duration::from_millis(500))
-        );
+        assert_eq!(flows("500ms").unwrap(), Duration(std::time::Duration::from_millis(500)));
         assert_eq!(flows("1m").unwrap(), Duration::from_secs(60));
         assert_eq!(flows("2h").unwrap(), Duration::from_secs(7200));
         assert_eq!(flows("5").unwrap(), Duration::from_secs(5));
         assert_eq!(flows("\"5\"").unwrap(), Duration::from_secs(5));
-        assert_eq!(
-            flows("1.5").unwrap(),
-            Duration(std::time::Duration::from_millis(1500))
-        );
-        assert_eq!(
-            flows("250us").unwrap(),
-            Duration(std::time::Duration::from_micros(250))
-        );
+        assert_eq!(flows("1.5").unwrap(), Duration(std::time::Duration::from_millis(1500)));
+        assert_eq!(flows("250us").unwrap(), Duration(std::time::Duration::from_micros(250)));
         assert_eq!(
             flows("10x").unwrap_err().to_string(),
             "wirebeat.yml: line 1: wirebeat.flows.timeout: invalid duration unit \"x\" in \"10x\" \
@@ -1489,13 +1325,8 @@ wirebeat:
              enable only one (set output.console.enabled: false, or remove output.file)"
         );
         assert_eq!(err.exit_code(), 1);
-        let c = load_str(
-            text,
-            "wirebeat.yml",
-            &args(&["output.console.enabled=false"]),
-            &no_env,
-        )
-        .unwrap();
+        let c = load_str(text, "wirebeat.yml", &args(&["output.console.enabled=false"]), &no_env)
+            .unwrap();
         assert_eq!(c.output.file.unwrap().path, "/tmp");
         // One output alone is fine.
         assert!(load_text("output.file.path: /tmp\n").is_ok());
@@ -1503,30 +1334,18 @@ wirebeat:
 
     #[test]
     fn to_yaml_round_trips() {
-        let mut c = Config {
-            name: Some("s1".into()),
-            ..Config::default()
-        };
+        let mut c = Config { name: Some("s1".into()), ..Config::default() };
         c.fields.insert("env".into(), "prod".into());
-        c.wirebeat.interfaces.push(Interface {
-            name: "eth0".into(),
-            ..Interface::default()
-        });
+        c.wirebeat.interfaces.push(Interface { name: "eth0".into(), ..Interface::default() });
         c.wirebeat.flows.udp_timeout = Some(Duration(std::time::Duration::from_millis(2500)));
-        c.output.file = Some(FileOutput {
-            format: FileFormat::Csv,
-            ..FileOutput::default()
-        });
+        c.output.file = Some(FileOutput { format: FileFormat::Csv, ..FileOutput::default() });
         let yaml = c.to_yaml();
         assert!(yaml.contains("udp_timeout: 2500ms\n"), "{yaml}");
         assert!(yaml.contains("timeout: 30s\n"), "{yaml}");
         assert!(!yaml.contains("null"), "{yaml}");
         assert!(!yaml.contains("tcp_timeout"), "{yaml}");
         assert_eq!(load_text(&yaml).unwrap(), c);
-        assert_eq!(
-            load_text(&Config::default().to_yaml()).unwrap(),
-            Config::default()
-        );
+        assert_eq!(load_text(&Config::default().to_yaml()).unwrap(), Config::default());
     }
 
     const EXAMPLE: &str = include_str!("../../packaging/wirebeat.yml");
@@ -1536,10 +1355,7 @@ wirebeat:
         let c = load_text(EXAMPLE).unwrap();
         c.validate().unwrap();
         let expected = Config {
-            output: crate::config::Output {
-                console: Some(ConsoleOutput::default()),
-                file: None,
-            },
+            output: crate::config::Output { console: Some(ConsoleOutput::default()), file: None },
             ..Config::default()
         };
         assert_eq!(c, expected);
@@ -1563,9 +1379,7 @@ wirebeat:
             })
             .collect();
         let err = load_text(&uncommented).unwrap_err();
-        assert!(err
-            .to_string()
-            .contains("output.console and output.file are both enabled"));
+        assert!(err.to_string().contains("output.console and output.file are both enabled"));
         let c = load_str(
             &uncommented,
             "wirebeat.yml",
@@ -1579,17 +1393,12 @@ wirebeat:
             ..Config::default()
         };
         expected.fields.insert("env".into(), "production".into());
-        expected.wirebeat.interfaces = vec![Interface {
-            name: "eth0".into(),
-            ..Interface::default()
-        }];
+        expected.wirebeat.interfaces =
+            vec![Interface { name: "eth0".into(), ..Interface::default() }];
         expected.wirebeat.flows.tcp_timeout = Some(Duration::from_secs(30));
         expected.wirebeat.flows.udp_timeout = Some(Duration::from_secs(30));
         expected.wirebeat.flows.icmp_timeout = Some(Duration::from_secs(30));
-        expected.output.console = Some(ConsoleOutput {
-            enabled: false,
-            pretty: false,
-        });
+        expected.output.console = Some(ConsoleOutput { enabled: false, pretty: false });
         expected.output.file = Some(FileOutput::default());
         assert_eq!(c, expected);
     }

@@ -105,19 +105,20 @@ struct Frame {
 impl SourceIndex {
     pub(crate) fn build(text: &str) -> SourceIndex {
         let lines: Vec<&str> = text.lines().collect();
-        let mut index = SourceIndex {
-            entries: Vec::new(),
-            lines: lines
-                .iter()
-                .map(|l| {
-                    if l.trim_start().starts_with('#') {
-                        String::new()
-                    } else {
-                        (*l).to_string()
-                    }
-                })
-                .collect(),
-        };
+        let mut index =
+            SourceIndex {
+                entries: Vec::new(),
+                lines: lines
+                    .iter()
+                    .map(|l| {
+                        if l.trim_start().starts_with('#') {
+                            String::new()
+                        } else {
+                            (*l).to_string()
+                        }
+                    })
+                    .collect(),
+            };
         let mut stack: Vec<Frame> = Vec::new();
         let mut i = 0;
         while i < lines.len() {
@@ -142,43 +143,28 @@ impl SourceIndex {
                     stack.pop();
                 }
                 let item_no = match stack.last_mut() {
-                    Some(Frame {
-                        col: c,
-                        kind: Kind::Seq { count },
-                        ..
-                    }) if *c == col => {
+                    Some(Frame { col: c, kind: Kind::Seq { count }, .. }) if *c == col => {
                         *count += 1;
                         *count - 1
                     }
                     _ => {
                         let path = stack.last().map(|f| f.path.clone()).unwrap_or_default();
-                        stack.push(Frame {
-                            col,
-                            path,
-                            kind: Kind::Seq { count: 1 },
-                        });
+                        stack.push(Frame { col, path, kind: Kind::Seq { count: 1 } });
                         0
                     }
                 };
                 let mut path = stack.last().map(|f| f.path.clone()).unwrap_or_default();
                 path.push(Seg::Index(item_no));
                 let after = rest[1..].trim_start();
-                let content_col = if after.is_empty() {
-                    col + 1
-                } else {
-                    col + (rest.len() - after.len())
-                };
+                let content_col =
+                    if after.is_empty() { col + 1 } else { col + (rest.len() - after.len()) };
                 index.entries.push(Entry {
                     path: path.clone(),
                     line: line_no,
                     implicit: after.is_empty(),
                     raw_value: None,
                 });
-                stack.push(Frame {
-                    col: content_col,
-                    path: path.clone(),
-                    kind: Kind::Item,
-                });
+                stack.push(Frame { col: content_col, path: path.clone(), kind: Kind::Item });
                 item_path = Some(path);
                 rest = after;
                 col = content_col;
@@ -198,11 +184,7 @@ impl SourceIndex {
                 let path = index.add_key(&parent, &key, line_no);
                 let value = value.trim_end();
                 let entry = index.entries.len() - 1;
-                stack.push(Frame {
-                    col,
-                    path: path.clone(),
-                    kind: Kind::Key,
-                });
+                stack.push(Frame { col, path: path.clone(), kind: Kind::Key });
                 if value.starts_with('{') || value.starts_with('[') {
                     let offset = content.len() - rest.len() + value_offset;
                     i = index.flow(&lines, i, offset, &path);
@@ -256,11 +238,7 @@ impl SourceIndex {
 
     /// Reads a flow collection starting at `lines[li][offset..]`; returns the next line to scan.
     fn flow(&mut self, lines: &[&str], li: usize, offset: usize, base: &[Seg]) -> usize {
-        let mut cur = Cursor {
-            lines,
-            li,
-            pos: offset,
-        };
+        let mut cur = Cursor { lines, li, pos: offset };
         cur.value(self, base);
         cur.li + 1
     }
@@ -268,18 +246,12 @@ impl SourceIndex {
     /// The first line where `path` is written (explicitly, else as a prefix of a dotted key).
     pub(crate) fn line_of(&self, path: &[Seg]) -> Option<usize> {
         let found = self.entries.iter().find(|e| !e.implicit && e.path == path);
-        found
-            .or_else(|| self.entries.iter().find(|e| e.path == path))
-            .map(|e| e.line)
+        found.or_else(|| self.entries.iter().find(|e| e.path == path)).map(|e| e.line)
     }
 
     /// Every line where `path` is written explicitly.
     pub(crate) fn lines_of(&self, path: &[Seg]) -> Vec<usize> {
-        self.entries
-            .iter()
-            .filter(|e| !e.implicit && e.path == path)
-            .map(|e| e.line)
-            .collect()
+        self.entries.iter().filter(|e| !e.implicit && e.path == path).map(|e| e.line).collect()
     }
 
     /// The scalar as written for `path` (quotes included), when it is on the key's line.
@@ -298,18 +270,10 @@ impl SourceIndex {
         let refers = |line: &str| {
             [plain.as_str(), with_default.as_str()]
                 .iter()
-                .any(|needle| {
-                    line.match_indices(needle)
-                        .any(|(at, _)| !line[..at].ends_with('$'))
-                })
+                .any(|needle| line.match_indices(needle).any(|(at, _)| !line[..at].ends_with('$')))
         };
         let start = from.unwrap_or(1).max(1);
-        let after = self
-            .lines
-            .iter()
-            .enumerate()
-            .skip(start - 1)
-            .find(|(_, l)| refers(l));
+        let after = self.lines.iter().enumerate().skip(start - 1).find(|(_, l)| refers(l));
         after
             .or_else(|| self.lines.iter().enumerate().find(|(_, l)| refers(l)))
             .map(|(n, _)| n + 1)

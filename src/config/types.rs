@@ -35,6 +35,10 @@ pub struct Wirebeat {
     pub flows: Flows,
     pub defrag: Defrag,
     pub tunnels: Tunnels,
+    /// Application protocols (`wirebeat.protocols.<name>`).
+    pub protocols: Protocols,
+    /// Per-flow limits of TCP reassembly and the protocol parsers.
+    pub streams: Streams,
     /// Capacity of each worker's input channel, in batches.
     pub channel_batches: usize,
 }
@@ -49,6 +53,8 @@ impl Default for Wirebeat {
             flows: Flows::default(),
             defrag: Defrag::default(),
             tunnels: Tunnels::default(),
+            protocols: Protocols::default(),
+            streams: Streams::default(),
             channel_batches: 16,
         }
     }
@@ -173,10 +179,7 @@ pub struct ConsoleOutput {
 
 impl Default for ConsoleOutput {
     fn default() -> Self {
-        ConsoleOutput {
-            enabled: true,
-            pretty: false,
-        }
+        ConsoleOutput { enabled: true, pretty: false }
     }
 }
 
@@ -241,10 +244,7 @@ pub struct Logging {
 
 impl Default for Logging {
     fn default() -> Self {
-        Logging {
-            level: "info".into(),
-            format: "text".into(),
-        }
+        Logging { level: "info".into(), format: "text".into() }
     }
 }
 
@@ -266,9 +266,7 @@ impl std::str::FromStr for Duration {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
-        let split = s
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(s.len());
+        let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
         let (num, unit) = s.split_at(split);
         let value: f64 = num
             .parse()
@@ -296,9 +294,7 @@ impl Duration {
         if !secs.is_finite() || secs < 0.0 {
             return None;
         }
-        std::time::Duration::try_from_secs_f64(secs)
-            .ok()
-            .map(Duration)
+        std::time::Duration::try_from_secs_f64(secs).ok().map(Duration)
     }
 }
 
@@ -357,5 +353,56 @@ impl<'de> Deserialize<'de> for Duration {
 impl Serialize for Duration {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
+    }
+}
+
+/// Per-flow limits of the application layer; each has a counter when hit.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Streams {
+    /// Out-of-order bytes held per TCP direction before the hole is given up as a gap.
+    pub max_out_of_order_bytes: usize,
+    /// Bytes a parser buffers per direction for one incomplete message.
+    pub max_buffer_bytes: usize,
+    /// Requests waiting for their response per flow.
+    pub max_pending_transactions: usize,
+    /// A request unanswered this long is published without a response.
+    pub transaction_timeout: Duration,
+}
+
+impl Default for Streams {
+    fn default() -> Self {
+        Streams {
+            max_out_of_order_bytes: 1 << 20,
+            max_buffer_bytes: 1 << 20,
+            max_pending_transactions: 64,
+            transaction_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// `wirebeat.protocols`: one section per protocol.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Protocols {
+    pub dns: crate::proto::dns::Config,
+    pub http: crate::proto::http::Config,
+    pub tls: crate::proto::tls::Config,
+    pub dhcpv4: crate::proto::dhcpv4::Config,
+    pub icmp: crate::proto::icmp::Config,
+    pub template: TemplateProtocol,
+}
+
+/// The template protocol (a toy used as the pattern for new protocols); off by default.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TemplateProtocol {
+    pub enabled: bool,
+    pub ports: Vec<u16>,
+}
+
+impl Default for TemplateProtocol {
+    fn default() -> Self {
+        TemplateProtocol { enabled: false, ports: vec![7] }
     }
 }

@@ -8,14 +8,8 @@ use ipnet::{IpNet, Ipv4Net, Ipv4Subnets, Ipv6Net, Ipv6Subnets};
 use super::{Config, ConfigError, FileFormat, Wirebeat};
 
 /// Names accepted in `wirebeat.internal_networks` besides CIDRs.
-pub const NETWORK_NAMES: &[&str] = &[
-    "private",
-    "loopback",
-    "link_local",
-    "unique_local",
-    "multicast",
-    "unicast",
-];
+pub const NETWORK_NAMES: &[&str] =
+    &["private", "loopback", "link_local", "unique_local", "multicast", "unicast"];
 
 /// Accepted `logging.level` values.
 pub const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
@@ -48,10 +42,7 @@ pub fn named_networks(name: &str) -> Option<Vec<IpNet>> {
             v6([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7),
         ],
         "loopback" => vec![v4([127, 0, 0, 0], 8), v6([0, 0, 0, 0, 0, 0, 0, 1], 128)],
-        "link_local" => vec![
-            v4([169, 254, 0, 0], 16),
-            v6([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10),
-        ],
+        "link_local" => vec![v4([169, 254, 0, 0], 16), v6([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10)],
         "unique_local" => vec![v6([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7)],
         "multicast" => vec![v4([224, 0, 0, 0], 4), v6([0xff00, 0, 0, 0, 0, 0, 0, 0], 8)],
         "unicast" => {
@@ -67,10 +58,7 @@ pub fn named_networks(name: &str) -> Option<Vec<IpNet>> {
                 .chain(r4([169, 255, 0, 0], [223, 255, 255, 255]))
                 .chain(r4([240, 0, 0, 0], [255, 255, 255, 254]))
                 .chain(r6([0, 0, 0, 0, 0, 0, 0, 2], [0xfe7f, f, f, f, f, f, f, f]))
-                .chain(r6(
-                    [0xfec0, 0, 0, 0, 0, 0, 0, 0],
-                    [0xfeff, f, f, f, f, f, f, f],
-                ))
+                .chain(r6([0xfec0, 0, 0, 0, 0, 0, 0, 0], [0xfeff, f, f, f, f, f, f, f]))
                 .collect()
         }
         _ => return None,
@@ -95,12 +83,7 @@ impl Wirebeat {
     /// rejects them).
     pub fn internal_networks(&self) -> Vec<IpNet> {
         let mut out: Vec<IpNet> = Vec::new();
-        for net in self
-            .internal_networks
-            .iter()
-            .filter_map(|e| parse_network(e))
-            .flatten()
-        {
+        for net in self.internal_networks.iter().filter_map(|e| parse_network(e)).flatten() {
             if !out.contains(&net) {
                 out.push(net);
             }
@@ -192,6 +175,18 @@ impl Config {
         check_namespace(&w.namespace)
             .map_err(|m| ConfigError::validation("wirebeat.namespace", m))?;
         positive("wirebeat.channel_batches", w.channel_batches > 0)?;
+        crate::proto::Registry::new(&w.protocols, crate::proto::Limits::default())
+            .map_err(|m| ConfigError::validation("wirebeat.protocols", m))?;
+        positive("wirebeat.streams.max_buffer_bytes", w.streams.max_buffer_bytes > 0)?;
+        positive("wirebeat.streams.max_out_of_order_bytes", w.streams.max_out_of_order_bytes > 0)?;
+        positive(
+            "wirebeat.streams.max_pending_transactions",
+            w.streams.max_pending_transactions > 0,
+        )?;
+        positive(
+            "wirebeat.streams.transaction_timeout",
+            !w.streams.transaction_timeout.0.is_zero(),
+        )?;
 
         let f = &w.flows;
         positive("wirebeat.flows.timeout", !f.timeout.0.is_zero())?;
@@ -209,10 +204,7 @@ impl Config {
         let d = &w.defrag;
         positive("wirebeat.defrag.timeout", !d.timeout.0.is_zero())?;
         positive("wirebeat.defrag.max_datagrams", d.max_datagrams > 0)?;
-        positive(
-            "wirebeat.defrag.max_datagram_bytes",
-            d.max_datagram_bytes > 0,
-        )?;
+        positive("wirebeat.defrag.max_datagram_bytes", d.max_datagram_bytes > 0)?;
 
         let console = self.output.console.as_ref().is_some_and(|c| c.enabled);
         if let Some(file) = self.output.file.as_ref().filter(|f| f.enabled) {
@@ -224,16 +216,10 @@ impl Config {
                 ));
             }
             if file.path.trim().is_empty() {
-                return Err(ConfigError::validation(
-                    "output.file.path",
-                    "must not be empty",
-                ));
+                return Err(ConfigError::validation("output.file.path", "must not be empty"));
             }
             if file.filename.trim().is_empty() {
-                return Err(ConfigError::validation(
-                    "output.file.filename",
-                    "must not be empty",
-                ));
+                return Err(ConfigError::validation("output.file.filename", "must not be empty"));
             }
             if file.format == FileFormat::Csv && file.csv_fields.is_empty() {
                 return Err(ConfigError::validation(
@@ -295,20 +281,10 @@ mod tests {
         let mut w = Wirebeat::default();
         assert_eq!(
             w.internal_networks(),
-            nets(&[
-                "10.0.0.0/8",
-                "172.16.0.0/12",
-                "192.168.0.0/16",
-                "100.64.0.0/10",
-                "fc00::/7"
-            ])
+            nets(&["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"])
         );
-        w.internal_networks = vec![
-            "loopback".into(),
-            "link_local".into(),
-            "10.1.2.3/8".into(),
-            "192.0.2.7".into(),
-        ];
+        w.internal_networks =
+            vec!["loopback".into(), "link_local".into(), "10.1.2.3/8".into(), "192.0.2.7".into()];
         assert_eq!(
             w.internal_networks(),
             nets(&[
@@ -338,34 +314,17 @@ mod tests {
     #[test]
     fn unicast_is_global_unicast() {
         let u = named_networks("unicast").unwrap();
-        for yes in [
-            "8.8.8.8",
-            "10.1.1.1",
-            "0.0.0.1",
-            "126.255.255.255",
-            "128.0.0.0",
-            "169.253.9.9",
-        ] {
+        for yes in ["8.8.8.8", "10.1.1.1", "0.0.0.1", "126.255.255.255", "128.0.0.0", "169.253.9.9"]
+        {
             assert!(contains(&u, yes), "{yes}");
         }
-        for yes in [
-            "169.255.0.1",
-            "223.255.255.255",
-            "240.0.0.1",
-            "2001:db8::1",
-            "fc00::1",
-            "::2",
-        ] {
+        for yes in ["169.255.0.1", "223.255.255.255", "240.0.0.1", "2001:db8::1", "fc00::1", "::2"]
+        {
             assert!(contains(&u, yes), "{yes}");
         }
-        for no in [
-            "0.0.0.0",
-            "127.0.0.1",
-            "169.254.1.1",
-            "224.0.0.1",
-            "239.1.1.1",
-            "255.255.255.255",
-        ] {
+        for no in
+            ["0.0.0.0", "127.0.0.1", "169.254.1.1", "224.0.0.1", "239.1.1.1", "255.255.255.255"]
+        {
             assert!(!contains(&u, no), "{no}");
         }
         for no in ["::", "::1", "fe80::1", "febf::1", "ff02::1"] {
@@ -419,37 +378,22 @@ mod tests {
             invalid(|c| c.wirebeat.defrag.timeout = Duration::from_secs(0)),
             "wirebeat.defrag.timeout: must be greater than 0"
         );
-        let eth0 = Interface {
-            name: "eth0".into(),
-            ..Interface::default()
-        };
+        let eth0 = Interface { name: "eth0".into(), ..Interface::default() };
         assert_eq!(
-            invalid(|c| c.wirebeat.interfaces = vec![
-                eth0.clone(),
-                Interface {
-                    snaplen: 63,
-                    ..eth0.clone()
-                }
-            ]),
+            invalid(|c| c.wirebeat.interfaces =
+                vec![eth0.clone(), Interface { snaplen: 63, ..eth0.clone() }]),
             "wirebeat.interfaces[1].snaplen: must be between 64 and 262144, got 63"
         );
         assert_eq!(
-            invalid(|c| c.wirebeat.interfaces = vec![Interface {
-                snaplen: 262_145,
-                ..eth0.clone()
-            }]),
+            invalid(
+                |c| c.wirebeat.interfaces = vec![Interface { snaplen: 262_145, ..eth0.clone() }]
+            ),
             "wirebeat.interfaces[0].snaplen: must be between 64 and 262144, got 262145"
         );
         let mut ok = Config::default();
         ok.wirebeat.interfaces = vec![
-            Interface {
-                snaplen: 64,
-                ..eth0.clone()
-            },
-            Interface {
-                snaplen: 262_144,
-                ..eth0.clone()
-            },
+            Interface { snaplen: 64, ..eth0.clone() },
+            Interface { snaplen: 262_144, ..eth0.clone() },
         ];
         assert!(ok.validate().is_ok());
         assert_eq!(
@@ -468,10 +412,7 @@ mod tests {
         );
         assert_eq!(
             invalid(|c| {
-                c.output.console = Some(ConsoleOutput {
-                    enabled: false,
-                    pretty: false,
-                });
+                c.output.console = Some(ConsoleOutput { enabled: false, pretty: false });
                 c.output.file = Some(FileOutput {
                     format: FileFormat::Csv,
                     csv_fields: vec![],
@@ -481,19 +422,14 @@ mod tests {
             "output.file.csv_fields: must list at least one field when output.file.format is csv"
         );
         assert_eq!(
-            invalid(|c| c.output.file = Some(FileOutput {
-                number_of_files: 0,
-                ..FileOutput::default()
-            })),
+            invalid(|c| c.output.file =
+                Some(FileOutput { number_of_files: 0, ..FileOutput::default() })),
             "output.file.number_of_files: must be at least 1"
         );
         // A disabled file output is not checked.
         let mut off = Config::default();
-        off.output.file = Some(FileOutput {
-            enabled: false,
-            number_of_files: 0,
-            ..FileOutput::default()
-        });
+        off.output.file =
+            Some(FileOutput { enabled: false, number_of_files: 0, ..FileOutput::default() });
         off.output.console = Some(ConsoleOutput::default());
         assert!(off.validate().is_ok());
         assert_eq!(

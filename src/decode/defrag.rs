@@ -212,10 +212,7 @@ impl Defragmenter {
                 return DefragOutcome::Complete(Box::new(d));
             }
         }
-        DefragOutcome::Held {
-            overlap,
-            evicted_frames,
-        }
+        DefragOutcome::Held { overlap, evicted_frames }
     }
 
     /// Hands out and forgets every datagram whose first fragment is older than the timeout.

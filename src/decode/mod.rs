@@ -131,7 +131,8 @@ pub struct Packet<'a> {
     /// Ports for TCP/UDP/SCTP; ICMP type and code for ICMP/ICMPv6; absent otherwise.
     pub ports: Option<(u16, u16)>,
     pub tcp: Option<TcpInfo>,
-    /// Transport payload as captured (may be shorter than on the wire).
+    /// Transport payload as captured (may be shorter than on the wire); for ICMP the whole
+    /// ICMP message.
     pub payload: &'a [u8],
 }
 
@@ -371,20 +372,14 @@ impl Decoder {
                 frag.offset,
                 frag.more,
                 ip.payload,
-                PacketContext {
-                    link: ctx.link,
-                    tunnel: ctx.tunnel,
-                },
+                PacketContext { link: ctx.link, tunnel: ctx.tunnel },
                 &mut |d| {
                     // Evicted to make room: its frames still count.
                     out(&d.as_packet());
                 },
             );
             return match outcome {
-                DefragOutcome::Held {
-                    overlap,
-                    evicted_frames,
-                } => {
+                DefragOutcome::Held { overlap, evicted_frames } => {
                     if overlap {
                         self.stats.fragment_overlaps += 1;
                     }
@@ -420,15 +415,7 @@ impl Decoder {
                         depth: ctx.depth,
                         truncated: d.truncated,
                     };
-                    self.transport(
-                        &reassembled,
-                        l4,
-                        frame,
-                        d.frames,
-                        d.wire_bytes,
-                        &mut inner,
-                        out,
-                    )
+                    self.transport(&reassembled, l4, frame, d.frames, d.wire_bytes, &mut inner, out)
                 }
             };
         }
@@ -496,7 +483,8 @@ impl Decoder {
             1 | 58 => {
                 if let (Some(t), Some(c)) = (b.u8(0), b.u8(1)) {
                     ports = Some((u16::from(t), u16::from(c)));
-                    payload = b.from(4).unwrap_or(&[]);
+                    // The whole ICMP message: type, code and checksum included.
+                    payload = l4;
                 }
             }
             47 if self.tunnels.enabled => {
@@ -629,22 +617,13 @@ impl Decoder {
             tunnel: Some(match ctx.tunnel {
                 // Keep the outermost endpoints, the innermost id.
                 Some(t) => Tunnel { id, ..t },
-                None => Tunnel {
-                    kind,
-                    outer_src: ip.src,
-                    outer_dst: ip.dst,
-                    id,
-                },
+                None => Tunnel { kind, outer_src: ip.src, outer_dst: ip.dst, id },
             }),
             depth: ctx.depth + 1,
             truncated: ctx.truncated,
         };
         // A reassembled outer datagram: the inner packet carries all its frames.
-        let inner_frame = FrameRef {
-            ts_ns: frame.ts_ns,
-            wire_len: frame.wire_len,
-            ..*frame
-        };
+        let inner_frame = FrameRef { ts_ns: frame.ts_ns, wire_len: frame.wire_len, ..*frame };
         match to_ip(step, &mut inner.link) {
             Step::Ip(data) => {
                 self.inner_ip(data, &inner_frame, frames, wire_bytes, &mut inner, out)
@@ -717,11 +696,7 @@ fn parse_ipv4(data: &[u8]) -> Option<IpHeader<'_>> {
     let total = usize::from(h.total_len());
     // Trust total length when it is sane (trailing Ethernet padding is not payload); a
     // snaplen-truncated packet keeps what was captured.
-    let end = if total >= hlen {
-        total.min(data.len())
-    } else {
-        data.len()
-    };
+    let end = if total >= hlen { total.min(data.len()) } else { data.len() };
     let mut payload = data.get(hlen..end)?;
     let mut proto = h.protocol().0;
     // AH (51) is skipped like in IPv6 so the transport behind it is tracked.
@@ -754,11 +729,7 @@ fn parse_ipv6(data: &[u8]) -> Option<IpHeader<'_>> {
     let h = etherparse::Ipv6HeaderSlice::from_slice(data).ok()?;
     let plen = usize::from(h.payload_length());
     // Payload length 0 is a jumbogram (or broken): take what was captured.
-    let end = if plen == 0 {
-        data.len()
-    } else {
-        (40 + plen).min(data.len())
-    };
+    let end = if plen == 0 { data.len() } else { (40 + plen).min(data.len()) };
     let mut rest = data.get(40..end)?;
     let mut next = h.next_header().0;
     let mut fragment = None;
@@ -971,11 +942,7 @@ fn ethernet<'a>(data: &'a [u8], link: &mut LinkInfo) -> Option<Step<'a>> {
         link.dst_mac = Some(dst);
     }
     let rest = b.from(14)?;
-    Some(if ty >= 0x0600 {
-        Step::Ether(ty, rest)
-    } else {
-        llc(rest)
-    })
+    Some(if ty >= 0x0600 { Step::Ether(ty, rest) } else { llc(rest) })
 }
 
 fn llc(rest: &[u8]) -> Step<'_> {
@@ -1113,22 +1080,14 @@ fn gre<'a>(data: &'a [u8], link: &mut LinkInfo) -> Option<(TunnelKind, u32, Step
         }
         // PPP in GRE (PPTP), with optional address/control.
         0x880b => {
-            let start = if r.u8(0)? == 0xff && r.u8(1)? == 0x03 {
-                2
-            } else {
-                0
-            };
+            let start = if r.u8(0)? == 0xff && r.u8(1)? == 0x03 { 2 } else { 0 };
             let p = if r.u8(start)? & 0x01 == 1 {
                 // Protocol-field compression: one byte.
                 u16::from(r.u8(start)?)
             } else {
                 r.u16(start)?
             };
-            let plen = if p < 0x100 && r.u8(start)? & 1 == 1 {
-                1
-            } else {
-                2
-            };
+            let plen = if p < 0x100 && r.u8(start)? & 1 == 1 { 1 } else { 2 };
             (TunnelKind::Gre, key, ppp(p, r.from(start + plen)?))
         }
         0x6558 => (TunnelKind::Gre, key, ethernet(rest, link)?),

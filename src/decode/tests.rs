@@ -5,20 +5,7 @@ use super::*;
 
 fn ipv4_udp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
     let total = 20 + 8 + payload.len();
-    let mut v = vec![
-        0x45,
-        0,
-        (total >> 8) as u8,
-        total as u8,
-        0,
-        1,
-        0,
-        0,
-        64,
-        17,
-        0,
-        0,
-    ];
+    let mut v = vec![0x45, 0, (total >> 8) as u8, total as u8, 0, 1, 0, 0, 64, 17, 0, 0];
     v.extend_from_slice(&src);
     v.extend_from_slice(&dst);
     v.extend_from_slice(&sport.to_be_bytes());
@@ -49,12 +36,7 @@ fn eth(ethertype: u16, payload: &[u8]) -> Vec<u8> {
 fn decode_all(linktype: u32, data: &[u8]) -> (Vec<String>, DecodeStats) {
     let mut d = Decoder::new(TunnelPorts::default(), Some(&config::Defrag::default()), 64);
     let mut out = Vec::new();
-    let frame = FrameRef {
-        ts_ns: 1,
-        wire_len: data.len() as u32,
-        linktype,
-        data,
-    };
+    let frame = FrameRef { ts_ns: 1, wire_len: data.len() as u32, linktype, data };
     d.decode(&frame, &mut |p| {
         let (s, dp) = p.ports.unwrap_or((0, 0));
         out.push(format!(
@@ -74,15 +56,9 @@ fn decode_all(linktype: u32, data: &[u8]) -> (Vec<String>, DecodeStats) {
 
 #[test]
 fn ethernet_ipv4_tcp() {
-    let f = eth(
-        0x0800,
-        &ipv4_tcp([10, 0, 0, 1], [10, 0, 0, 2], 1234, 80, TCP_SYN),
-    );
+    let f = eth(0x0800, &ipv4_tcp([10, 0, 0, 1], [10, 0, 0, 2], 1234, 80, TCP_SYN));
     let (p, s) = decode_all(LINKTYPE_ETHERNET, &f);
-    assert_eq!(
-        p,
-        ["6 10.0.0.1:1234 > 10.0.0.2:80 vlan=[None, None] tun=None"]
-    );
+    assert_eq!(p, ["6 10.0.0.1:1234 > 10.0.0.2:80 vlan=[None, None] tun=None"]);
     assert_eq!(s.decoded, 1);
 }
 
@@ -94,10 +70,7 @@ fn qinq_tags_are_kept_outer_first() {
     let mut outer = vec![0x00, 0xc8, 0x81, 0x00]; // S-tag 200, then 802.1Q
     outer.extend_from_slice(&inner);
     let (p, _) = decode_all(LINKTYPE_ETHERNET, &eth(0x88a8, &outer));
-    assert_eq!(
-        p,
-        ["17 1.1.1.1:53 > 2.2.2.2:5353 vlan=[Some(200), Some(100)] tun=None"]
-    );
+    assert_eq!(p, ["17 1.1.1.1:53 > 2.2.2.2:5353 vlan=[Some(200), Some(100)] tun=None"]);
 }
 
 #[test]
@@ -112,16 +85,7 @@ fn mpls_stack_then_ipv4() {
 #[test]
 fn pppoe_session_ipv4() {
     let ip = ipv4_udp([1, 1, 1, 1], [2, 2, 2, 2], 1, 2, b"");
-    let mut m = vec![
-        0x11,
-        0x00,
-        0x00,
-        0x01,
-        0x00,
-        (ip.len() + 2) as u8,
-        0x00,
-        0x21,
-    ];
+    let mut m = vec![0x11, 0x00, 0x00, 0x01, 0x00, (ip.len() + 2) as u8, 0x00, 0x21];
     m.extend_from_slice(&ip);
     let (p, _) = decode_all(LINKTYPE_ETHERNET, &eth(0x8864, &m));
     assert_eq!(p.len(), 1, "{p:?}");
@@ -145,25 +109,17 @@ fn sll_and_sll2() {
     let mut sll = vec![0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0x08, 0x00];
     sll.extend_from_slice(&ip);
     assert_eq!(decode_all(LINKTYPE_LINUX_SLL, &sll).0.len(), 1);
-    let mut sll2 = vec![
-        0x08, 0x00, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0,
-    ];
+    let mut sll2 = vec![0x08, 0x00, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0];
     sll2.extend_from_slice(&ip);
     assert_eq!(decode_all(LINKTYPE_LINUX_SLL2, &sll2).0.len(), 1);
 }
 
 #[test]
 fn vxlan_is_decapsulated_with_vni() {
-    let inner = eth(
-        0x0800,
-        &ipv4_tcp([192, 168, 0, 1], [192, 168, 0, 2], 40000, 443, TCP_SYN),
-    );
+    let inner = eth(0x0800, &ipv4_tcp([192, 168, 0, 1], [192, 168, 0, 2], 40000, 443, TCP_SYN));
     let mut vx = vec![0x08, 0, 0, 0, 0, 0, 42, 0];
     vx.extend_from_slice(&inner);
-    let outer = eth(
-        0x0800,
-        &ipv4_udp([10, 0, 0, 1], [10, 0, 0, 2], 50000, 4789, &vx),
-    );
+    let outer = eth(0x0800, &ipv4_udp([10, 0, 0, 1], [10, 0, 0, 2], 50000, 4789, &vx));
     let (p, s) = decode_all(LINKTYPE_ETHERNET, &outer);
     assert_eq!(
         p,
@@ -174,15 +130,9 @@ fn vxlan_is_decapsulated_with_vni() {
 
 #[test]
 fn udp_on_a_tunnel_port_that_is_not_a_tunnel_stays_udp() {
-    let outer = eth(
-        0x0800,
-        &ipv4_udp([10, 0, 0, 1], [10, 0, 0, 2], 50000, 4789, b"hello"),
-    );
+    let outer = eth(0x0800, &ipv4_udp([10, 0, 0, 1], [10, 0, 0, 2], 50000, 4789, b"hello"));
     let (p, _) = decode_all(LINKTYPE_ETHERNET, &outer);
-    assert_eq!(
-        p,
-        ["17 10.0.0.1:50000 > 10.0.0.2:4789 vlan=[None, None] tun=None"]
-    );
+    assert_eq!(p, ["17 10.0.0.1:50000 > 10.0.0.2:4789 vlan=[None, None] tun=None"]);
 }
 
 #[test]
@@ -194,49 +144,22 @@ fn gre_with_key_and_ip_in_ip() {
     outer.extend_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
     outer.extend_from_slice(&gre);
     let (p, _) = decode_all(LINKTYPE_RAW, &outer);
-    assert_eq!(
-        p,
-        ["17 172.16.0.1:1000 > 172.16.0.2:2000 vlan=[None, None] tun=Some((Gre, 7))"]
-    );
+    assert_eq!(p, ["17 172.16.0.1:1000 > 172.16.0.2:2000 vlan=[None, None] tun=Some((Gre, 7))"]);
 
-    let mut ipip = vec![
-        0x45,
-        0,
-        0,
-        (20 + inner.len()) as u8,
-        0,
-        1,
-        0,
-        0,
-        64,
-        4,
-        0,
-        0,
-    ];
+    let mut ipip = vec![0x45, 0, 0, (20 + inner.len()) as u8, 0, 1, 0, 0, 64, 4, 0, 0];
     ipip.extend_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
     ipip.extend_from_slice(&inner);
     let (p, _) = decode_all(LINKTYPE_RAW, &ipip);
-    assert_eq!(
-        p,
-        ["17 172.16.0.1:1000 > 172.16.0.2:2000 vlan=[None, None] tun=Some((IpInIp, 0))"]
-    );
+    assert_eq!(p, ["17 172.16.0.1:1000 > 172.16.0.2:2000 vlan=[None, None] tun=Some((IpInIp, 0))"]);
 }
 
 #[test]
 fn truncated_tcp_header_still_has_ports() {
-    let mut f = eth(
-        0x0800,
-        &ipv4_tcp([10, 0, 0, 1], [10, 0, 0, 2], 1234, 80, TCP_SYN),
-    );
+    let mut f = eth(0x0800, &ipv4_tcp([10, 0, 0, 1], [10, 0, 0, 2], 1234, 80, TCP_SYN));
     f.truncate(14 + 20 + 6);
     let mut d = Decoder::new(TunnelPorts::default(), None, 1);
     let mut got = None;
-    let frame = FrameRef {
-        ts_ns: 1,
-        wire_len: 54,
-        linktype: 1,
-        data: &f,
-    };
+    let frame = FrameRef { ts_ns: 1, wire_len: 54, linktype: 1, data: &f };
     d.decode(&frame, &mut |p| got = Some((p.ports, p.truncated)));
     assert_eq!(got, Some((Some((1234, 80)), true)));
     assert_eq!(d.stats.truncated, 1);
@@ -266,31 +189,17 @@ fn ipv4_fragments_reassemble_out_of_order_first_wins() {
         ipv4_fragment(9, 8, true, &[0xee; 16]),
     ];
     for (i, f) in frags.iter().enumerate() {
-        let frame = FrameRef {
-            ts_ns: i as i64,
-            wire_len: f.len() as u32,
-            linktype: LINKTYPE_RAW,
-            data: f,
-        };
-        d.decode(&frame, &mut |p| {
-            got.push((p.ports, p.frames, p.wire_bytes, p.payload.to_vec()))
-        });
+        let frame =
+            FrameRef { ts_ns: i as i64, wire_len: f.len() as u32, linktype: LINKTYPE_RAW, data: f };
+        d.decode(&frame, &mut |p| got.push((p.ports, p.frames, p.wire_bytes, p.payload.to_vec())));
     }
     assert_eq!(got.len(), 1);
     let (ports, frames, bytes, payload) = &got[0];
     assert_eq!(*ports, Some((5000, 53)));
     assert_eq!(*frames, 3);
     assert_eq!(*bytes, frags.iter().map(|f| f.len() as u64).sum::<u64>());
-    assert_eq!(
-        &payload[..8],
-        &[7u8; 8],
-        "first-seen bytes kept at 8..16 of the datagram"
-    );
-    assert_eq!(
-        &payload[8..16],
-        &[0xee; 8],
-        "bytes 16..24 only came from the overlapping one"
-    );
+    assert_eq!(&payload[..8], &[7u8; 8], "first-seen bytes kept at 8..16 of the datagram");
+    assert_eq!(&payload[8..16], &[0xee; 8], "bytes 16..24 only came from the overlapping one");
     assert_eq!(d.stats.reassembled, 1);
     assert_eq!(d.stats.fragment_overlaps, 1);
 }
@@ -299,12 +208,7 @@ fn ipv4_fragments_reassemble_out_of_order_first_wins() {
 fn incomplete_fragments_expire_into_a_portless_packet() {
     let mut d = Decoder::new(TunnelPorts::default(), Some(&config::Defrag::default()), 64);
     let f = ipv4_fragment(3, 0, true, &[1u8; 16]);
-    let frame = FrameRef {
-        ts_ns: 0,
-        wire_len: 36,
-        linktype: LINKTYPE_RAW,
-        data: &f,
-    };
+    let frame = FrameRef { ts_ns: 0, wire_len: 36, linktype: LINKTYPE_RAW, data: &f };
     let mut got = Vec::new();
     d.decode(&frame, &mut |p| got.push(p.ports));
     assert!(got.is_empty());
@@ -321,12 +225,7 @@ fn defrag_cache_is_bounded() {
     let mut evicted = 0;
     for id in 0..10u16 {
         let f = ipv4_fragment(id, 0, true, &[1u8; 8]);
-        let frame = FrameRef {
-            ts_ns: 0,
-            wire_len: 28,
-            linktype: LINKTYPE_RAW,
-            data: &f,
-        };
+        let frame = FrameRef { ts_ns: 0, wire_len: 28, linktype: LINKTYPE_RAW, data: &f };
         d.decode(&frame, &mut |_| evicted += 1);
     }
     assert_eq!(evicted, 6, "each eviction hands its frames on");
@@ -345,16 +244,7 @@ fn random_bytes_never_panic() {
     let seeds: Vec<Vec<u8>> = vec![
         eth(0x0800, &ipv4_tcp([1, 2, 3, 4], [5, 6, 7, 8], 1, 2, 2)),
         eth(0x8100, &[0, 1, 0x86, 0xdd]),
-        eth(
-            0x0800,
-            &ipv4_udp(
-                [1, 1, 1, 1],
-                [2, 2, 2, 2],
-                1,
-                4789,
-                &[8, 0, 0, 0, 0, 0, 1, 0],
-            ),
-        ),
+        eth(0x0800, &ipv4_udp([1, 1, 1, 1], [2, 2, 2, 2], 1, 4789, &[8, 0, 0, 0, 0, 0, 1, 0])),
     ];
     let linktypes = [0, 1, 9, 101, 104, 113, 239, 258, 276, 10, 242];
     let mut d = Decoder::new(TunnelPorts::default(), Some(&config::Defrag::default()), 16);
@@ -366,12 +256,7 @@ fn random_bytes_never_panic() {
         }
         f.truncate((next() as usize) % (f.len() + 1));
         let lt = linktypes[(next() as usize) % linktypes.len()];
-        let frame = FrameRef {
-            ts_ns: i as i64,
-            wire_len: 1500,
-            linktype: lt,
-            data: &f,
-        };
+        let frame = FrameRef { ts_ns: i as i64, wire_len: 1500, linktype: lt, data: &f };
         d.decode(&frame, &mut |_| {});
         let _ = shard_hash(lt, &f);
     }
@@ -380,14 +265,8 @@ fn random_bytes_never_panic() {
 
 #[test]
 fn shard_hash_is_symmetric() {
-    let a = eth(
-        0x0800,
-        &ipv4_tcp([10, 0, 0, 1], [10, 0, 0, 2], 1234, 80, TCP_SYN),
-    );
-    let b = eth(
-        0x0800,
-        &ipv4_tcp([10, 0, 0, 2], [10, 0, 0, 1], 80, 1234, TCP_SYN | TCP_ACK),
-    );
+    let a = eth(0x0800, &ipv4_tcp([10, 0, 0, 1], [10, 0, 0, 2], 1234, 80, TCP_SYN));
+    let b = eth(0x0800, &ipv4_tcp([10, 0, 0, 2], [10, 0, 0, 1], 80, 1234, TCP_SYN | TCP_ACK));
     assert_eq!(shard_hash(1, &a), shard_hash(1, &b));
     assert_ne!(shard_hash(1, &a), 0);
 }

@@ -4,74 +4,34 @@
 
 /// (dotted name, Elasticsearch type, description).
 pub const CUSTOM_FIELDS: &[(&str, &str, &str)] = &[
-    (
-        "type",
-        "keyword",
-        "Packetbeat document type (flow, dns, http, …).",
-    ),
-    (
-        "flow.id",
-        "keyword",
-        "Id shared by every report of one flow.",
-    ),
-    (
-        "flow.final",
-        "boolean",
-        "True on the last report of a flow.",
-    ),
-    (
-        "flow.vlan",
-        "long",
-        "Outer VLAN id of the flow (Packetbeat field).",
-    ),
-    (
-        "network_traffic.flow.tcp_flags",
-        "keyword",
-        "TCP flags seen in either direction.",
-    ),
-    (
-        "network_traffic.flow.state",
-        "keyword",
-        "TCP state as seen by the sensor.",
-    ),
-    (
-        "network_traffic.flow.end_reason",
-        "keyword",
-        "Why the final report was made.",
-    ),
-    (
-        "network_traffic.flow.truncated_packets",
-        "long",
-        "Packets cut short by the snaplen.",
-    ),
-    (
-        "network_traffic.flow.reassembled_packets",
-        "long",
-        "IP datagrams rebuilt from fragments.",
-    ),
+    ("type", "keyword", "Packetbeat document type (flow, dns, http, …)."),
+    ("flow.id", "keyword", "Id shared by every report of one flow."),
+    ("flow.final", "boolean", "True on the last report of a flow."),
+    ("flow.vlan", "long", "Outer VLAN id of the flow (Packetbeat field)."),
+    ("network_traffic.flow.tcp_flags", "keyword", "TCP flags seen in either direction."),
+    ("network_traffic.flow.state", "keyword", "TCP state as seen by the sensor."),
+    ("network_traffic.flow.end_reason", "keyword", "Why the final report was made."),
+    ("network_traffic.flow.truncated_packets", "long", "Packets cut short by the snaplen."),
+    ("network_traffic.flow.reassembled_packets", "long", "IP datagrams rebuilt from fragments."),
     (
         "network_traffic.flow.initiator_guessed",
         "boolean",
         "TCP flow whose handshake was not seen: source is the first sender.",
     ),
-    (
-        "network_traffic.tunnel.type",
-        "keyword",
-        "Outermost encapsulation (vxlan, gre, …).",
-    ),
-    (
-        "network_traffic.tunnel.id",
-        "long",
-        "VNI, GRE key, TEID or ERSPAN session id.",
-    ),
-    (
-        "network_traffic.tunnel.source.ip",
-        "ip",
-        "Outer source address.",
-    ),
-    (
-        "network_traffic.tunnel.destination.ip",
-        "ip",
-        "Outer destination address.",
-    ),
+    ("network_traffic.tunnel.type", "keyword", "Outermost encapsulation (vxlan, gre, …)."),
+    ("network_traffic.tunnel.id", "long", "VNI, GRE key, TEID or ERSPAN session id."),
+    ("network_traffic.tunnel.source.ip", "ip", "Outer source address."),
+    ("network_traffic.tunnel.destination.ip", "ip", "Outer destination address."),
 ];
+
+/// Every custom field: the flow fields above and each protocol's own list.
+pub fn custom_fields() -> Vec<(&'static str, &'static str, &'static str)> {
+    let mut all = CUSTOM_FIELDS.to_vec();
+    all.extend(crate::proto::custom_fields());
+    all.extend_from_slice(TXN_FIELDS);
+    all
+}
+
+/// Fields of every transaction event.
+pub const TXN_FIELDS: &[(&str, &str, &str)] =
+    &[("status", "keyword", "Packetbeat transaction status (OK, Error, …).")];

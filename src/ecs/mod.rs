@@ -6,6 +6,7 @@
 
 pub mod fields;
 pub mod time;
+pub mod txn;
 
 use crate::flow::{community_id, Flow, Report};
 use ipnet::IpNet;
@@ -83,9 +84,7 @@ impl EventContext {
     ) -> Arc<Self> {
         let hostname = hostname();
         let name = name.map(str::to_owned).unwrap_or_else(|| hostname.clone());
-        let id = agent_id
-            .map(str::to_owned)
-            .unwrap_or_else(|| stable_uuid(&hostname));
+        let id = agent_id.map(str::to_owned).unwrap_or_else(|| stable_uuid(&hostname));
         Arc::new(EventContext {
             observer: Observer {
                 hostname: hostname.clone(),
@@ -96,12 +95,7 @@ impl EventContext {
                 version: env!("CARGO_PKG_VERSION"),
                 ingress: None,
             },
-            agent: Agent {
-                kind: "wirebeat",
-                name,
-                version: env!("CARGO_PKG_VERSION"),
-                id,
-            },
+            agent: Agent { kind: "wirebeat", name, version: env!("CARGO_PKG_VERSION"), id },
             namespace: namespace.to_owned(),
             internal_networks,
             tags,
@@ -143,14 +137,7 @@ pub fn stable_uuid(seed: &str) -> String {
     use sha1::{Digest, Sha1};
     let d: [u8; 20] = Sha1::digest(format!("wirebeat-agent:{seed}").as_bytes()).into();
     let h: String = d[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-5{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[13..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    format!("{}-{}-5{}-{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[16..20], &h[20..32])
 }
 
 /// IANA keyword of an IP protocol for `network.transport`.
@@ -179,10 +166,7 @@ pub fn transport_name(proto: u8) -> Option<&'static str> {
 
 /// MAC in ECS form: upper case, dash separated.
 pub fn mac(m: &[u8; 6]) -> String {
-    format!(
-        "{:02X}-{:02X}-{:02X}-{:02X}-{:02X}-{:02X}",
-        m[0], m[1], m[2], m[3], m[4], m[5]
-    )
+    format!("{:02X}-{:02X}-{:02X}-{:02X}-{:02X}-{:02X}", m[0], m[1], m[2], m[3], m[4], m[5])
 }
 
 fn is_false(b: &bool) -> bool {
@@ -194,12 +178,12 @@ fn is_zero(v: &u64) -> bool {
 }
 
 #[derive(Serialize)]
-struct Ecs {
+pub(crate) struct Ecs {
     version: &'static str,
 }
 
 #[derive(Serialize)]
-struct DataStream<'a> {
+pub(crate) struct DataStream<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     dataset: &'static str,
@@ -232,19 +216,19 @@ struct Endpoint {
 }
 
 #[derive(Serialize)]
-struct Peer {
+pub(crate) struct Peer {
     ip: IpAddr,
     #[serde(skip_serializing_if = "Option::is_none")]
     port: Option<u16>,
 }
 
 #[derive(Serialize)]
-struct VlanId {
+pub(crate) struct VlanId {
     id: String,
 }
 
 #[derive(Serialize)]
-struct Vlan {
+pub(crate) struct Vlan {
     vlan: VlanId,
 }
 
@@ -255,6 +239,8 @@ struct Network {
     #[serde(skip_serializing_if = "Option::is_none")]
     transport: Option<&'static str>,
     iana_number: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    protocol: Option<&'static str>,
     bytes: u64,
     packets: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -308,7 +294,7 @@ struct NetworkTraffic {
 }
 
 #[derive(Serialize)]
-struct Related {
+pub(crate) struct Related {
     ip: Vec<IpAddr>,
 }
 
@@ -357,17 +343,11 @@ impl FlowEncoder {
         let port = |p: u16| has_ports.then_some(p);
         let cid = community_id_of(ctx.community_id_seed, f);
         let is_final = r.final_reason.is_some();
-        let related = if f.src == f.dst {
-            vec![f.src]
-        } else {
-            vec![f.src, f.dst]
-        };
+        let related = if f.src == f.dst { vec![f.src] } else { vec![f.src, f.dst] };
         let known = f.initiator_known();
         let ev = FlowEvent {
             timestamp: time::rfc3339(r.ts_ns),
-            ecs: Ecs {
-                version: ECS_VERSION,
-            },
+            ecs: Ecs { version: ECS_VERSION },
             data_stream: DataStream {
                 kind: "logs",
                 dataset: DATASET_FLOW,
@@ -376,11 +356,7 @@ impl FlowEncoder {
             event: EventFields {
                 kind: "event",
                 category: ["network"],
-                types: if is_final {
-                    &["connection", "end"]
-                } else {
-                    &["connection"]
-                },
+                types: if is_final { &["connection", "end"] } else { &["connection"] },
                 action: "network_flow",
                 dataset: DATASET_FLOW,
                 module: "wirebeat",
@@ -408,26 +384,19 @@ impl FlowEncoder {
                 bytes: f.rev.bytes,
                 packets: f.rev.packets,
             },
-            client: known.then(|| Peer {
-                ip: f.src,
-                port: port(f.sport),
-            }),
-            server: known.then(|| Peer {
-                ip: f.dst,
-                port: port(f.dport),
-            }),
+            client: known.then(|| Peer { ip: f.src, port: port(f.sport) }),
+            server: known.then(|| Peer { ip: f.dst, port: port(f.dport) }),
             network: Network {
                 kind: if f.src.is_ipv4() { "ipv4" } else { "ipv6" },
                 transport: transport_name(f.key.proto),
                 iana_number: f.key.proto.to_string(),
+                protocol: f.app_protocol(),
                 bytes: f.bytes(),
                 packets: f.packets(),
                 community_id: cid.clone(),
                 direction: ctx.direction(&f.src, &f.dst),
                 vlan: f.link.vlan[0].map(|v| VlanId { id: v.to_string() }),
-                inner: f.link.vlan[1].map(|v| Vlan {
-                    vlan: VlanId { id: v.to_string() },
-                }),
+                inner: f.link.vlan[1].map(|v| Vlan { vlan: VlanId { id: v.to_string() } }),
             },
             network_traffic: NetworkTraffic {
                 flow: NtFlow {
@@ -441,14 +410,8 @@ impl FlowEncoder {
                 tunnel: f.tunnel.map(|t| TunnelFields {
                     kind: t.kind.as_str(),
                     id: t.id,
-                    source: Peer {
-                        ip: t.outer_src,
-                        port: None,
-                    },
-                    destination: Peer {
-                        ip: t.outer_dst,
-                        port: None,
-                    },
+                    source: Peer { ip: t.outer_src, port: None },
+                    destination: Peer { ip: t.outer_dst, port: None },
                 }),
             },
             related: Related { ip: related },
@@ -460,11 +423,7 @@ impl FlowEncoder {
         let mut json = Vec::with_capacity(1024);
         // Serializing plain structs into a Vec cannot fail.
         let _ = serde_json::to_writer(&mut json, &ev);
-        EncodedEvent {
-            dataset: DATASET_FLOW,
-            key: cid.map(String::into_boxed_str),
-            json,
-        }
+        EncodedEvent { dataset: DATASET_FLOW, key: cid.map(String::into_boxed_str), json }
     }
 }
 

@@ -67,10 +67,7 @@ pub fn port_equivalents(proto: u8, sport: u16, dport: u16) -> (u16, u16, bool) {
 }
 
 fn has_ports(proto: u8) -> bool {
-    matches!(
-        proto,
-        PROTO_TCP | PROTO_UDP | PROTO_SCTP | PROTO_ICMP | PROTO_ICMPV6
-    )
+    matches!(proto, PROTO_TCP | PROTO_UDP | PROTO_SCTP | PROTO_ICMP | PROTO_ICMPV6)
 }
 
 fn octets(ip: &IpAddr) -> ([u8; 16], usize) {
@@ -136,11 +133,8 @@ fn community_id_digest(
     let (sa, len) = octets(&src);
     let (da, _) = octets(&dst);
     let ports = has_ports(proto);
-    let (mut sp, mut dp, one_way) = if ports {
-        port_equivalents(proto, sport, dport)
-    } else {
-        (0, 0, false)
-    };
+    let (mut sp, mut dp, one_way) =
+        if ports { port_equivalents(proto, sport, dport) } else { (0, 0, false) };
     let (mut a, mut b) = (&sa[..len], &da[..len]);
     // Order endpoints: address first, port breaks the tie. One-way ICMP keeps wire order.
     let swap = !one_way && (a > b || (a == b && ports && sp > dp));
@@ -164,10 +158,8 @@ fn community_id_digest(
 mod tests {
     use super::*;
 
-    const VECTORS: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/community-id/expected/tuple_vectors.tsv"
-    );
+    const VECTORS: &str =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/community-id/expected/tuple_vectors.tsv");
 
     fn port(s: &str) -> u16 {
         if s.is_empty() {
@@ -186,21 +178,9 @@ mod tests {
             let proto: u8 = c[1].parse().unwrap();
             let (src, dst) = (c[2].parse().unwrap(), c[3].parse().unwrap());
             let (sp, dp) = (port(c[4]), port(c[5]));
-            assert_eq!(
-                community_id(0, src, dst, proto, sp, dp).unwrap(),
-                c[6],
-                "seed0 {line}"
-            );
-            assert_eq!(
-                community_id(1, src, dst, proto, sp, dp).unwrap(),
-                c[7],
-                "seed1 {line}"
-            );
-            assert_eq!(
-                community_id_hex(0, src, dst, proto, sp, dp).unwrap(),
-                c[8],
-                "hex {line}"
-            );
+            assert_eq!(community_id(0, src, dst, proto, sp, dp).unwrap(), c[6], "seed0 {line}");
+            assert_eq!(community_id(1, src, dst, proto, sp, dp).unwrap(), c[7], "seed1 {line}");
+            assert_eq!(community_id_hex(0, src, dst, proto, sp, dp).unwrap(), c[8], "hex {line}");
             n += 1;
         }
         assert_eq!(n, 16);

@@ -9,9 +9,12 @@
 //! and counted as `evicted`); idle timeouts per transport; a closed TCP flow (both FINs, or a
 //! RST) is reported final at the next sweep.
 
+pub mod app;
 pub mod community_id;
 
 use crate::decode::{LinkInfo, Packet, Tunnel, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN};
+use crate::proto::Txn;
+use app::{App, AppLayer};
 use rustc_hash::FxHashMap;
 use std::net::IpAddr;
 
@@ -42,11 +45,7 @@ impl FlowKey {
             None => (0, 0, false, false),
         };
         let reverse = !one_way && (p.src, sp) > (p.dst, dp);
-        let (a, b, pa, pb) = if reverse {
-            (p.dst, p.src, dp, sp)
-        } else {
-            (p.src, p.dst, sp, dp)
-        };
+        let (a, b, pa, pb) = if reverse { (p.dst, p.src, dp, sp) } else { (p.src, p.dst, sp, dp) };
         let key = FlowKey {
             vlan: p.link.vlan,
             tunnel_id: p.tunnel.map(|t| t.id).unwrap_or(0),
@@ -116,7 +115,6 @@ impl EndReason {
     }
 }
 
-#[derive(Debug, Clone)]
 pub struct Flow {
     /// Worker-unique sequence number; with the worker id it makes `flow.id`.
     pub seq: u64,
@@ -142,9 +140,16 @@ pub struct Flow {
     /// Packets at the last report: a periodic report is skipped when nothing changed.
     pub reported_packets: u64,
     pub closed_at: Option<i64>,
+    /// Application layer state (protocol parser, TCP streams); `None` when none applies.
+    pub app: Option<Box<App>>,
 }
 
 impl Flow {
+    /// `network.protocol` once the application protocol is known.
+    pub fn app_protocol(&self) -> Option<&'static str> {
+        self.app.as_ref().and_then(|a| a.proto).map(crate::proto::Registry::name)
+    }
+
     pub fn packets(&self) -> u64 {
         self.fwd.packets + self.rev.packets
     }
@@ -240,6 +245,12 @@ impl FlowStats {
     }
 }
 
+/// What a flow table hands out: flow reports and application transactions.
+pub enum Emit<'a> {
+    Flow(Report<'a>),
+    Txn(&'a Flow, Txn),
+}
+
 /// A report: the flow, whether it is the final one, the report time, and why it ended.
 pub struct Report<'a> {
     pub flow: &'a Flow,
@@ -254,6 +265,9 @@ pub struct FlowTable {
     next_period: Option<i64>,
     last_sweep: i64,
     pub stats: FlowStats,
+    /// Application layer (None: no protocol parsing).
+    pub app: Option<AppLayer>,
+    txn_buf: Vec<Txn>,
 }
 
 impl FlowTable {
@@ -265,7 +279,15 @@ impl FlowTable {
             next_period: None,
             last_sweep: i64::MIN,
             stats: FlowStats::default(),
+            app: None,
+            txn_buf: Vec::new(),
         }
+    }
+
+    /// Turns on protocol parsing.
+    pub fn with_app(mut self, app: AppLayer) -> Self {
+        self.app = Some(app);
+        self
     }
 
     pub fn len(&self) -> usize {
@@ -277,7 +299,7 @@ impl FlowTable {
     }
 
     /// Accounts one packet; may evict flows (reported through `emit`) to make room.
-    pub fn update(&mut self, p: &Packet<'_>, emit: &mut dyn FnMut(Report<'_>)) {
+    pub fn update(&mut self, p: &Packet<'_>, emit: &mut dyn FnMut(Emit<'_>)) {
         let (key, reverse) = FlowKey::of(p);
         if !self.flows.contains_key(&key) {
             if self.flows.len() >= self.settings.max_flows {
@@ -288,19 +310,16 @@ impl FlowTable {
             self.next_seq += 1;
             let (sport, dport) = p.ports.unwrap_or((0, 0));
             // A SYN-ACK first means we missed the SYN: the sender is the responder.
-            let synack = p
-                .tcp
-                .map(|t| t.flags & (TCP_SYN | TCP_ACK) == (TCP_SYN | TCP_ACK));
+            let synack = p.tcp.map(|t| t.flags & (TCP_SYN | TCP_ACK) == (TCP_SYN | TCP_ACK));
             let swap = synack == Some(true);
-            let (src, dst, sport, dport) = if swap {
-                (p.dst, p.src, dport, sport)
-            } else {
-                (p.src, p.dst, sport, dport)
-            };
+            let (src, dst, sport, dport) =
+                if swap { (p.dst, p.src, dport, sport) } else { (p.src, p.dst, sport, dport) };
             let mut link = p.link;
             if swap {
                 std::mem::swap(&mut link.src_mac, &mut link.dst_mac);
             }
+            let app =
+                self.app.as_mut().and_then(|a| a.start(p.proto, p.ports.is_some(), dport, sport));
             let tcp_state = p.tcp.map(|t| {
                 if t.flags & (TCP_SYN | TCP_ACK) == TCP_SYN {
                     TcpState::SynSent
@@ -331,6 +350,7 @@ impl FlowTable {
                     reassembled_packets: 0,
                     reported_packets: 0,
                     closed_at: None,
+                    app,
                 },
             );
         }
@@ -342,11 +362,7 @@ impl FlowTable {
         f.first_ts = f.first_ts.min(p.ts_ns);
         f.last_ts = f.last_ts.max(p.ts_ns);
         let flags = p.tcp.map(|t| t.flags).unwrap_or(0);
-        let dir = if from_initiator {
-            &mut f.fwd
-        } else {
-            &mut f.rev
-        };
+        let dir = if from_initiator { &mut f.fwd } else { &mut f.rev };
         dir.packets += u64::from(p.frames);
         dir.bytes += p.wire_bytes;
         dir.tcp_flags |= flags;
@@ -359,15 +375,37 @@ impl FlowTable {
         if p.tcp.is_some() {
             f.update_tcp(flags, from_initiator);
         }
+        if let (Some(layer), Some(app)) = (self.app.as_mut(), f.app.as_mut()) {
+            let mut txns = std::mem::take(&mut self.txn_buf);
+            layer.packet(app, p, from_initiator, &mut txns);
+            for t in txns.drain(..) {
+                emit(Emit::Txn(f, t));
+            }
+            self.txn_buf = txns;
+        }
+    }
+
+    /// Closes a flow's application layer, handing out its last transactions.
+    fn close_app(
+        layer: &mut Option<AppLayer>,
+        f: &mut Flow,
+        ts_ns: i64,
+        emit: &mut dyn FnMut(Emit<'_>),
+    ) {
+        if let (Some(layer), Some(app)) = (layer.as_mut(), f.app.as_mut()) {
+            let mut txns = Vec::new();
+            layer.close(app, ts_ns, &mut txns);
+            for t in txns {
+                emit(Emit::Txn(f, t));
+            }
+        }
     }
 
     /// Advances the table's clock: periodic reports and idle/closed sweeps.
-    pub fn tick(&mut self, now_ns: i64, emit: &mut dyn FnMut(Report<'_>)) {
+    pub fn tick(&mut self, now_ns: i64, emit: &mut dyn FnMut(Emit<'_>)) {
         if self.settings.period_ns > 0 {
             let period = self.settings.period_ns;
-            let next = *self
-                .next_period
-                .get_or_insert((now_ns / period + 1) * period);
+            let next = *self.next_period.get_or_insert((now_ns / period + 1) * period);
             if now_ns >= next {
                 self.periodic(now_ns, emit);
                 self.next_period = Some((now_ns / period + 1) * period);
@@ -380,44 +418,48 @@ impl FlowTable {
     }
 
     /// Reports every flow as final (end of input or shutdown).
-    pub fn flush(&mut self, now_ns: i64, emit: &mut dyn FnMut(Report<'_>)) {
+    pub fn flush(&mut self, now_ns: i64, emit: &mut dyn FnMut(Emit<'_>)) {
         let mut all: Vec<Flow> = self.flows.drain().map(|(_, f)| f).collect();
         all.sort_unstable_by_key(|f| f.seq);
-        for f in &all {
+        for mut f in all {
             self.stats.ended += 1;
             self.stats.reports += 1;
-            let reason = if f.closed_at.is_some() {
-                EndReason::TcpClose
-            } else {
-                EndReason::EndOfCapture
-            };
-            emit(Report {
-                flow: f,
-                final_reason: Some(reason),
-                ts_ns: now_ns.max(f.last_ts),
-            });
+            let reason =
+                if f.closed_at.is_some() { EndReason::TcpClose } else { EndReason::EndOfCapture };
+            let ts = now_ns.max(f.last_ts);
+            Self::close_app(&mut self.app, &mut f, ts, emit);
+            emit(Emit::Flow(Report { flow: &f, final_reason: Some(reason), ts_ns: ts }));
         }
     }
 
-    fn periodic(&mut self, now_ns: i64, emit: &mut dyn FnMut(Report<'_>)) {
-        let mut due: Vec<&mut Flow> = self
-            .flows
-            .values_mut()
-            .filter(|f| f.packets() != f.reported_packets)
-            .collect();
+    fn periodic(&mut self, now_ns: i64, emit: &mut dyn FnMut(Emit<'_>)) {
+        let mut due: Vec<&mut Flow> =
+            self.flows.values_mut().filter(|f| f.packets() != f.reported_packets).collect();
         due.sort_unstable_by_key(|f| f.seq);
         for f in due {
             f.reported_packets = f.packets();
             self.stats.reports += 1;
-            emit(Report {
-                flow: f,
-                final_reason: None,
-                ts_ns: now_ns,
-            });
+            emit(Emit::Flow(Report { flow: f, final_reason: None, ts_ns: now_ns }));
         }
     }
 
-    fn sweep(&mut self, now_ns: i64, emit: &mut dyn FnMut(Report<'_>)) {
+    fn sweep(&mut self, now_ns: i64, emit: &mut dyn FnMut(Emit<'_>)) {
+        if let Some(layer) = self.app.as_mut() {
+            // Transaction timeouts run on the same packet clock.
+            let mut txns = std::mem::take(&mut self.txn_buf);
+            let mut with_app: Vec<&mut Flow> =
+                self.flows.values_mut().filter(|f| f.app.is_some()).collect();
+            with_app.sort_unstable_by_key(|f| f.seq);
+            for f in with_app {
+                if let Some(app) = f.app.as_mut() {
+                    layer.tick(app, now_ns, &mut txns);
+                }
+                for t in txns.drain(..) {
+                    emit(Emit::Txn(f, t));
+                }
+            }
+            self.txn_buf = txns;
+        }
         let settings = &self.settings;
         let mut ended: Vec<(FlowKey, EndReason)> = self
             .flows
@@ -434,25 +476,19 @@ impl FlowTable {
             .collect();
         ended.sort_unstable_by_key(|(k, _)| self.flows.get(k).map(|f| f.seq));
         for (k, reason) in ended {
-            if let Some(f) = self.flows.remove(&k) {
+            if let Some(mut f) = self.flows.remove(&k) {
                 self.stats.ended += 1;
                 self.stats.reports += 1;
-                emit(Report {
-                    flow: &f,
-                    final_reason: Some(reason),
-                    ts_ns: now_ns,
-                });
+                Self::close_app(&mut self.app, &mut f, now_ns, emit);
+                emit(Emit::Flow(Report { flow: &f, final_reason: Some(reason), ts_ns: now_ns }));
             }
         }
     }
 
     /// Makes room: reports and forgets the least recently seen sixteenth of the table.
-    fn evict(&mut self, now_ns: i64, emit: &mut dyn FnMut(Report<'_>)) {
-        let mut by_age: Vec<(i64, u64, FlowKey)> = self
-            .flows
-            .iter()
-            .map(|(k, f)| (f.last_ts, f.seq, *k))
-            .collect();
+    fn evict(&mut self, now_ns: i64, emit: &mut dyn FnMut(Emit<'_>)) {
+        let mut by_age: Vec<(i64, u64, FlowKey)> =
+            self.flows.iter().map(|(k, f)| (f.last_ts, f.seq, *k)).collect();
         let n = (by_age.len() / 16).max(1).min(by_age.len());
         if n == 0 {
             return;
@@ -461,15 +497,13 @@ impl FlowTable {
         let mut victims: Vec<_> = by_age[..n].to_vec();
         victims.sort_unstable();
         for (_, _, k) in victims {
-            if let Some(f) = self.flows.remove(&k) {
+            if let Some(mut f) = self.flows.remove(&k) {
                 self.stats.evicted += 1;
                 self.stats.ended += 1;
                 self.stats.reports += 1;
-                emit(Report {
-                    flow: &f,
-                    final_reason: Some(EndReason::Evicted),
-                    ts_ns: now_ns,
-                });
+                Self::close_app(&mut self.app, &mut f, now_ns, emit);
+                let r = Report { flow: &f, final_reason: Some(EndReason::Evicted), ts_ns: now_ns };
+                emit(Emit::Flow(r));
             }
         }
     }
@@ -487,11 +521,7 @@ pub fn tcp_flag_names(flags: u8) -> Vec<&'static str> {
         (crate::decode::TCP_ECE, "ECE"),
         (crate::decode::TCP_CWR, "CWR"),
     ];
-    NAMES
-        .iter()
-        .filter(|(bit, _)| flags & bit != 0)
-        .map(|(_, n)| *n)
-        .collect()
+    NAMES.iter().filter(|(bit, _)| flags & bit != 0).map(|(_, n)| *n).collect()
 }
 
 #[cfg(test)]
@@ -511,11 +541,7 @@ mod tests {
             dst: dst.parse().unwrap(),
             proto: 6,
             ports: Some((sp, dp)),
-            tcp: Some(TcpInfo {
-                flags,
-                seq: 0,
-                ack: 0,
-            }),
+            tcp: Some(TcpInfo { flags, seq: 0, ack: 0 }),
             payload: &[],
         }
     }
@@ -533,13 +559,11 @@ mod tests {
 
     type Seen = Vec<(String, u64, u64, Option<EndReason>)>;
 
-    fn collect(seen: &mut Seen) -> impl FnMut(Report<'_>) + '_ {
-        |r: Report<'_>| {
+    fn collect(seen: &mut Seen) -> impl FnMut(Emit<'_>) + '_ {
+        |e: Emit<'_>| {
+            let Emit::Flow(r) = e else { return };
             seen.push((
-                format!(
-                    "{}:{}>{}:{}",
-                    r.flow.src, r.flow.sport, r.flow.dst, r.flow.dport
-                ),
+                format!("{}:{}>{}:{}", r.flow.src, r.flow.sport, r.flow.dst, r.flow.dport),
                 r.flow.fwd.packets,
                 r.flow.rev.packets,
                 r.final_reason,
@@ -552,38 +576,15 @@ mod tests {
         let mut t = FlowTable::new(settings());
         let mut seen = Seen::new();
         let mut emit = collect(&mut seen);
-        t.update(
-            &pkt(0, "10.0.0.2", 4000, "10.0.0.1", 80, TCP_SYN),
-            &mut emit,
-        );
-        t.update(
-            &pkt(1, "10.0.0.1", 80, "10.0.0.2", 4000, TCP_SYN | TCP_ACK),
-            &mut emit,
-        );
-        t.update(
-            &pkt(2, "10.0.0.2", 4000, "10.0.0.1", 80, TCP_ACK),
-            &mut emit,
-        );
-        t.update(
-            &pkt(3, "10.0.0.2", 4000, "10.0.0.1", 80, TCP_FIN | TCP_ACK),
-            &mut emit,
-        );
-        t.update(
-            &pkt(4, "10.0.0.1", 80, "10.0.0.2", 4000, TCP_FIN | TCP_ACK),
-            &mut emit,
-        );
+        t.update(&pkt(0, "10.0.0.2", 4000, "10.0.0.1", 80, TCP_SYN), &mut emit);
+        t.update(&pkt(1, "10.0.0.1", 80, "10.0.0.2", 4000, TCP_SYN | TCP_ACK), &mut emit);
+        t.update(&pkt(2, "10.0.0.2", 4000, "10.0.0.1", 80, TCP_ACK), &mut emit);
+        t.update(&pkt(3, "10.0.0.2", 4000, "10.0.0.1", 80, TCP_FIN | TCP_ACK), &mut emit);
+        t.update(&pkt(4, "10.0.0.1", 80, "10.0.0.2", 4000, TCP_FIN | TCP_ACK), &mut emit);
         assert_eq!(t.len(), 1);
         t.tick(2_000_000_000, &mut emit);
         drop(emit);
-        assert_eq!(
-            seen,
-            [(
-                "10.0.0.2:4000>10.0.0.1:80".into(),
-                3,
-                2,
-                Some(EndReason::TcpClose)
-            )]
-        );
+        assert_eq!(seen, [("10.0.0.2:4000>10.0.0.1:80".into(), 3, 2, Some(EndReason::TcpClose))]);
         assert!(t.is_empty());
     }
 
@@ -592,24 +593,13 @@ mod tests {
         let mut t = FlowTable::new(settings());
         let mut seen = Seen::new();
         let mut emit = collect(&mut seen);
-        t.update(
-            &pkt(0, "10.0.0.1", 80, "10.0.0.2", 4000, TCP_SYN | TCP_ACK),
-            &mut emit,
-        );
-        t.update(
-            &pkt(1, "10.0.0.2", 4000, "10.0.0.1", 80, TCP_ACK),
-            &mut emit,
-        );
+        t.update(&pkt(0, "10.0.0.1", 80, "10.0.0.2", 4000, TCP_SYN | TCP_ACK), &mut emit);
+        t.update(&pkt(1, "10.0.0.2", 4000, "10.0.0.1", 80, TCP_ACK), &mut emit);
         t.flush(5, &mut emit);
         drop(emit);
         assert_eq!(
             seen,
-            [(
-                "10.0.0.2:4000>10.0.0.1:80".into(),
-                1,
-                1,
-                Some(EndReason::EndOfCapture)
-            )]
+            [("10.0.0.2:4000>10.0.0.1:80".into(), 1, 1, Some(EndReason::EndOfCapture))]
         );
     }
 
@@ -619,10 +609,7 @@ mod tests {
         let mut seen = Seen::new();
         let mut emit = collect(&mut seen);
         t.tick(0, &mut emit);
-        t.update(
-            &pkt(1, "10.0.0.2", 4000, "10.0.0.1", 80, TCP_ACK),
-            &mut emit,
-        );
+        t.update(&pkt(1, "10.0.0.2", 4000, "10.0.0.1", 80, TCP_ACK), &mut emit);
         t.tick(10_000_000_000, &mut emit); // period boundary: one non-final report
         t.tick(20_000_000_000, &mut emit); // nothing changed: no report
         t.tick(29_000_000_000, &mut emit); // not idle long enough
@@ -641,17 +628,11 @@ mod tests {
         let mut seen = Seen::new();
         let mut emit = collect(&mut seen);
         for i in 0..17u16 {
-            t.update(
-                &pkt(i64::from(i), "10.0.0.2", 1000 + i, "10.0.0.1", 80, TCP_ACK),
-                &mut emit,
-            );
+            t.update(&pkt(i64::from(i), "10.0.0.2", 1000 + i, "10.0.0.1", 80, TCP_ACK), &mut emit);
         }
         drop(emit);
         assert_eq!(seen.len(), 1);
-        assert_eq!(
-            seen[0].0, "10.0.0.2:1000>10.0.0.1:80",
-            "the oldest goes first"
-        );
+        assert_eq!(seen[0].0, "10.0.0.2:1000>10.0.0.1:80", "the oldest goes first");
         assert_eq!(seen[0].3, Some(EndReason::Evicted));
         assert_eq!(t.stats.evicted, 1);
         assert_eq!(t.len(), 16);

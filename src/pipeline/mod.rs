@@ -17,7 +17,9 @@
 
 use crate::decode::{shard_hash, Decoder, FrameRef, TunnelPorts};
 use crate::ecs::{EncodedEvent, EventContext, FlowEncoder};
-use crate::flow::{FlowSettings, FlowTable, Report};
+use crate::flow::app::AppLayer;
+use crate::flow::{Emit, FlowSettings, FlowTable};
+use crate::proto::Registry;
 use crate::sink::{Outcome, Output};
 use crate::stats::Counters;
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
@@ -66,17 +68,25 @@ pub struct PipelineSettings {
     pub channel_batches: usize,
     /// Ordered, lossless mode for capture files; live mode drops on full channels.
     pub ordered: bool,
+    /// Application protocols (None: flows only).
+    pub registry: Option<Arc<Registry>>,
 }
 
 impl PipelineSettings {
     pub fn from_config(c: &crate::config::Config, ordered: bool) -> Self {
         let workers = match c.wirebeat.workers {
-            0 => std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1),
+            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
             n => n,
         };
+        let limits = crate::proto::Limits {
+            max_buffer_bytes: c.wirebeat.streams.max_buffer_bytes,
+            max_pending: c.wirebeat.streams.max_pending_transactions,
+            transaction_timeout_ns: c.wirebeat.streams.transaction_timeout.as_nanos(),
+        };
+        // Port conflicts were rejected when the configuration was validated.
+        let registry = Registry::new(&c.wirebeat.protocols, limits).ok().map(Arc::new);
         PipelineSettings {
+            registry,
             workers,
             flows: FlowSettings::from_config(&c.wirebeat.flows, workers),
             flows_enabled: c.wirebeat.flows.enabled,
@@ -169,21 +179,11 @@ impl Pipeline {
     /// Queues one frame (copied) for its worker.
     pub fn push(&mut self, ts_ns: i64, wire_len: u32, linktype: u32, data: &[u8]) {
         let n = self.senders.len();
-        let w = if n == 1 {
-            0
-        } else {
-            (shard_hash(linktype, data) % n as u64) as usize
-        };
+        let w = if n == 1 { 0 } else { (shard_hash(linktype, data) % n as u64) as usize };
         let b = &mut self.batches[w];
         let off = b.data.len();
         b.data.extend_from_slice(data);
-        b.frames.push(FrameMeta {
-            ts_ns,
-            wire_len,
-            linktype,
-            off,
-            len: data.len(),
-        });
+        b.frames.push(FrameMeta { ts_ns, wire_len, linktype, off, len: data.len() });
         self.now_ns = self.now_ns.max(ts_ns);
         Counters::add(&self.counters.frames_read, 1);
         Counters::add(&self.counters.wire_bytes_read, u64::from(wire_len));
@@ -201,11 +201,7 @@ impl Pipeline {
     }
 
     fn dispatch(&mut self, last: bool) {
-        let now = if self.now_ns == i64::MIN {
-            0
-        } else {
-            self.now_ns
-        };
+        let now = if self.now_ns == i64::MIN { 0 } else { self.now_ns };
         for (w, tx) in self.senders.iter().enumerate() {
             let fresh = self.recycle.try_recv().unwrap_or_default();
             let mut batch = std::mem::replace(&mut self.batches[w], fresh);
@@ -244,9 +240,7 @@ impl Pipeline {
         }
         match self.output.take().map(|o| o.join()) {
             Some(Ok(r)) => r,
-            _ => RunResult {
-                output_error: Some("output thread panicked".into()),
-            },
+            _ => RunResult { output_error: Some("output thread panicked".into()) },
         }
     }
 }
@@ -257,6 +251,7 @@ struct Worker {
     flows: FlowTable,
     flows_enabled: bool,
     encoder: FlowEncoder,
+    ctx: Arc<EventContext>,
     counters: Arc<Counters>,
 }
 
@@ -272,9 +267,13 @@ impl Worker {
         Worker {
             id,
             decoder: Decoder::new(s.tunnels.clone(), Some(&s.defrag), defrag_capacity),
-            flows: FlowTable::new(s.flows.clone()),
+            flows: match &s.registry {
+                Some(r) => FlowTable::new(s.flows.clone()).with_app(AppLayer::new(r.clone())),
+                None => FlowTable::new(s.flows.clone()),
+            },
             flows_enabled: s.flows_enabled,
-            encoder: FlowEncoder::new(ctx, id),
+            encoder: FlowEncoder::new(ctx.clone(), id),
+            ctx,
             counters,
         }
     }
@@ -292,43 +291,29 @@ impl Worker {
             batch.data.clear();
             batch.frames.clear();
             let _ = recycle.try_send(batch);
-            if out
-                .send(WorkerOut {
-                    worker: self.id,
-                    epoch,
-                    events,
-                })
-                .is_err()
-            {
+            if out.send(WorkerOut { worker: self.id, epoch, events }).is_err() {
                 return;
             }
         }
     }
 
     fn process(&mut self, batch: &FrameBatch, events: &mut Vec<EncodedEvent>) {
-        let Worker {
-            decoder,
-            flows,
-            encoder,
-            flows_enabled,
-            ..
-        } = self;
+        let Worker { decoder, flows, encoder, flows_enabled, ctx, .. } = self;
         let enabled = *flows_enabled;
-        let mut emit = |r: Report<'_>| {
-            if enabled {
-                events.push(encoder.encode(&r));
+        let mut emit = |e: Emit<'_>| match e {
+            Emit::Flow(r) => {
+                if enabled {
+                    events.push(encoder.encode(&r));
+                }
             }
+            Emit::Txn(f, t) => events.push(crate::ecs::txn::encode(ctx, f, &t)),
         };
         for m in &batch.frames {
             let Some(data) = batch.data.get(m.off..m.off + m.len) else {
                 continue;
             };
-            let frame = FrameRef {
-                ts_ns: m.ts_ns,
-                wire_len: m.wire_len,
-                linktype: m.linktype,
-                data,
-            };
+            let frame =
+                FrameRef { ts_ns: m.ts_ns, wire_len: m.wire_len, linktype: m.linktype, data };
             decoder.decode(&frame, &mut |p| flows.update(p, &mut emit));
         }
         decoder.tick(batch.now_ns, &mut |p| flows.update(p, &mut emit));
@@ -341,6 +326,10 @@ impl Worker {
         self.decoder.stats = Default::default();
         self.counters.add_flows(&self.flows.stats);
         self.flows.stats = Default::default();
+        if let Some(app) = self.flows.app.as_mut() {
+            self.counters.add_app(&app.stats);
+            app.stats = Default::default();
+        }
     }
 }
 
@@ -360,14 +349,9 @@ fn output_loop(
         if !ordered {
             buf.extend(msg.events);
         } else {
-            let slot = pending
-                .entry(msg.epoch)
-                .or_insert_with(|| vec![None; workers]);
+            let slot = pending.entry(msg.epoch).or_insert_with(|| vec![None; workers]);
             slot[msg.worker] = Some(msg.events);
-            while pending
-                .get(&next_epoch)
-                .is_some_and(|s| s.iter().all(Option::is_some))
-            {
+            while pending.get(&next_epoch).is_some_and(|s| s.iter().all(Option::is_some)) {
                 if let Some(slots) = pending.remove(&next_epoch) {
                     for events in slots.into_iter().flatten() {
                         buf.extend(events);

@@ -11,18 +11,12 @@ pub struct ConsoleOutput {
 
 impl ConsoleOutput {
     pub fn new(pretty: bool) -> Self {
-        ConsoleOutput {
-            out: std::io::BufWriter::with_capacity(1 << 20, std::io::stdout()),
-            pretty,
-        }
+        ConsoleOutput { out: std::io::BufWriter::with_capacity(1 << 20, std::io::stdout()), pretty }
     }
 }
 
 fn io(source: std::io::Error) -> OutputError {
-    OutputError::Io {
-        output: "console",
-        source,
-    }
+    OutputError::Io { output: "console", source }
 }
 
 impl Output for ConsoleOutput {
@@ -33,11 +27,9 @@ impl Output for ConsoleOutput {
     fn send(&mut self, batch: &[EncodedEvent]) -> Result<Vec<Outcome>, OutputError> {
         for ev in batch {
             if self.pretty {
-                let v: serde_json::Value =
-                    serde_json::from_slice(&ev.json).map_err(|e| OutputError::Fatal {
-                        output: "console",
-                        message: e.to_string(),
-                    })?;
+                let v: serde_json::Value = serde_json::from_slice(&ev.json).map_err(|e| {
+                    OutputError::Fatal { output: "console", message: e.to_string() }
+                })?;
                 serde_json::to_writer_pretty(&mut self.out, &v)
                     .map_err(|e| io(std::io::Error::other(e)))?;
             } else {

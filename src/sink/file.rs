@@ -23,10 +23,7 @@ pub struct FileOutput {
 }
 
 fn io(source: std::io::Error) -> OutputError {
-    OutputError::Io {
-        output: "file",
-        source,
-    }
+    OutputError::Io { output: "file", source }
 }
 
 impl FileOutput {
@@ -55,14 +52,12 @@ impl FileOutput {
     }
 
     fn open_file(path: &std::path::Path) -> Result<(BufWriter<File>, u64), OutputError> {
-        let f = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| OutputError::Fatal {
+        let f = OpenOptions::new().create(true).append(true).open(path).map_err(|e| {
+            OutputError::Fatal {
                 output: "file",
                 message: format!("cannot open {}: {e}", path.display()),
-            })?;
+            }
+        })?;
         let len = f.metadata().map(|m| m.len()).unwrap_or(0);
         Ok((BufWriter::with_capacity(1 << 20, f), len))
     }
@@ -100,16 +95,10 @@ impl FileOutput {
     }
 
     fn csv_line(&self, ev: &EncodedEvent) -> Result<Vec<u8>, OutputError> {
-        let v: serde_json::Value =
-            serde_json::from_slice(&ev.json).map_err(|e| OutputError::Fatal {
-                output: "file",
-                message: e.to_string(),
-            })?;
-        let cells: Vec<String> = self
-            .fields
-            .iter()
-            .map(|f| csv_quote(&cell(lookup(&v, f))))
-            .collect();
+        let v: serde_json::Value = serde_json::from_slice(&ev.json)
+            .map_err(|e| OutputError::Fatal { output: "file", message: e.to_string() })?;
+        let cells: Vec<String> =
+            self.fields.iter().map(|f| csv_quote(&cell(lookup(&v, f)))).collect();
         Ok((cells.join(",") + "\n").into_bytes())
     }
 }
@@ -128,11 +117,9 @@ fn cell(v: Option<&serde_json::Value>) -> String {
     match v {
         None | Some(serde_json::Value::Null) => String::new(),
         Some(serde_json::Value::String(s)) => s.clone(),
-        Some(serde_json::Value::Array(a)) => a
-            .iter()
-            .map(|x| cell(Some(x)))
-            .collect::<Vec<_>>()
-            .join("|"),
+        Some(serde_json::Value::Array(a)) => {
+            a.iter().map(|x| cell(Some(x))).collect::<Vec<_>>().join("|")
+        }
         Some(other) => other.to_string(),
     }
 }
@@ -183,11 +170,7 @@ mod tests {
     use super::*;
 
     fn ev(s: &str) -> EncodedEvent {
-        EncodedEvent {
-            dataset: "network_traffic.flow",
-            key: None,
-            json: s.as_bytes().to_vec(),
-        }
+        EncodedEvent { dataset: "network_traffic.flow", key: None, json: s.as_bytes().to_vec() }
     }
 
     #[test]
@@ -212,13 +195,8 @@ mod tests {
             .collect();
         names.sort();
         assert_eq!(names, ["out.ndjson", "out.ndjson.1", "out.ndjson.2"]);
-        let size = std::fs::metadata(dir.path().join("out.ndjson.1"))
-            .unwrap()
-            .len();
-        assert!(
-            (1024..1024 + 300).contains(&size),
-            "rotated file size {size}"
-        );
+        let size = std::fs::metadata(dir.path().join("out.ndjson.1")).unwrap().len();
+        assert!((1024..1024 + 300).contains(&size), "rotated file size {size}");
     }
 
     #[test]
@@ -238,9 +216,6 @@ mod tests {
         .unwrap();
         out.flush().unwrap();
         let text = std::fs::read_to_string(dir.path().join("f.csv")).unwrap();
-        assert_eq!(
-            text,
-            "source.ip,network.bytes,tags\n10.0.0.1,42,\"a|b,c\"\n"
-        );
+        assert_eq!(text, "source.ip,network.bytes,tags\n10.0.0.1,42,\"a|b,c\"\n");
     }
 }

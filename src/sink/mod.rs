@@ -23,10 +23,7 @@ pub enum Outcome {
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
     #[error("{output}: {message}")]
-    Fatal {
-        output: &'static str,
-        message: String,
-    },
+    Fatal { output: &'static str, message: String },
     #[error("{output}: {source}")]
     Io {
         output: &'static str,

@@ -1,0 +1,190 @@
+//! The application layer of a flow: protocol choice (ports, then content), TCP reassembly per
+//! direction, and the parser that turns ordered bytes into transactions.
+
+use crate::decode::{Packet, TCP_FIN, TCP_RST, TCP_SYN};
+use crate::proto::stream::{Chunk, Reassembler, StreamStats};
+use crate::proto::{Dir, Parser, ParserCounters, Registry, Transport, Txn};
+use std::sync::Arc;
+
+/// How many payload-carrying packets a flow may show without a protocol before probing stops.
+const MAX_PROBES: u8 = 4;
+
+pub struct App {
+    /// Index into `proto::PROTOCOLS` once chosen.
+    pub proto: Option<usize>,
+    parser: Option<Box<dyn Parser>>,
+    streams: Option<Box<[Reassembler; 2]>>,
+    probes: u8,
+    /// Bytes were missing in a stream of this flow.
+    pub gaps: bool,
+}
+
+/// Counters of the application layer of one worker.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppStats {
+    pub parsers: ParserCounters,
+    pub streams: StreamStats,
+    pub transactions: u64,
+    pub by_port: u64,
+    pub by_content: u64,
+}
+
+impl AppStats {
+    pub fn add(&mut self, o: &AppStats) {
+        self.parsers.add(&o.parsers);
+        self.streams.add(&o.streams);
+        self.transactions += o.transactions;
+        self.by_port += o.by_port;
+        self.by_content += o.by_content;
+    }
+}
+
+pub struct AppLayer {
+    pub registry: Arc<Registry>,
+    pub stats: AppStats,
+}
+
+fn transport(proto: u8) -> Option<Transport> {
+    match proto {
+        6 => Some(Transport::Tcp),
+        17 => Some(Transport::Udp),
+        1 | 58 => Some(Transport::Icmp),
+        _ => None,
+    }
+}
+
+impl AppLayer {
+    pub fn new(registry: Arc<Registry>) -> Self {
+        AppLayer { registry, stats: AppStats::default() }
+    }
+
+    /// App state for a new flow; `None` when no protocol can apply (e.g. GRE, or no ports).
+    pub fn start(
+        &mut self,
+        ip_proto: u8,
+        has_ports: bool,
+        server_port: u16,
+        client_port: u16,
+    ) -> Option<Box<App>> {
+        let t = transport(ip_proto)?;
+        if t != Transport::Icmp && !has_ports {
+            return None;
+        }
+        let proto = self.registry.by_port(t, server_port, client_port);
+        let parser = proto.and_then(|i| self.registry.make(i, t));
+        if parser.is_some() {
+            self.stats.by_port += 1;
+        }
+        let streams = (t == Transport::Tcp).then(|| {
+            let max = self.registry.limits.max_buffer_bytes;
+            Box::new([Reassembler::new(max), Reassembler::new(max)])
+        });
+        Some(Box::new(App { proto, parser, streams, probes: 0, gaps: false }))
+    }
+
+    /// Feeds one packet of the flow.
+    pub fn packet(&mut self, app: &mut App, p: &Packet<'_>, from_client: bool, out: &mut Vec<Txn>) {
+        let Some(t) = transport(p.proto) else { return };
+        let dir = if from_client { Dir::ToServer } else { Dir::ToClient };
+        let ts = p.ts_ns;
+        match (t, app.streams.as_mut(), p.tcp) {
+            (Transport::Tcp, Some(streams), Some(tcp)) => {
+                let side = usize::from(!from_client);
+                let registry = &self.registry;
+                let stats = &mut self.stats;
+                let (parser, proto, probes, gaps) =
+                    (&mut app.parser, &mut app.proto, &mut app.probes, &mut app.gaps);
+                let syn = tcp.flags & TCP_SYN != 0;
+                let fin = tcp.flags & (TCP_FIN | TCP_RST) != 0;
+                streams[side].segment(tcp.seq, syn, fin, p.payload, &mut |c| match c {
+                    Chunk::Data(d) => {
+                        if parser.is_none() && proto.is_none() && *probes < MAX_PROBES {
+                            *probes += 1;
+                            if let Some(i) = registry.by_content(t, dir, d) {
+                                *proto = Some(i);
+                                *parser = registry.make(i, t);
+                                stats.by_content += 1;
+                            }
+                        }
+                        if let Some(ps) = parser.as_mut() {
+                            ps.data(dir, ts, d, out);
+                        }
+                    }
+                    Chunk::Gap(n) => {
+                        *gaps = true;
+                        if let Some(ps) = parser.as_mut() {
+                            ps.gap(dir, n);
+                        }
+                    }
+                });
+            }
+            (Transport::Udp | Transport::Icmp, _, _) => {
+                if p.payload.is_empty() && t == Transport::Udp {
+                    return;
+                }
+                if app.parser.is_none() && app.proto.is_none() && app.probes < MAX_PROBES {
+                    app.probes += 1;
+                    if let Some(i) = self.registry.by_content(t, dir, p.payload) {
+                        app.proto = Some(i);
+                        app.parser = self.registry.make(i, t);
+                        self.stats.by_content += 1;
+                    }
+                }
+                if let Some(ps) = app.parser.as_mut() {
+                    ps.data(dir, ts, p.payload, out);
+                }
+            }
+            _ => {}
+        }
+        self.collect(app, out.len());
+    }
+
+    pub fn tick(&mut self, app: &mut App, now_ns: i64, out: &mut Vec<Txn>) {
+        if let Some(ps) = app.parser.as_mut() {
+            ps.tick(now_ns, out);
+        }
+    }
+
+    /// The flow ends: held TCP segments are delivered (with gaps), then the parser closes.
+    pub fn close(&mut self, app: &mut App, ts_ns: i64, out: &mut Vec<Txn>) {
+        if let Some(streams) = app.streams.as_mut() {
+            for (side, s) in streams.iter_mut().enumerate() {
+                let dir = if side == 0 { Dir::ToServer } else { Dir::ToClient };
+                let parser = &mut app.parser;
+                let gaps = &mut app.gaps;
+                s.flush(&mut |c| match c {
+                    Chunk::Data(d) => {
+                        if let Some(ps) = parser.as_mut() {
+                            ps.data(dir, ts_ns, d, out);
+                        }
+                    }
+                    Chunk::Gap(n) => {
+                        *gaps = true;
+                        if let Some(ps) = parser.as_mut() {
+                            ps.gap(dir, n);
+                        }
+                    }
+                });
+            }
+        }
+        if let Some(ps) = app.parser.as_mut() {
+            ps.close(ts_ns, out);
+        }
+        self.collect(app, 0);
+        if let Some(streams) = app.streams.as_mut() {
+            for s in streams.iter_mut() {
+                self.stats.streams.add(&s.stats);
+                s.stats = StreamStats::default();
+            }
+        }
+    }
+
+    fn collect(&mut self, app: &mut App, _produced: usize) {
+        if let Some(ps) = app.parser.as_mut() {
+            let c = ps.take_counters();
+            if c != ParserCounters::default() {
+                self.stats.parsers.add(&c);
+            }
+        }
+    }
+}
