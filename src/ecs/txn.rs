@@ -36,6 +36,8 @@ struct Endpoint {
     #[serde(skip_serializing_if = "Option::is_none")]
     port: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    domain: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     mac: Option<String>,
     bytes: u64,
 }
@@ -45,6 +47,8 @@ struct Side {
     ip: IpAddr,
     #[serde(skip_serializing_if = "Option::is_none")]
     port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    domain: Option<String>,
     bytes: u64,
 }
 
@@ -138,17 +142,24 @@ pub fn encode(ctx: &EventContext, f: &Flow, t: &Txn) -> EncodedEvent {
         source: Endpoint {
             ip: f.src,
             port: port(f.sport),
+            domain: None,
             mac: f.link.src_mac.as_ref().map(mac),
             bytes: t.client_bytes,
         },
         destination: Endpoint {
             ip: f.dst,
             port: port(f.dport),
+            domain: t.server_domain.clone(),
             mac: f.link.dst_mac.as_ref().map(mac),
             bytes: t.server_bytes,
         },
-        client: Side { ip: f.src, port: port(f.sport), bytes: t.client_bytes },
-        server: Side { ip: f.dst, port: port(f.dport), bytes: t.server_bytes },
+        client: Side { ip: f.src, port: port(f.sport), domain: None, bytes: t.client_bytes },
+        server: Side {
+            ip: f.dst,
+            port: port(f.dport),
+            domain: t.server_domain.clone(),
+            bytes: t.server_bytes,
+        },
         network: Network {
             kind: if f.src.is_ipv4() { "ipv4" } else { "ipv6" },
             transport: transport_name(f.key.proto),

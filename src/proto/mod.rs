@@ -127,6 +127,9 @@ pub struct Txn {
     /// Host names for `related.hosts`, hashes for `related.hash`.
     pub related_hosts: Vec<String>,
     pub related_hashes: Vec<String>,
+    /// The server's name when the protocol tells it (HTTP Host, TLS SNI): `server.domain`
+    /// and `destination.domain`.
+    pub server_domain: Option<String>,
     /// The protocol's own fields, serialized at the top level of the event.
     pub fields: ProtoFields,
 }
@@ -150,6 +153,7 @@ impl Txn {
             notes: Vec::new(),
             related_hosts: Vec::new(),
             related_hashes: Vec::new(),
+            server_domain: None,
             fields,
         }
     }
