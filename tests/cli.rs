@@ -157,6 +157,7 @@ fn file_output_writes_csv() {
         "@timestamp,event.dataset,network.transport,source.ip,source.port,destination.ip,destination.port,network.packets,network.bytes,network.community_id"
     );
     let rows: Vec<&str> = lines.collect();
-    assert_eq!(rows.len(), 2, "{text}");
-    assert!(rows.iter().all(|r| r.contains(",network_traffic.flow,tcp,")), "{text}");
+    let flows = rows.iter().filter(|r| r.contains(",network_traffic.flow,tcp,")).count();
+    let http = rows.iter().filter(|r| r.contains(",network_traffic.http,tcp,")).count();
+    assert_eq!((flows, http, rows.len()), (2, 1, 3), "{text}");
 }

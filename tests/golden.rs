@@ -30,13 +30,9 @@ fn golden_dir() -> PathBuf {
 
 /// Replaces the values that depend on the machine or the build.
 fn normalize(mut v: Value) -> Value {
-    for path in [
-        "observer.hostname",
-        "observer.name",
-        "observer.version",
-        "agent.name",
-        "agent.version",
-    ] {
+    for path in
+        ["observer.hostname", "observer.name", "observer.version", "agent.name", "agent.version"]
+    {
         let mut cur = &mut v;
         let parts: Vec<&str> = path.split('.').collect();
         for (i, p) in parts.iter().enumerate() {

@@ -7,7 +7,7 @@ use crate::proto::{Dir, Parser, ParserCounters, Registry, Transport, Txn};
 use std::sync::Arc;
 
 /// How many payload-carrying packets a flow may show without a protocol before probing stops.
-const MAX_PROBES: u8 = 4;
+const MAX_PROBES: u8 = 8;
 
 pub struct App {
     /// Index into `proto::PROTOCOLS` once chosen.
@@ -71,7 +71,7 @@ impl AppLayer {
             return None;
         }
         let proto = self.registry.by_port(t, server_port, client_port);
-        let parser = proto.and_then(|i| self.registry.make(i, t));
+        let parser = proto.and_then(|i| self.registry.make(i, t, ip_proto));
         if parser.is_some() {
             self.stats.by_port += 1;
         }
@@ -102,7 +102,7 @@ impl AppLayer {
                             *probes += 1;
                             if let Some(i) = registry.by_content(t, dir, d) {
                                 *proto = Some(i);
-                                *parser = registry.make(i, t);
+                                *parser = registry.make(i, t, p.proto);
                                 stats.by_content += 1;
                             }
                         }
@@ -126,7 +126,7 @@ impl AppLayer {
                     app.probes += 1;
                     if let Some(i) = self.registry.by_content(t, dir, p.payload) {
                         app.proto = Some(i);
-                        app.parser = self.registry.make(i, t);
+                        app.parser = self.registry.make(i, t, p.proto);
                         self.stats.by_content += 1;
                     }
                 }

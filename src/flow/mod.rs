@@ -248,7 +248,7 @@ impl FlowStats {
 /// What a flow table hands out: flow reports and application transactions.
 pub enum Emit<'a> {
     Flow(Report<'a>),
-    Txn(&'a Flow, Txn),
+    Txn(&'a Flow, Box<Txn>),
 }
 
 /// A report: the flow, whether it is the final one, the report time, and why it ended.
@@ -379,7 +379,7 @@ impl FlowTable {
             let mut txns = std::mem::take(&mut self.txn_buf);
             layer.packet(app, p, from_initiator, &mut txns);
             for t in txns.drain(..) {
-                emit(Emit::Txn(f, t));
+                emit(Emit::Txn(f, Box::new(t)));
             }
             self.txn_buf = txns;
         }
@@ -396,7 +396,7 @@ impl FlowTable {
             let mut txns = Vec::new();
             layer.close(app, ts_ns, &mut txns);
             for t in txns {
-                emit(Emit::Txn(f, t));
+                emit(Emit::Txn(f, Box::new(t)));
             }
         }
     }
@@ -455,7 +455,7 @@ impl FlowTable {
                     layer.tick(app, now_ns, &mut txns);
                 }
                 for t in txns.drain(..) {
-                    emit(Emit::Txn(f, t));
+                    emit(Emit::Txn(f, Box::new(t)));
                 }
             }
             self.txn_buf = txns;

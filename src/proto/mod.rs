@@ -60,6 +60,8 @@ pub struct ParserContext<'a> {
     pub config: &'a config::Protocols,
     pub limits: &'a Limits,
     pub transport: Transport,
+    /// IP protocol number of the flow (1 ICMP, 58 ICMPv6, 6, 17; 0 when unknown).
+    pub ip_proto: u8,
 }
 
 /// The parser contract. One instance per flow; `dir` tells which side sent the bytes.
@@ -166,8 +168,8 @@ pub enum ProtoFields {
     Dns(dns::Fields),
     Http(http::Fields),
     Tls(tls::Fields),
-    Dhcpv4(dhcpv4::Fields),
-    Icmp(icmp::Fields),
+    Dhcpv4(Box<dhcpv4::Fields>),
+    Icmp(Box<icmp::Fields>),
     Template(template::Fields),
 }
 
@@ -247,8 +249,8 @@ impl Registry {
         Ok(Registry { tcp_ports, udp_ports, enabled, limits, config: cfg.clone() })
     }
 
-    fn ctx(&self, transport: Transport) -> ParserContext<'_> {
-        ParserContext { config: &self.config, limits: &self.limits, transport }
+    fn ctx(&self, transport: Transport, ip_proto: u8) -> ParserContext<'_> {
+        ParserContext { config: &self.config, limits: &self.limits, transport, ip_proto }
     }
 
     /// The protocol for a flow by its ports (server port first).
@@ -282,8 +284,8 @@ impl Registry {
         })
     }
 
-    pub fn make(&self, idx: usize, transport: Transport) -> Option<Box<dyn Parser>> {
-        PROTOCOLS.get(idx).map(|p| (p.make)(&self.ctx(transport)))
+    pub fn make(&self, idx: usize, transport: Transport, ip_proto: u8) -> Option<Box<dyn Parser>> {
+        PROTOCOLS.get(idx).map(|p| (p.make)(&self.ctx(transport, ip_proto)))
     }
 
     pub fn name(idx: usize) -> &'static str {

@@ -216,7 +216,8 @@ mod tests {
     fn pairs_requests_and_responses_across_segments() {
         let cfg = crate::config::Protocols::default();
         let limits = Limits::default();
-        let ctx = ParserContext { config: &cfg, limits: &limits, transport: Transport::Tcp };
+        let ctx =
+            ParserContext { config: &cfg, limits: &limits, transport: Transport::Tcp, ip_proto: 0 };
         let mut p = TemplateParser::new(&ctx);
         let mut out = Vec::new();
         p.data(Dir::ToServer, 1, b"PING a\nPI", &mut out);
