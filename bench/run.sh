@@ -158,12 +158,19 @@ check_read() {
     SUMMARY_LINE=$line
 }
 
+# Flows only: every application protocol off.
+flows_only=()
+for p in dns http tls dhcpv4 icmp; do flows_only+=(-E "wirebeat.protocols.$p.enabled=false"); done
+
 declare -A secs rss summary
 for w in 1 2; do
     best_of "wirebeat-w$w" "$bin" read -E "wirebeat.workers=$w" "$pcap"
     secs[w$w]=$BEST_SECS; rss[w$w]=$BEST_RSS_KIB
     check_read "wirebeat-w$w"
     summary[w$w]=$SUMMARY_LINE
+    best_of "wirebeat-flows-w$w" "$bin" read "${flows_only[@]}" -E "wirebeat.workers=$w" "$pcap"
+    secs[f$w]=$BEST_SECS; rss[f$w]=$BEST_RSS_KIB
+    check_read "wirebeat-flows-w$w"
 done
 
 best_of tshark tshark -n -r "$slice" -T ek
@@ -176,6 +183,8 @@ group() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }
 
 pps_w1=$(pps "$packets" "${secs[w1]}")
 pps_w2=$(pps "$packets" "${secs[w2]}")
+pps_f1=$(pps "$packets" "${secs[f1]}")
+pps_f2=$(pps "$packets" "${secs[f2]}")
 pps_ts=$(pps "$tshark_n" "${secs[tshark]}")
 ratio=$(awk -v a="$pps_w2" -v b="$pps_ts" 'BEGIN {printf "%.1f", (b > 0 ? a / b : 0)}')
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
@@ -190,11 +199,13 @@ wirebeat $wb_rev$wb_dirty (release), $tshark_ver; best of $runs runs, output to 
 
 | tool | workers | packets | seconds | packets/s | peak RSS MiB |
 |---|---:|---:|---:|---:|---:|
-| wirebeat read | 1 | $(group "$packets") | ${secs[w1]} | $(group "$pps_w1") | $(mib "${rss[w1]}") |
-| wirebeat read | 2 | $(group "$packets") | ${secs[w2]} | $(group "$pps_w2") | $(mib "${rss[w2]}") |
+| wirebeat read, flows only | 1 | $(group "$packets") | ${secs[f1]} | $(group "$pps_f1") | $(mib "${rss[f1]}") |
+| wirebeat read, flows only | 2 | $(group "$packets") | ${secs[f2]} | $(group "$pps_f2") | $(mib "${rss[f2]}") |
+| wirebeat read, all protocols | 1 | $(group "$packets") | ${secs[w1]} | $(group "$pps_w1") | $(mib "${rss[w1]}") |
+| wirebeat read, all protocols | 2 | $(group "$packets") | ${secs[w2]} | $(group "$pps_w2") | $(mib "${rss[w2]}") |
 | tshark -n -T ek | 1 | $(group "$tshark_n") | ${secs[tshark]} | $(group "$pps_ts") | $(mib "${rss[tshark]}") |
 
-wirebeat (2 workers) / tshark: **${ratio}x** packets/s
+wirebeat (2 workers, all protocols) / tshark: **${ratio}x** packets/s
 
-Commands: \`target/release/wirebeat read -E wirebeat.workers=N $pcap > /dev/null\`; \`tshark -n -r $slice -T ek > /dev/null\`
+Commands: \`target/release/wirebeat read [-E wirebeat.protocols.<p>.enabled=false ...] -E wirebeat.workers=N $pcap > /dev/null\`; \`tshark -n -r $slice -T ek > /dev/null\`
 EOF

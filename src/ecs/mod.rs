@@ -420,7 +420,7 @@ impl FlowEncoder {
             tags: &ctx.tags,
             labels: &ctx.labels,
         };
-        let mut json = Vec::with_capacity(1024);
+        let mut json = Vec::with_capacity(2048);
         // Serializing plain structs into a Vec cannot fail.
         let _ = serde_json::to_writer(&mut json, &ev);
         EncodedEvent { dataset: DATASET_FLOW, key: cid.map(String::into_boxed_str), json }

@@ -182,7 +182,7 @@ pub fn encode(ctx: &EventContext, f: &Flow, t: &Txn) -> EncodedEvent {
         labels: &ctx.labels,
         fields: &t.fields,
     };
-    let mut json = Vec::with_capacity(1536);
+    let mut json = Vec::with_capacity(2048);
     // Serializing plain structs into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut json, &ev);
     EncodedEvent { dataset: t.dataset, key: cid.map(String::into_boxed_str), json }

@@ -84,7 +84,10 @@ impl PipelineSettings {
             transaction_timeout_ns: c.wirebeat.streams.transaction_timeout.as_nanos(),
         };
         // Port conflicts were rejected when the configuration was validated.
-        let registry = Registry::new(&c.wirebeat.protocols, limits).ok().map(Arc::new);
+        let registry = Registry::new(&c.wirebeat.protocols, limits)
+            .ok()
+            .filter(Registry::any_enabled)
+            .map(Arc::new);
         PipelineSettings {
             registry,
             workers,

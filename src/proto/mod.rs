@@ -249,6 +249,11 @@ impl Registry {
         Ok(Registry { tcp_ports, udp_ports, enabled, limits, config: cfg.clone() })
     }
 
+    /// Whether any protocol is enabled (if none, flows skip the application layer entirely).
+    pub fn any_enabled(&self) -> bool {
+        self.enabled.iter().any(|e| *e)
+    }
+
     fn ctx(&self, transport: Transport, ip_proto: u8) -> ParserContext<'_> {
         ParserContext { config: &self.config, limits: &self.limits, transport, ip_proto }
     }
