@@ -11,5 +11,6 @@ pub mod ecs;
 pub mod flow;
 pub mod pipeline;
 pub mod proto;
+pub mod queue;
 pub mod sink;
 pub mod stats;

@@ -17,6 +17,8 @@ pub struct Config {
     pub fields: std::collections::BTreeMap<String, String>,
     pub wirebeat: Wirebeat,
     pub output: Output,
+    /// The queue between the pipeline and the output.
+    pub queue: crate::queue::Config,
     pub logging: Logging,
 }
 
@@ -167,6 +169,8 @@ impl Default for Tunnels {
 pub struct Output {
     pub console: Option<ConsoleOutput>,
     pub file: Option<FileOutput>,
+    pub kafka: Option<crate::sink::kafka::Config>,
+    pub elasticsearch: Option<crate::sink::elasticsearch::Config>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

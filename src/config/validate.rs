@@ -207,6 +207,28 @@ impl Config {
         positive("wirebeat.defrag.max_datagram_bytes", d.max_datagram_bytes > 0)?;
 
         let console = self.output.console.as_ref().is_some_and(|c| c.enabled);
+        let o = &self.output;
+        let network: Vec<&str> = [
+            ("output.kafka", o.kafka.as_ref().is_some_and(|k| k.enabled)),
+            ("output.elasticsearch", o.elasticsearch.as_ref().is_some_and(|e| e.enabled)),
+            ("output.file", o.file.as_ref().is_some_and(|f| f.enabled)),
+        ]
+        .into_iter()
+        .filter(|(_, on)| *on)
+        .map(|(n, _)| n)
+        .collect();
+        if network.len() > 1
+            || (console && !network.is_empty() && !network.contains(&"output.file"))
+        {
+            let mut all = network.clone();
+            if console {
+                all.insert(0, "output.console");
+            }
+            return Err(ConfigError::validation(
+                "output",
+                format!("{} are enabled; enable exactly one output", all.join(" and ")),
+            ));
+        }
         if let Some(file) = self.output.file.as_ref().filter(|f| f.enabled) {
             if console {
                 return Err(ConfigError::validation(

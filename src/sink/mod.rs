@@ -8,7 +8,9 @@
 //! is unusable (stdout closed, disk gone).
 
 pub mod console;
+pub mod elasticsearch;
 pub mod file;
+pub mod kafka;
 
 use crate::config;
 use crate::ecs::EncodedEvent;
@@ -42,6 +44,12 @@ pub trait Output: Send {
 
 /// The output the configuration selects (console when none is enabled).
 pub fn from_config(out: &config::Output) -> Result<Box<dyn Output>, OutputError> {
+    if let Some(k) = out.kafka.as_ref().filter(|k| k.enabled) {
+        return kafka::open(k);
+    }
+    if let Some(e) = out.elasticsearch.as_ref().filter(|e| e.enabled) {
+        return elasticsearch::open(e);
+    }
     if let Some(f) = out.file.as_ref().filter(|f| f.enabled) {
         return Ok(Box::new(file::FileOutput::open(f)?));
     }
