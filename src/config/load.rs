@@ -1355,7 +1355,10 @@ wirebeat:
         let c = load_text(EXAMPLE).unwrap();
         c.validate().unwrap();
         let expected = Config {
-            output: crate::config::Output { console: Some(ConsoleOutput::default()), file: None },
+            output: crate::config::Output {
+                console: Some(ConsoleOutput::default()),
+                ..Default::default()
+            },
             ..Config::default()
         };
         assert_eq!(c, expected);
