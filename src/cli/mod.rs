@@ -500,7 +500,9 @@ fn summary(c: &Counters, result: &RunResult) {
     eprintln!(
         "wirebeat summary: packets read={} decoded={} non_ip={} truncated={}; dropped {}; \
          fragments={} reassembled={} timed_out={} overlaps={}; tunnelled={}; \
-         flows={} (evicted {}); events written={} of {} (rejected {}); capture file errors={}{}",
+         flows={} (evicted {}); transactions={} (malformed messages {}, limit hits {}, \
+         unmatched {}); tcp out_of_order={} gaps={} ({} bytes); events written={} of {} \
+         (rejected {}); capture file errors={}{}",
         g(&c.frames_read),
         g(&c.decoded),
         g(&c.non_ip),
@@ -513,6 +515,13 @@ fn summary(c: &Counters, result: &RunResult) {
         g(&c.tunnelled),
         g(&c.flows_created),
         g(&c.flows_evicted),
+        g(&c.transactions),
+        g(&c.app_malformed),
+        g(&c.app_limit_hits),
+        g(&c.app_unmatched),
+        g(&c.tcp_out_of_order),
+        g(&c.tcp_gaps),
+        g(&c.tcp_gap_bytes),
         g(&c.events_acked),
         g(&c.events_published),
         g(&c.events_rejected),

@@ -76,7 +76,7 @@ impl AppLayer {
             self.stats.by_port += 1;
         }
         let streams = (t == Transport::Tcp).then(|| {
-            let max = self.registry.limits.max_buffer_bytes;
+            let max = self.registry.limits.max_out_of_order_bytes;
             Box::new([Reassembler::new(max), Reassembler::new(max)])
         });
         Some(Box::new(App { proto, parser, streams, probes: 0, gaps: false }))
@@ -85,6 +85,7 @@ impl AppLayer {
     /// Feeds one packet of the flow.
     pub fn packet(&mut self, app: &mut App, p: &Packet<'_>, from_client: bool, out: &mut Vec<Txn>) {
         let Some(t) = transport(p.proto) else { return };
+        let before = out.len();
         let dir = if from_client { Dir::ToServer } else { Dir::ToClient };
         let ts = p.ts_ns;
         match (t, app.streams.as_mut(), p.tcp) {
@@ -136,17 +137,20 @@ impl AppLayer {
             }
             _ => {}
         }
-        self.collect(app, out.len());
+        self.collect(app, out.len() - before);
     }
 
     pub fn tick(&mut self, app: &mut App, now_ns: i64, out: &mut Vec<Txn>) {
         if let Some(ps) = app.parser.as_mut() {
+            let before = out.len();
             ps.tick(now_ns, out);
+            self.stats.transactions += (out.len() - before) as u64;
         }
     }
 
     /// The flow ends: held TCP segments are delivered (with gaps), then the parser closes.
     pub fn close(&mut self, app: &mut App, ts_ns: i64, out: &mut Vec<Txn>) {
+        let before = out.len();
         if let Some(streams) = app.streams.as_mut() {
             for (side, s) in streams.iter_mut().enumerate() {
                 let dir = if side == 0 { Dir::ToServer } else { Dir::ToClient };
@@ -170,7 +174,7 @@ impl AppLayer {
         if let Some(ps) = app.parser.as_mut() {
             ps.close(ts_ns, out);
         }
-        self.collect(app, 0);
+        self.collect(app, out.len() - before);
         if let Some(streams) = app.streams.as_mut() {
             for s in streams.iter_mut() {
                 self.stats.streams.add(&s.stats);
@@ -179,7 +183,9 @@ impl AppLayer {
         }
     }
 
-    fn collect(&mut self, app: &mut App, _produced: usize) {
+    /// Counts the transactions just produced and drains the parser's counters.
+    fn collect(&mut self, app: &mut App, produced: usize) {
+        self.stats.transactions += produced as u64;
         if let Some(ps) = app.parser.as_mut() {
             let c = ps.take_counters();
             if c != ParserCounters::default() {

@@ -82,6 +82,7 @@ impl PipelineSettings {
             max_buffer_bytes: c.wirebeat.streams.max_buffer_bytes,
             max_pending: c.wirebeat.streams.max_pending_transactions,
             transaction_timeout_ns: c.wirebeat.streams.transaction_timeout.as_nanos(),
+            max_out_of_order_bytes: c.wirebeat.streams.max_out_of_order_bytes,
         };
         // Port conflicts were rejected when the configuration was validated.
         let registry = Registry::new(&c.wirebeat.protocols, limits)

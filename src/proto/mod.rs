@@ -43,6 +43,8 @@ pub struct Limits {
     pub max_pending: usize,
     /// A request unanswered this long (packet time) is published without a response.
     pub transaction_timeout_ns: i64,
+    /// Out-of-order TCP bytes held per direction before the hole becomes a gap.
+    pub max_out_of_order_bytes: usize,
 }
 
 impl Default for Limits {
@@ -51,6 +53,7 @@ impl Default for Limits {
             max_buffer_bytes: 1 << 20,
             max_pending: 64,
             transaction_timeout_ns: 10_000_000_000,
+            max_out_of_order_bytes: 1 << 20,
         }
     }
 }
