@@ -70,6 +70,11 @@ enum Command {
 
 #[derive(Subcommand, Debug)]
 enum TestWhat {
+    /// Check that the configured output is reachable (connection, TLS, authentication).
+    Output {
+        #[command(flatten)]
+        common: Common,
+    },
     /// Load and validate the configuration (and compile BPF filters); prints it with -v.
     Config {
         #[command(flatten)]
@@ -98,6 +103,7 @@ pub fn main() -> i32 {
         Command::Test { what: TestWhat::Config { common, verbose } } => {
             test_config(&common, verbose)
         }
+        Command::Test { what: TestWhat::Output { common } } => test_output(&common),
         Command::Read { common, no_progress, files } => {
             let cfg = match load(&common) {
                 Ok(c) => c,
@@ -201,6 +207,42 @@ fn test_config(common: &Common, verbose: bool) -> i32 {
     }
     say("Config OK");
     0
+}
+
+fn test_output(common: &Common) -> i32 {
+    let cfg = match load(common) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let o = &cfg.output;
+    let result = if let Some(e) = o.elasticsearch.as_ref().filter(|e| e.enabled) {
+        crate::sink::elasticsearch::test_connection(e)
+    } else if let Some(k) = o.kafka.as_ref().filter(|k| k.enabled) {
+        crate::sink::kafka::open(k)
+            .map(|_| {
+                format!(
+                    "kafka: producer for {} created (brokers are first contacted on send)",
+                    k.hosts.join(",")
+                )
+            })
+            .map_err(|e| e.to_string())
+    } else if let Some(f) = o.file.as_ref().filter(|f| f.enabled) {
+        crate::sink::file::FileOutput::open(f)
+            .map(|_| format!("file: {}/{} is writable", f.path, f.filename))
+            .map_err(|e| e.to_string())
+    } else {
+        Ok("console: events go to standard output".to_owned())
+    };
+    match result {
+        Ok(lines) => {
+            say(&lines);
+            0
+        }
+        Err(e) => {
+            complain(&e);
+            1
+        }
+    }
 }
 
 fn context(cfg: &Config) -> Arc<EventContext> {

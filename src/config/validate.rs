@@ -208,6 +208,12 @@ impl Config {
 
         let console = self.output.console.as_ref().is_some_and(|c| c.enabled);
         let o = &self.output;
+        if let Some(k) = o.kafka.as_ref().filter(|k| k.enabled) {
+            k.validate().map_err(|m| ConfigError::validation("output.kafka", m))?;
+        }
+        if let Some(e) = o.elasticsearch.as_ref().filter(|e| e.enabled) {
+            e.validate().map_err(|m| ConfigError::validation("output.elasticsearch", m))?;
+        }
         let network: Vec<&str> = [
             ("output.kafka", o.kafka.as_ref().is_some_and(|k| k.enabled)),
             ("output.elasticsearch", o.elasticsearch.as_ref().is_some_and(|e| e.enabled)),

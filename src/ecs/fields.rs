@@ -29,9 +29,17 @@ pub fn custom_fields() -> Vec<(&'static str, &'static str, &'static str)> {
     let mut all = CUSTOM_FIELDS.to_vec();
     all.extend(crate::proto::custom_fields());
     all.extend_from_slice(TXN_FIELDS);
+    all.extend_from_slice(OUTPUT_FIELDS);
     all
 }
 
 /// Fields of every transaction event.
 pub const TXN_FIELDS: &[(&str, &str, &str)] =
     &[("status", "keyword", "Packetbeat transaction status (OK, Error, …).")];
+
+/// Fields an output may add.
+pub const OUTPUT_FIELDS: &[(&str, &str, &str)] = &[(
+    "wirebeat.original_bytes",
+    "long",
+    "Size of an event trimmed to fit the output's max_message_bytes.",
+)];
