@@ -10,8 +10,7 @@ mod common;
 
 use common::*;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::Path;
+use std::collections::{BTreeMap, HashMap};
 
 /// Undirected tuple: (proto, (ip, port), (ip, port)) with the smaller endpoint first.
 type Tuple = (u8, (String, u16), (String, u16));
@@ -40,13 +39,10 @@ fn n(v: &Value, k: &str) -> Option<u64> {
 /// Per-flow counts from tshark's per-packet truth (inner tuple for tunnels; fragments attributed
 /// to the datagram they complete; unfinished fragment trains have no ports and are left out).
 fn truth_counts(capture: &str) -> BTreeMap<Tuple, Count> {
-    let path = shared().join("corpus/truth").join(format!("{capture}.jsonl"));
-    let text = std::fs::read_to_string(path).expect("truth file");
     let mut counts: BTreeMap<Tuple, Count> = BTreeMap::new();
     // Fragments waiting for the frame that completes their datagram: (src, dst, proto).
     let mut held: HashMap<(String, String, u64, Option<u64>), Count> = HashMap::new();
-    for line in text.lines() {
-        let p: Value = serde_json::from_str(line).unwrap();
+    for p in truth_lines(capture) {
         if p.get("ip_version").is_none_or(Value::is_null) {
             continue;
         }
@@ -118,34 +114,19 @@ fn wirebeat_counts(events: &[Value]) -> BTreeMap<Tuple, Count> {
     counts
 }
 
-fn known_differences() -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus-differences.txt"),
-    )
-    .expect("tests/corpus-differences.txt");
-    text.lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            let (f, why) = l.split_once('\t').unwrap_or((l, ""));
-            (f.trim().to_owned(), why.trim().to_owned())
-        })
-        .collect()
-}
+const DIFFERENCES: &str = "tests/corpus-differences.txt";
 
 /// Captures whose header no reader can use: `read` must exit 1 with a clear message.
 const UNREADABLE: &[&str] = &[];
 
 #[test]
 fn corpus_flows_match_tshark_truth() {
-    let known = known_differences();
-    let mut unexpected = Vec::new();
-    let mut fixed = Vec::new();
+    let mut differences = Differences::load(DIFFERENCES);
     let mut compared = 0;
     for pcap in corpus_pcaps() {
-        let name = pcap.file_name().unwrap().to_str().unwrap().to_owned();
-        let (out, events) = read(&[&pcap], &["wirebeat.workers=2"]);
+        let name = capture_name(&pcap);
+        let (out, events) = read_capture(&name, &["wirebeat.workers=2"]);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!stderr.contains("panicked"), "{name}: panic\n{stderr}");
         let code = out.status.code();
         if UNREADABLE.contains(&name.as_str()) {
             assert_eq!(code, Some(1), "{name}: unreadable file must exit 1\n{stderr}");
@@ -166,38 +147,21 @@ fn corpus_flows_match_tshark_truth() {
         for t in got.keys().filter(|t| !want.contains_key(*t)) {
             diffs.push(format!("extra {t:?} {:?}", got[t]));
         }
-        match (diffs.is_empty(), known.contains_key(&name)) {
-            (false, false) => unexpected.push(format!(
+        differences.record(&name, !diffs.is_empty(), || {
+            format!(
                 "{name}: {} differences, first: {}",
                 diffs.len(),
                 diffs[..diffs.len().min(3)].join("; ")
-            )),
-            (true, true) => fixed.push(name),
-            _ => {}
-        }
+            )
+        });
     }
     assert!(compared > 250, "only {compared} captures compared");
-    assert!(
-        unexpected.is_empty(),
-        "flows differ from tshark (fix, or list in tests/corpus-differences.txt with the reason):\n{}",
-        unexpected.join("\n")
-    );
-    assert!(
-        fixed.is_empty(),
-        "these captures now agree: remove them from tests/corpus-differences.txt:\n{}",
-        fixed.join("\n")
-    );
+    differences.check("flows differ");
 }
 
 /// The differences file names only corpus captures, each with a reason.
 #[test]
 fn differences_file_is_well_formed() {
-    let names: BTreeSet<String> = corpus_pcaps()
-        .iter()
-        .map(|p| p.file_name().unwrap().to_str().unwrap().to_owned())
-        .collect();
-    for (f, why) in known_differences() {
-        assert!(names.contains(&f), "{f} is not a corpus capture");
-        assert!(why.len() > 10, "{f}: give a reason");
-    }
+    let names: Vec<String> = corpus_pcaps().iter().map(|p| capture_name(p)).collect();
+    Differences::load(DIFFERENCES).check_well_formed(&names, "a corpus capture");
 }

@@ -17,8 +17,6 @@ mod common;
 
 use common::*;
 use serde_json::Value;
-use std::collections::BTreeMap;
-use std::path::Path;
 use wirebeat::proto::dns::names;
 
 /// One DNS message; `None` where the source does not tell.
@@ -49,11 +47,8 @@ fn list<'a>(v: &'a Value, k: &str) -> &'a [Value] {
 }
 
 fn truth_messages(capture: &str) -> Vec<Msg> {
-    let path = shared().join("corpus/truth").join(format!("{capture}.jsonl"));
-    let text = std::fs::read_to_string(path).expect("truth file");
     let mut out = Vec::new();
-    for line in text.lines() {
-        let p: Value = serde_json::from_str(line).unwrap();
+    for p in truth_lines(capture) {
         let Some(d) = p.get("dns") else { continue };
         let protocols = p.get("protocols").and_then(Value::as_str).unwrap_or("");
         if protocols.split(':').any(|x| x == "icmp" || x == "icmpv6") {
@@ -109,10 +104,7 @@ fn num(v: Option<&Value>) -> Option<u64> {
 
 fn wirebeat_messages(events: &[Value]) -> Vec<Msg> {
     let mut out = Vec::new();
-    for e in events {
-        if get(e, "event.dataset").and_then(Value::as_str) != Some("network_traffic.dns") {
-            continue;
-        }
+    for e in of_dataset(events, "network_traffic.dns") {
         let d = e.get("dns").unwrap();
         let s = |k: &str| get(d, k).and_then(Value::as_str).unwrap_or_default().to_owned();
         let id: u64 = s("id").parse().unwrap();
@@ -165,100 +157,44 @@ fn wirebeat_messages(events: &[Value]) -> Vec<Msg> {
 
 /// Multiset comparison; returns the differences.
 fn compare(truth: &[Msg], wb: &[Msg]) -> Vec<String> {
-    let mut used = vec![false; wb.len()];
-    let mut diffs = Vec::new();
-    for t in truth {
-        match (0..wb.len()).find(|&i| !used[i] && t.fits(&wb[i])) {
-            Some(i) => used[i] = true,
-            None => diffs.push(format!("missing {t:?}")),
-        }
-    }
-    for (i, w) in wb.iter().enumerate() {
-        if !used[i] {
-            diffs.push(format!("extra {w:?}"));
-        }
-    }
-    diffs
+    let (missing, extra) = match_up(truth, wb, Msg::fits);
+    let missing = missing.into_iter().map(|t| format!("missing {t:?}"));
+    missing.chain(extra.into_iter().map(|w| format!("extra {w:?}"))).collect()
 }
 
-fn known_differences() -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/dns-differences.txt"),
-    )
-    .expect("tests/dns-differences.txt");
-    text.lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            let (f, why) = l.split_once('\t').unwrap_or((l, ""));
-            (f.trim().to_owned(), why.trim().to_owned())
-        })
-        .collect()
-}
-
-fn dns_captures() -> Vec<String> {
-    corpus_pcaps()
-        .iter()
-        .map(|p| p.file_name().unwrap().to_str().unwrap().to_owned())
-        .filter(|name| {
-            let path = shared().join("corpus/truth").join(format!("{name}.summary.json"));
-            let Ok(text) = std::fs::read_to_string(path) else { return false };
-            let v: Value = serde_json::from_str(&text).unwrap();
-            get(&v, "app_counts.dns").and_then(Value::as_u64).unwrap_or(0) > 0
-        })
-        .collect()
-}
+const DIFFERENCES: &str = "tests/dns-differences.txt";
 
 #[test]
 fn dns_messages_match_tshark_truth() {
-    let known = known_differences();
-    let mut unexpected = Vec::new();
-    let mut fixed = Vec::new();
+    let mut differences = Differences::load(DIFFERENCES);
     let (mut compared, mut messages) = (0, 0);
-    for name in dns_captures() {
-        let pcap = shared().join("corpus/pcaps").join(&name);
-        let (out, events) = read(&[&pcap], &["wirebeat.workers=1"]);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!stderr.contains("panicked"), "{name}: panic\n{stderr}");
-        assert_eq!(out.status.code(), Some(0), "{name}: exit code\n{stderr}");
+    for name in captures_with_app("dns") {
+        let events = read_capture_ok(&name, &["wirebeat.workers=1"]);
         let truth = truth_messages(&name);
         let wb = wirebeat_messages(&events);
         messages += truth.len();
         compared += 1;
         let diffs = compare(&truth, &wb);
-        match (diffs.is_empty(), known.contains_key(&name)) {
-            (false, false) => unexpected.push(format!(
+        differences.record(&name, !diffs.is_empty(), || {
+            format!(
                 "{name}: {} differences (truth {}, wirebeat {}), first: {}",
                 diffs.len(),
                 truth.len(),
                 wb.len(),
                 diffs[..diffs.len().min(4)].join("; ")
-            )),
-            (true, true) => fixed.push(name),
-            _ => {}
-        }
+            )
+        });
     }
     println!("{compared} captures, {messages} tshark DNS messages compared");
     assert!(compared >= 40, "only {compared} captures with DNS");
-    assert!(
-        unexpected.is_empty(),
-        "DNS differs from tshark (fix, or list in tests/dns-differences.txt with the reason):\n{}",
-        unexpected.join("\n")
-    );
-    assert!(
-        fixed.is_empty(),
-        "these captures now agree: remove them from tests/dns-differences.txt:\n{}",
-        fixed.join("\n")
-    );
+    differences.check("DNS differs");
 }
 
 /// The differences file names only captures with DNS, each with a reason.
 #[test]
 fn differences_file_is_well_formed() {
-    let names = dns_captures();
-    for (f, why) in known_differences() {
-        assert!(names.contains(&f), "{f} is not a corpus capture with DNS");
-        assert!(why.len() > 10, "{f}: give a reason");
-    }
+    Differences::load(DIFFERENCES)
+        .check_well_formed(&captures_with_app("dns"), "a corpus capture with DNS");
 }
 
 /// One event per transaction, with the ECS fields the rules read.
@@ -266,10 +202,7 @@ fn differences_file_is_well_formed() {
 fn transaction_event_shape() {
     let pcap = shared().join("corpus/pcaps/tcpdump-dns-badcookie.pcap");
     let (_, events) = read(&[&pcap], &["wirebeat.workers=1"]);
-    let dns: Vec<&Value> = events
-        .iter()
-        .filter(|e| get(e, "event.dataset").and_then(Value::as_str) == Some("network_traffic.dns"))
-        .collect();
+    let dns = of_dataset(&events, "network_traffic.dns");
     assert_eq!(dns.len(), 2, "two query/response pairs");
     let e = dns[0];
     let s = |k: &str| get(e, k).and_then(Value::as_str).unwrap_or_default().to_owned();

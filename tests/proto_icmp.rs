@@ -15,48 +15,25 @@ mod common;
 use common::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 /// (ICMP version, type, code); the code is `None` where tshark could not read it.
 type Key = (u64, u64, Option<u64>);
 
-fn known_differences() -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/icmp-differences.txt"),
-    )
-    .expect("tests/icmp-differences.txt");
-    text.lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            let (f, why) = l.split_once('\t').unwrap_or((l, ""));
-            (f.trim().to_owned(), why.trim().to_owned())
-        })
-        .collect()
-}
+const DIFFERENCES: &str = "tests/icmp-differences.txt";
 
 /// Captures whose truth summary counts outermost ICMP (1) or ICMPv6 (58) packets.
 fn icmp_captures() -> Vec<String> {
-    let mut out = Vec::new();
-    for pcap in corpus_pcaps() {
-        let name = pcap.file_name().unwrap().to_str().unwrap().to_owned();
-        let path = shared().join("corpus/truth").join(format!("{name}.summary.json"));
-        let Ok(text) = std::fs::read_to_string(path) else { continue };
-        let s: Value = serde_json::from_str(&text).unwrap();
+    captures_where(|s| {
         let n = |p: &str| s.pointer(p).and_then(Value::as_u64).unwrap_or(0);
-        if n("/ip_proto_counts/1") + n("/ip_proto_counts/58") > 0 {
-            out.push(name);
-        }
-    }
-    out
+        n("/ip_proto_counts/1") + n("/ip_proto_counts/58") > 0
+    })
 }
 
 /// The messages tshark saw (outermost ICMP), and per version the number of ICMP packets it saw
 /// inside tunnels (Teredo, GRE, ...), whose type and code the truth does not record.
 fn truth(capture: &str) -> (BTreeMap<Key, u64>, BTreeMap<u64, u64>) {
-    let path = shared().join("corpus/truth").join(format!("{capture}.jsonl"));
     let (mut out, mut tunneled) = (BTreeMap::new(), BTreeMap::new());
-    for line in std::fs::read_to_string(path).unwrap().lines() {
-        let p: Value = serde_json::from_str(line).unwrap();
+    for p in truth_lines(capture) {
         let proto = p.get("ip_proto").and_then(Value::as_u64);
         let inner = p.pointer("/inner/ip_proto").and_then(Value::as_u64);
         let Some(ty) = p.get("icmp_type").and_then(Value::as_u64) else {
@@ -74,10 +51,7 @@ fn truth(capture: &str) -> (BTreeMap<Key, u64>, BTreeMap<u64, u64>) {
 
 fn wirebeat(events: &[Value]) -> BTreeMap<Key, u64> {
     let mut out = BTreeMap::new();
-    for e in events {
-        if get(e, "event.dataset").and_then(Value::as_str) != Some("network_traffic.icmp") {
-            continue;
-        }
+    for e in of_dataset(events, "network_traffic.icmp") {
         let icmp = get(e, "icmp").unwrap();
         let nt = get(e, "network_traffic.icmp").unwrap();
         for k in ["version", "request", "response"] {
@@ -105,18 +79,15 @@ fn diff(
     got: &BTreeMap<Key, u64>,
     tunneled: &BTreeMap<u64, u64>,
 ) -> Vec<String> {
-    let keys: BTreeSet<&Key> = want.keys().chain(got.keys()).collect();
-    let mut out = Vec::new();
+    let (missing, extras) = multiset_diff(want, got);
+    let line =
+        |what, (n, k): (u64, Key)| format!("{what} {n}x (v{} type {} code {:?})", k.0, k.1, k.2);
+    let mut out: Vec<String> = missing.into_iter().map(|m| line("missing", m)).collect();
     let mut extra: BTreeMap<u64, (u64, Vec<String>)> = BTreeMap::new();
-    for k in keys {
-        let (w, g) = (want.get(k).copied().unwrap_or(0), got.get(k).copied().unwrap_or(0));
-        if w > g {
-            out.push(format!("missing {}x (v{} type {} code {:?})", w - g, k.0, k.1, k.2));
-        } else if g > w {
-            let e = extra.entry(k.0).or_default();
-            e.0 += g - w;
-            e.1.push(format!("extra {}x (v{} type {} code {:?})", g - w, k.0, k.1, k.2));
-        }
+    for (n, k) in extras {
+        let e = extra.entry(k.0).or_default();
+        e.0 += n;
+        e.1.push(line("extra", (n, k)));
     }
     for (version, (n, lines)) in extra {
         if n > tunneled.get(&version).copied().unwrap_or(0) {
@@ -128,58 +99,33 @@ fn diff(
 
 #[test]
 fn icmp_messages_match_tshark_truth() {
-    let known = known_differences();
+    let mut differences = Differences::load(DIFFERENCES);
     let captures = icmp_captures();
     assert!(captures.len() >= 20, "only {} ICMP captures", captures.len());
-    let (mut unexpected, mut fixed) = (Vec::new(), Vec::new());
     let mut compared = 0u64;
     for name in &captures {
-        let (out, events) = read(&[&shared().join("corpus/pcaps").join(name)], &[]);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!stderr.contains("panicked"), "{name}: panic\n{stderr}");
-        assert_eq!(out.status.code(), Some(0), "{name}: exit code\n{stderr}");
+        let events = read_capture_ok(name, &[]);
         let (want, tunneled) = truth(name);
         compared += want.values().sum::<u64>();
         let d = diff(&want, &wirebeat(&events), &tunneled);
-        let shown = || d.iter().take(6).cloned().collect::<Vec<_>>().join("; ");
-        match (d.is_empty(), known.contains_key(name)) {
-            (false, false) => unexpected.push(format!("{name}: {}", shown())),
-            (true, true) => fixed.push(name.clone()),
-            (false, true) => eprintln!("{name} (listed): {}", shown()),
-            (true, false) => {}
-        }
+        differences.record_lines(name, &d, 6);
     }
     eprintln!("{} captures, {compared} ICMP messages compared", captures.len());
-    assert!(
-        unexpected.is_empty(),
-        "ICMP messages differ from tshark (fix, or list in tests/icmp-differences.txt):\n{}",
-        unexpected.join("\n")
-    );
-    assert!(
-        fixed.is_empty(),
-        "these captures now agree: remove them from tests/icmp-differences.txt:\n{}",
-        fixed.join("\n")
-    );
+    differences.check("ICMP messages differ");
 }
 
 /// The differences file names only ICMP captures, each with a reason.
 #[test]
 fn differences_file_is_well_formed() {
-    let captures: BTreeSet<String> = icmp_captures().into_iter().collect();
-    for (f, why) in known_differences() {
-        assert!(captures.contains(&f), "{f} is not a corpus capture with ICMP");
-        assert!(why.len() > 10, "{f}: give a reason");
-    }
+    Differences::load(DIFFERENCES)
+        .check_well_formed(&icmp_captures(), "a corpus capture with ICMP");
 }
 
 /// Echo pairing, durations and the quoted flow of errors on real captures.
 #[test]
 fn icmp_event_shape() {
     let (_, events) = read(&[&shared().join("corpus/pcaps/cid-icmp.pcap")], &[]);
-    let icmp: Vec<&Value> = events
-        .iter()
-        .filter(|e| get(e, "event.dataset").and_then(Value::as_str) == Some("network_traffic.icmp"))
-        .collect();
+    let icmp = of_dataset(&events, "network_traffic.icmp");
     assert_eq!(icmp.len(), 3, "duplicate request, request+reply, time exceeded");
     let pair = icmp.iter().find(|e| get(e, "icmp.response").is_some()).unwrap();
     assert_eq!(get(pair, "icmp.request.message").unwrap(), "Echo Request");
@@ -196,7 +142,7 @@ fn icmp_event_shape() {
     let (_, events) = read(&[&shared().join("corpus/pcaps/tcpdump-afs.pcap")], &[]);
     let flows: BTreeSet<&str> = events
         .iter()
-        .filter(|e| get(e, "event.dataset").and_then(Value::as_str) == Some("network_traffic.flow"))
+        .filter(|e| is_dataset(e, "network_traffic.flow"))
         .filter_map(|e| get(e, "network.community_id").and_then(Value::as_str))
         .collect();
     let quoted: Vec<&str> = events

@@ -12,8 +12,6 @@ mod common;
 
 use common::*;
 use serde_json::Value;
-use std::collections::BTreeMap;
-use std::path::Path;
 use wirebeat::proto::tls::names;
 
 /// One hello as both sides describe it (strings in wirebeat's vocabulary).
@@ -52,11 +50,8 @@ fn versions(v: &[u16]) -> Vec<String> {
 
 /// The hellos of tshark's per-packet truth, in frame order.
 fn truth_hellos(capture: &str) -> Vec<Hello> {
-    let path = shared().join("corpus/truth").join(format!("{capture}.jsonl"));
-    let text = std::fs::read_to_string(path).expect("truth file");
     let mut out = Vec::new();
-    for line in text.lines() {
-        let p: Value = serde_json::from_str(line).unwrap();
+    for p in truth_lines(capture) {
         let Some(t) = p.get("tls") else { continue };
         let types = nums(t.get("handshake_type"));
         let hellos: Vec<u16> = types.iter().copied().filter(|t| matches!(t, 1 | 2)).collect();
@@ -91,10 +86,7 @@ fn truth_hellos(capture: &str) -> Vec<Hello> {
 
 fn wirebeat_hellos(events: &[Value]) -> Vec<Hello> {
     let mut out = Vec::new();
-    for e in events {
-        if get(e, "event.dataset").and_then(Value::as_str) != Some("network_traffic.tls") {
-            continue;
-        }
+    for e in of_dataset(events, "network_traffic.tls") {
         let s = |k: &str| get(e, k).and_then(Value::as_str).map(str::to_owned);
         if let Some(version) = s("tls.detailed.client_hello.version") {
             out.push(Hello::Client {
@@ -129,100 +121,48 @@ fn wirebeat_hellos(events: &[Value]) -> Vec<Hello> {
     out
 }
 
-fn tls_captures() -> Vec<String> {
-    let mut v = Vec::new();
-    for pcap in corpus_pcaps() {
-        let name = pcap.file_name().unwrap().to_str().unwrap().to_owned();
-        let summary = shared().join("corpus/truth").join(format!("{name}.summary.json"));
-        let Ok(text) = std::fs::read_to_string(summary) else { continue };
-        let s: Value = serde_json::from_str(&text).unwrap();
-        if get(&s, "app_counts.tls").and_then(Value::as_u64).unwrap_or(0) > 0 {
-            v.push(name);
-        }
-    }
-    v
-}
-
-fn known_differences() -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tls-differences.txt"),
-    )
-    .expect("tests/tls-differences.txt");
-    text.lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            let (f, why) = l.split_once('\t').unwrap_or((l, ""));
-            (f.trim().to_owned(), why.trim().to_owned())
-        })
-        .collect()
-}
+const DIFFERENCES: &str = "tests/tls-differences.txt";
 
 #[test]
 fn tls_hellos_match_tshark_truth() {
-    let known = known_differences();
-    let (mut unexpected, mut fixed) = (Vec::new(), Vec::new());
+    let mut differences = Differences::load(DIFFERENCES);
     let mut totals = (0usize, 0usize);
-    let captures = tls_captures();
+    let captures = captures_with_app("tls");
     assert!(captures.len() >= 30, "only {} captures with TLS", captures.len());
     for name in &captures {
-        let pcap = shared().join("corpus/pcaps").join(name);
-        let (out, events) = read(&[&pcap], &["wirebeat.workers=2"]);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!stderr.contains("panicked"), "{name}: panic\n{stderr}");
+        let (_, events) = read_capture(name, &["wirebeat.workers=2"]);
         let want = truth_hellos(name);
-        let mut got = wirebeat_hellos(&events);
-        let mut missing = Vec::new();
-        for h in &want {
-            match got.iter().position(|g| g == h) {
-                Some(i) => {
-                    got.swap_remove(i);
-                }
-                None => missing.push(h),
-            }
-        }
+        let got = wirebeat_hellos(&events);
+        // wirebeat hellos tshark did not decode are not differences here.
+        let (missing, unused) = match_up(&want, &got, Hello::eq);
         totals.0 += want.len();
         totals.1 += want.len() - missing.len();
-        let listed = known.contains_key(name);
-        if !missing.is_empty() && !listed {
+        differences.record(name, !missing.is_empty(), || {
             let near = |m: &Hello| {
-                got.iter()
-                    .find(|g| std::mem::discriminant(*g) == std::mem::discriminant(m))
+                unused
+                    .iter()
+                    .find(|g| std::mem::discriminant(**g) == std::mem::discriminant(m))
                     .map(|g| format!("{g:?}"))
                     .unwrap_or_else(|| "nothing".into())
             };
-            unexpected.push(format!(
+            format!(
                 "{name}: {} of {} tshark hellos not found; first {:?}, nearest wirebeat {}",
                 missing.len(),
                 want.len(),
                 missing[0],
                 near(missing[0])
-            ));
-        }
-        if missing.is_empty() && listed {
-            fixed.push(name.clone());
-        }
+            )
+        });
     }
     eprintln!("tshark hellos found in wirebeat events: {} of {}", totals.1, totals.0);
-    assert!(
-        unexpected.is_empty(),
-        "hellos differ from tshark (fix, or list in tests/tls-differences.txt with the reason):\n{}",
-        unexpected.join("\n")
-    );
-    assert!(
-        fixed.is_empty(),
-        "these captures now agree: remove them from tests/tls-differences.txt:\n{}",
-        fixed.join("\n")
-    );
+    differences.check("hellos differ");
 }
 
 /// The differences file names only corpus captures with TLS, each with a reason.
 #[test]
 fn differences_file_is_well_formed() {
-    let captures = tls_captures();
-    for (f, why) in known_differences() {
-        assert!(captures.contains(&f), "{f} is not a corpus capture with TLS");
-        assert!(why.len() > 10, "{f}: give a reason");
-    }
+    Differences::load(DIFFERENCES)
+        .check_well_formed(&captures_with_app("tls"), "a corpus capture with TLS");
 }
 
 /// Heartbleed (zeek-tls-heartbleed.pcap): the oversized heartbeat request is flagged and the
@@ -231,10 +171,7 @@ fn differences_file_is_well_formed() {
 fn heartbleed_capture_is_flagged() {
     let pcap = shared().join("corpus/pcaps/zeek-tls-heartbleed.pcap");
     let (_, events) = read(&[&pcap], &[]);
-    let tls: Vec<&Value> = events
-        .iter()
-        .filter(|e| get(e, "event.dataset").and_then(Value::as_str) == Some("network_traffic.tls"))
-        .collect();
+    let tls = of_dataset(&events, "network_traffic.tls");
     assert_eq!(tls.len(), 1);
     let e = tls[0];
     assert!(strs(get(e, "tls.detailed.anomalies")).iter().any(|a| a == "heartbleed"), "{e}");
@@ -253,7 +190,7 @@ fn tls_found_by_content_on_other_ports() {
         let n = events
             .iter()
             .filter(|e| {
-                get(e, "event.dataset").and_then(Value::as_str) == Some("network_traffic.tls")
+                is_dataset(e, "network_traffic.tls")
                     && get(e, "destination.port").and_then(Value::as_u64) == Some(port)
             })
             .count();

@@ -1,7 +1,9 @@
-//! Helpers shared by the integration tests: paths to the shared corpus and running the binary.
+//! Helpers shared by the integration tests: paths to the shared corpus, running the binary, and
+//! comparing wirebeat with tshark's truth under a list of known differences.
 #![allow(dead_code)]
 #![allow(clippy::unwrap_used, clippy::print_stderr, clippy::print_stdout)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -43,4 +45,205 @@ pub fn read(files: &[&Path], overrides: &[&str]) -> (Output, Vec<serde_json::Val
 
 pub fn get<'a>(v: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
     path.split('.').try_fold(v, |v, k| v.get(k))
+}
+
+/// A capture's file name.
+pub fn capture_name(pcap: &Path) -> String {
+    pcap.file_name().unwrap().to_str().unwrap().to_owned()
+}
+
+/// `wirebeat read` of one corpus capture; fails the test if wirebeat panicked.
+pub fn read_capture(name: &str, overrides: &[&str]) -> (Output, Vec<serde_json::Value>) {
+    let (out, events) = read(&[&shared().join("corpus/pcaps").join(name)], overrides);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{name}: panic\n{stderr}");
+    (out, events)
+}
+
+/// [`read_capture`], and the exit code must be 0.
+pub fn read_capture_ok(name: &str, overrides: &[&str]) -> Vec<serde_json::Value> {
+    let (out, events) = read_capture(name, overrides);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{name}: exit code\n{stderr}");
+    events
+}
+
+/// The events of one `event.dataset`.
+pub fn of_dataset<'a>(
+    events: &'a [serde_json::Value],
+    dataset: &str,
+) -> Vec<&'a serde_json::Value> {
+    events.iter().filter(|e| is_dataset(e, dataset)).collect()
+}
+
+pub fn is_dataset(e: &serde_json::Value, dataset: &str) -> bool {
+    get(e, "event.dataset").and_then(serde_json::Value::as_str) == Some(dataset)
+}
+
+/// tshark's per-packet truth of a corpus capture, one value a frame.
+pub fn truth_lines(capture: &str) -> Vec<serde_json::Value> {
+    let path = shared().join("corpus/truth").join(format!("{capture}.jsonl"));
+    let text = std::fs::read_to_string(path).expect("truth file");
+    text.lines().map(|line| serde_json::from_str(line).unwrap()).collect()
+}
+
+/// Names of the corpus captures whose truth summary satisfies `keep` (captures without a
+/// summary are left out).
+pub fn captures_where(keep: impl Fn(&serde_json::Value) -> bool) -> Vec<String> {
+    let mut out = Vec::new();
+    for pcap in corpus_pcaps() {
+        let name = capture_name(&pcap);
+        let path = shared().join("corpus/truth").join(format!("{name}.summary.json"));
+        let Ok(text) = std::fs::read_to_string(path) else { continue };
+        let summary: serde_json::Value = serde_json::from_str(&text).unwrap();
+        if keep(&summary) {
+            out.push(name);
+        }
+    }
+    out
+}
+
+/// Names of the corpus captures in which tshark dissected `app` (summary `app_counts.<app>`).
+pub fn captures_with_app(app: &str) -> Vec<String> {
+    captures_where(|s| {
+        s.get("app_counts")
+            .and_then(|c| c.get(app))
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0)
+            > 0
+    })
+}
+
+/// A `tests/<x>-differences.txt` file: `<capture>\t<reason>` lines, `#` comments.
+pub fn known_differences(file: &str) -> BTreeMap<String, String> {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).expect(file);
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (f, why) = l.split_once('\t').unwrap_or((l, ""));
+            (f.trim().to_owned(), why.trim().to_owned())
+        })
+        .collect()
+}
+
+/// A comparison against the truth with a list of known differences that may only shrink.
+pub struct Differences {
+    pub file: &'static str,
+    pub known: BTreeMap<String, String>,
+    /// Captures that differ but are not listed (or differ in another way than listed).
+    pub unexpected: Vec<String>,
+    /// Listed captures that now agree.
+    pub fixed: Vec<String>,
+}
+
+impl Differences {
+    pub fn load(file: &'static str) -> Self {
+        Differences {
+            file,
+            known: known_differences(file),
+            unexpected: Vec::new(),
+            fixed: Vec::new(),
+        }
+    }
+
+    pub fn is_listed(&self, name: &str) -> bool {
+        self.known.contains_key(name)
+    }
+
+    /// One capture's outcome: differences on an unlisted capture are unexpected (described by
+    /// `describe`); a listed capture without differences is fixed.
+    pub fn record(&mut self, name: &str, differs: bool, describe: impl FnOnce() -> String) {
+        match (differs, self.is_listed(name)) {
+            (true, false) => self.unexpected.push(describe()),
+            (false, true) => self.fixed.push(name.to_owned()),
+            _ => {}
+        }
+    }
+
+    /// [`Self::record`] with the differences as lines; the first `shown` describe the capture,
+    /// and are printed for a listed capture.
+    pub fn record_lines(&mut self, name: &str, lines: &[String], shown: usize) {
+        let text = lines.iter().take(shown).cloned().collect::<Vec<_>>().join("; ");
+        if !lines.is_empty() && self.is_listed(name) {
+            eprintln!("{name} (listed): {text}");
+        }
+        self.record(name, !lines.is_empty(), || format!("{name}: {text}"));
+    }
+
+    /// Fails on unexpected differences (`what`, e.g. "DNS differs", leads the message) and on
+    /// listed captures that now agree.
+    pub fn check(&self, what: &str) {
+        assert!(
+            self.unexpected.is_empty(),
+            "{what} from tshark (fix, or list in {} with the reason):\n{}",
+            self.file,
+            self.unexpected.join("\n")
+        );
+        assert!(
+            self.fixed.is_empty(),
+            "these captures now agree: remove them from {}:\n{}",
+            self.file,
+            self.fixed.join("\n")
+        );
+    }
+
+    /// The file names only captures of `captures`, each with a reason; `what` completes
+    /// "<capture> is not ...".
+    pub fn check_well_formed(&self, captures: &[String], what: &str) {
+        for (f, why) in &self.known {
+            assert!(captures.contains(f), "{f} is not {what}");
+            assert!(why.len() > 10, "{f}: give a reason");
+        }
+    }
+}
+
+/// Counts of equal items.
+pub fn multiset<T: Ord>(items: impl IntoIterator<Item = T>) -> BTreeMap<T, u64> {
+    let mut m = BTreeMap::new();
+    for x in items {
+        *m.entry(x).or_default() += 1;
+    }
+    m
+}
+
+/// Items, each with how many of it.
+pub type Counted<T> = Vec<(u64, T)>;
+
+/// (missing from `got`, extra in `got`), each item with how many more one side has, in order.
+pub fn multiset_diff<T: Ord + Clone>(
+    want: &BTreeMap<T, u64>,
+    got: &BTreeMap<T, u64>,
+) -> (Counted<T>, Counted<T>) {
+    let count = |m: &BTreeMap<T, u64>, k: &T| m.get(k).copied().unwrap_or(0);
+    let missing = want
+        .iter()
+        .filter(|(k, n)| count(got, k) < **n)
+        .map(|(k, n)| (n - count(got, k), k.clone()))
+        .collect();
+    let extra = got
+        .iter()
+        .filter(|(k, n)| count(want, k) < **n)
+        .map(|(k, n)| (n - count(want, k), k.clone()))
+        .collect();
+    (missing, extra)
+}
+
+/// Greedy matching: each item of `want`, in order, takes the first unused item of `got` it
+/// `fits`. Returns the items of `want` that found none and the items of `got` left unused.
+pub fn match_up<'a, T, U>(
+    want: &'a [T],
+    got: &'a [U],
+    fits: impl Fn(&T, &U) -> bool,
+) -> (Vec<&'a T>, Vec<&'a U>) {
+    let mut used = vec![false; got.len()];
+    let mut missing = Vec::new();
+    for t in want {
+        match (0..got.len()).find(|&i| !used[i] && fits(t, &got[i])) {
+            Some(i) => used[i] = true,
+            None => missing.push(t),
+        }
+    }
+    let unused = got.iter().zip(&used).filter(|(_, u)| !**u).map(|(g, _)| g).collect();
+    (missing, unused)
 }
