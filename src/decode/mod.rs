@@ -292,12 +292,8 @@ impl Decoder {
                 return;
             }
         };
-        let before = self.stats.clone();
-        let produced = self.follow(step, frame, &mut ctx, out);
-        if !produced && before == self.stats {
-            // follow() counted nothing specific: call it malformed.
-            self.stats.malformed += 1;
-        }
+        // Every path below counts the frame in exactly one outcome counter.
+        self.follow(step, frame, &mut ctx, out);
     }
 
     /// Expires fragments older than the timeout at `now_ns`. Incomplete datagrams are handed out
@@ -324,17 +320,24 @@ impl Decoder {
         frame: &FrameRef<'_>,
         ctx: &mut Ctx,
         out: &mut dyn FnMut(&Packet<'_>),
-    ) -> bool {
-        match to_ip(step, &mut ctx.link) {
-            Step::Ip(ip) => self.ip_layer(ip, frame, ctx, out),
+    ) {
+        if let Some(ip) = self.reach_ip(step, &mut ctx.link) {
+            self.ip_layer(ip, frame, ctx, out);
+        }
+    }
+
+    /// Walks to the IP header; a frame that has none is counted here (malformed or not IP,
+    /// also inside a tunnel, e.g. ARP over VXLAN).
+    fn reach_ip<'a>(&mut self, step: Step<'a>, link: &mut LinkInfo) -> Option<&'a [u8]> {
+        match to_ip(step, link) {
+            Step::Ip(ip) => Some(ip),
             Step::Malformed => {
                 self.stats.malformed += 1;
-                false
+                None
             }
-            // Not IP, also inside a tunnel (e.g. ARP over VXLAN): nothing to track.
             _ => {
                 self.stats.non_ip += 1;
-                false
+                None
             }
         }
     }
@@ -519,12 +522,8 @@ impl Decoder {
             }
             _ => {}
         }
-        if frames == 1 {
-            self.stats.decoded += 1;
-        } else {
-            // The frames of a reassembled datagram were counted as held; the last one completes.
-            self.stats.decoded += 1;
-        }
+        // For a reassembled datagram the earlier frames were counted as held; this one completes.
+        self.stats.decoded += 1;
         out(&Packet {
             ts_ns: frame.ts_ns,
             frames,
@@ -622,21 +621,10 @@ impl Decoder {
             depth: ctx.depth + 1,
             truncated: ctx.truncated,
         };
-        // A reassembled outer datagram: the inner packet carries all its frames.
-        let inner_frame = FrameRef { ts_ns: frame.ts_ns, wire_len: frame.wire_len, ..*frame };
-        match to_ip(step, &mut inner.link) {
-            Step::Ip(data) => {
-                self.inner_ip(data, &inner_frame, frames, wire_bytes, &mut inner, out)
-            }
-            Step::Malformed => {
-                self.stats.malformed += 1;
-                true
-            }
-            _ => {
-                self.stats.non_ip += 1;
-                true
-            }
+        if let Some(data) = self.reach_ip(step, &mut inner.link) {
+            self.inner_ip(data, frame, frames, wire_bytes, &mut inner, out);
         }
+        true
     }
 
     /// IP inside a tunnel: like [`Self::ip_layer`], but a reassembled outer datagram's frame
@@ -649,15 +637,14 @@ impl Decoder {
         wire_bytes: u64,
         ctx: &mut Ctx,
         out: &mut dyn FnMut(&Packet<'_>),
-    ) -> bool {
+    ) {
         if frames == 1 {
-            return self.ip_layer(data, frame, ctx, out);
-        }
-        let Some(ip) = parse_ip(data) else {
+            self.ip_layer(data, frame, ctx, out);
+        } else if let Some(ip) = parse_ip(data) {
+            self.transport(&ip, ip.payload, frame, frames, wire_bytes, ctx, out);
+        } else {
             self.stats.malformed += 1;
-            return true;
-        };
-        self.transport(&ip, ip.payload, frame, frames, wire_bytes, ctx, out)
+        }
     }
 }
 

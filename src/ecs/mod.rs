@@ -242,7 +242,9 @@ struct Network {
     #[serde(skip_serializing_if = "Option::is_none")]
     protocol: Option<&'static str>,
     bytes: u64,
-    packets: u64,
+    /// Flow events only (transactions count application bytes, not packets).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    packets: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     community_id: Option<String>,
     direction: &'static str,
@@ -250,6 +252,36 @@ struct Network {
     vlan: Option<VlanId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     inner: Option<Vlan>,
+}
+
+impl Network {
+    /// `network.*` of a flow's event: the derived fields, shared by flow and transaction events.
+    fn of(
+        ctx: &EventContext,
+        f: &Flow,
+        protocol: Option<&'static str>,
+        bytes: u64,
+        packets: Option<u64>,
+        community_id: Option<String>,
+    ) -> Self {
+        Network {
+            kind: if f.src.is_ipv4() { "ipv4" } else { "ipv6" },
+            transport: transport_name(f.key.proto),
+            iana_number: f.key.proto.to_string(),
+            protocol,
+            bytes,
+            packets,
+            community_id,
+            direction: ctx.direction(&f.src, &f.dst),
+            vlan: f.link.vlan[0].map(|v| VlanId { id: v.to_string() }),
+            inner: f.link.vlan[1].map(|v| Vlan { vlan: VlanId { id: v.to_string() } }),
+        }
+    }
+}
+
+/// `related.ip` of a flow's events.
+fn related_ips(f: &Flow) -> Related {
+    Related { ip: if f.src == f.dst { vec![f.src] } else { vec![f.src, f.dst] } }
 }
 
 #[derive(Serialize)]
@@ -343,7 +375,6 @@ impl FlowEncoder {
         let port = |p: u16| has_ports.then_some(p);
         let cid = community_id_of(ctx.community_id_seed, f);
         let is_final = r.final_reason.is_some();
-        let related = if f.src == f.dst { vec![f.src] } else { vec![f.src, f.dst] };
         let known = f.initiator_known();
         let ev = FlowEvent {
             timestamp: time::rfc3339(r.ts_ns),
@@ -386,18 +417,14 @@ impl FlowEncoder {
             },
             client: known.then(|| Peer { ip: f.src, port: port(f.sport) }),
             server: known.then(|| Peer { ip: f.dst, port: port(f.dport) }),
-            network: Network {
-                kind: if f.src.is_ipv4() { "ipv4" } else { "ipv6" },
-                transport: transport_name(f.key.proto),
-                iana_number: f.key.proto.to_string(),
-                protocol: f.app_protocol(),
-                bytes: f.bytes(),
-                packets: f.packets(),
-                community_id: cid.clone(),
-                direction: ctx.direction(&f.src, &f.dst),
-                vlan: f.link.vlan[0].map(|v| VlanId { id: v.to_string() }),
-                inner: f.link.vlan[1].map(|v| Vlan { vlan: VlanId { id: v.to_string() } }),
-            },
+            network: Network::of(
+                ctx,
+                f,
+                f.app_protocol(),
+                f.bytes(),
+                Some(f.packets()),
+                cid.clone(),
+            ),
             network_traffic: NetworkTraffic {
                 flow: NtFlow {
                     tcp_flags: crate::flow::tcp_flag_names(f.fwd.tcp_flags | f.rev.tcp_flags),
@@ -414,7 +441,7 @@ impl FlowEncoder {
                     destination: Peer { ip: t.outer_dst, port: None },
                 }),
             },
-            related: Related { ip: related },
+            related: related_ips(f),
             observer: &ctx.observer,
             agent: &ctx.agent,
             tags: &ctx.tags,
@@ -428,7 +455,13 @@ impl FlowEncoder {
 }
 
 /// Community ID of a flow, in the initiator's orientation (ICMP: type/code of its first packet).
+/// Computed once per flow (the seed is fixed for a run) and reused by every report and
+/// transaction of the flow.
 pub fn community_id_of(seed: u16, f: &Flow) -> Option<String> {
+    f.community_id.get_or_init(|| compute_community_id(seed, f)).clone()
+}
+
+fn compute_community_id(seed: u16, f: &Flow) -> Option<String> {
     if f.key.has_ports {
         community_id::community_id(seed, f.src, f.dst, f.key.proto, f.sport, f.dport)
     } else if matches!(f.key.proto, 6 | 17 | 132 | 1 | 58) {

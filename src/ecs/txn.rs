@@ -3,8 +3,8 @@
 //! [`ProtoFields`]. The client is the flow's initiator; `source` is the client.
 
 use super::{
-    community_id_of, mac, time, transport_name, DataStream, Ecs, EncodedEvent, EventContext,
-    Related, Vlan, VlanId, ECS_VERSION,
+    community_id_of, mac, related_ips, time, DataStream, Ecs, EncodedEvent, EventContext, Network,
+    Related, ECS_VERSION,
 };
 use crate::flow::Flow;
 use crate::proto::{Outcome, ProtoFields, Txn};
@@ -50,24 +50,6 @@ struct Side {
     #[serde(skip_serializing_if = "Option::is_none")]
     domain: Option<String>,
     bytes: u64,
-}
-
-#[derive(Serialize)]
-struct Network {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    transport: Option<&'static str>,
-    iana_number: String,
-    protocol: &'static str,
-    bytes: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    community_id: Option<String>,
-    direction: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    vlan: Option<VlanId>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    inner: Option<Vlan>,
 }
 
 #[derive(Serialize)]
@@ -160,19 +142,16 @@ pub fn encode(ctx: &EventContext, f: &Flow, t: &Txn) -> EncodedEvent {
             domain: t.server_domain.clone(),
             bytes: t.server_bytes,
         },
-        network: Network {
-            kind: if f.src.is_ipv4() { "ipv4" } else { "ipv6" },
-            transport: transport_name(f.key.proto),
-            iana_number: f.key.proto.to_string(),
-            protocol: t.protocol,
-            bytes: t.client_bytes + t.server_bytes,
-            community_id: cid.clone(),
-            direction: ctx.direction(&f.src, &f.dst),
-            vlan: f.link.vlan[0].map(|v| VlanId { id: v.to_string() }),
-            inner: f.link.vlan[1].map(|v| Vlan { vlan: VlanId { id: v.to_string() } }),
-        },
+        network: Network::of(
+            ctx,
+            f,
+            Some(t.protocol),
+            t.client_bytes + t.server_bytes,
+            None,
+            cid.clone(),
+        ),
         related: RelatedAll {
-            ip: Related { ip: if f.src == f.dst { vec![f.src] } else { vec![f.src, f.dst] } },
+            ip: related_ips(f),
             hosts: dedup(t.related_hosts.clone()),
             hash: dedup(t.related_hashes.clone()),
         },

@@ -142,9 +142,61 @@ pub struct Flow {
     pub closed_at: Option<i64>,
     /// Application layer state (protocol parser, TCP streams); `None` when none applies.
     pub app: Option<Box<App>>,
+    /// The Community ID, computed on the first event of the flow (see `ecs::community_id_of`).
+    pub community_id: std::cell::OnceCell<Option<String>>,
 }
 
 impl Flow {
+    /// A new flow from its first packet. `reverse`: the packet goes from `key.b` to `key.a`.
+    fn start(
+        p: &Packet<'_>,
+        key: FlowKey,
+        reverse: bool,
+        seq: u64,
+        app: Option<&mut AppLayer>,
+    ) -> Flow {
+        let (sport, dport) = p.ports.unwrap_or((0, 0));
+        // A SYN-ACK first means we missed the SYN: the sender is the responder.
+        let swap = p.tcp.is_some_and(|t| t.flags & (TCP_SYN | TCP_ACK) == (TCP_SYN | TCP_ACK));
+        let (src, dst, sport, dport) =
+            if swap { (p.dst, p.src, dport, sport) } else { (p.src, p.dst, sport, dport) };
+        let mut link = p.link;
+        if swap {
+            std::mem::swap(&mut link.src_mac, &mut link.dst_mac);
+        }
+        let tcp_state = p.tcp.map(|t| {
+            if t.flags & (TCP_SYN | TCP_ACK) == TCP_SYN {
+                TcpState::SynSent
+            } else if swap {
+                TcpState::SynReceived
+            } else {
+                TcpState::Midstream
+            }
+        });
+        Flow {
+            seq,
+            key,
+            src,
+            dst,
+            sport,
+            dport,
+            src_is_b: reverse != swap,
+            first_ts: p.ts_ns,
+            last_ts: p.ts_ns,
+            fwd: DirStats::default(),
+            rev: DirStats::default(),
+            link,
+            tunnel: p.tunnel,
+            tcp_state,
+            truncated_packets: 0,
+            reassembled_packets: 0,
+            reported_packets: 0,
+            closed_at: None,
+            app: app.and_then(|a| a.start(p.proto, p.ports.is_some(), dport, sport)),
+            community_id: std::cell::OnceCell::new(),
+        }
+    }
+
     /// `network.protocol` once the application protocol is known.
     pub fn app_protocol(&self) -> Option<&'static str> {
         self.app.as_ref().and_then(|a| a.proto).map(crate::proto::Registry::name)
@@ -301,62 +353,16 @@ impl FlowTable {
     /// Accounts one packet; may evict flows (reported through `emit`) to make room.
     pub fn update(&mut self, p: &Packet<'_>, emit: &mut dyn FnMut(Emit<'_>)) {
         let (key, reverse) = FlowKey::of(p);
-        if !self.flows.contains_key(&key) {
-            if self.flows.len() >= self.settings.max_flows {
-                self.evict(p.ts_ns, emit);
-            }
-            self.stats.created += 1;
-            let seq = self.next_seq;
-            self.next_seq += 1;
-            let (sport, dport) = p.ports.unwrap_or((0, 0));
-            // A SYN-ACK first means we missed the SYN: the sender is the responder.
-            let synack = p.tcp.map(|t| t.flags & (TCP_SYN | TCP_ACK) == (TCP_SYN | TCP_ACK));
-            let swap = synack == Some(true);
-            let (src, dst, sport, dport) =
-                if swap { (p.dst, p.src, dport, sport) } else { (p.src, p.dst, sport, dport) };
-            let mut link = p.link;
-            if swap {
-                std::mem::swap(&mut link.src_mac, &mut link.dst_mac);
-            }
-            let app =
-                self.app.as_mut().and_then(|a| a.start(p.proto, p.ports.is_some(), dport, sport));
-            let tcp_state = p.tcp.map(|t| {
-                if t.flags & (TCP_SYN | TCP_ACK) == TCP_SYN {
-                    TcpState::SynSent
-                } else if swap {
-                    TcpState::SynReceived
-                } else {
-                    TcpState::Midstream
-                }
-            });
-            self.flows.insert(
-                key,
-                Flow {
-                    seq,
-                    key,
-                    src,
-                    dst,
-                    sport,
-                    dport,
-                    src_is_b: reverse != swap,
-                    first_ts: p.ts_ns,
-                    last_ts: p.ts_ns,
-                    fwd: DirStats::default(),
-                    rev: DirStats::default(),
-                    link,
-                    tunnel: p.tunnel,
-                    tcp_state,
-                    truncated_packets: 0,
-                    reassembled_packets: 0,
-                    reported_packets: 0,
-                    closed_at: None,
-                    app,
-                },
-            );
+        if self.flows.len() >= self.settings.max_flows && !self.flows.contains_key(&key) {
+            self.evict(p.ts_ns, emit);
         }
-        let Some(f) = self.flows.get_mut(&key) else {
-            return;
-        };
+        let FlowTable { flows, app, stats, next_seq, txn_buf, .. } = self;
+        // One hash lookup per packet: find the flow or start it.
+        let f = flows.entry(key).or_insert_with(|| {
+            stats.created += 1;
+            *next_seq += 1;
+            Flow::start(p, key, reverse, *next_seq - 1, app.as_mut())
+        });
         let from_initiator = reverse == f.src_is_b;
         // Packets of a capture file may be slightly out of order: keep the span sane.
         f.first_ts = f.first_ts.min(p.ts_ns);
@@ -375,13 +381,11 @@ impl FlowTable {
         if p.tcp.is_some() {
             f.update_tcp(flags, from_initiator);
         }
-        if let (Some(layer), Some(app)) = (self.app.as_mut(), f.app.as_mut()) {
-            let mut txns = std::mem::take(&mut self.txn_buf);
-            layer.packet(app, p, from_initiator, &mut txns);
-            for t in txns.drain(..) {
+        if let (Some(layer), Some(state)) = (app.as_mut(), f.app.as_mut()) {
+            layer.packet(state, p, from_initiator, txn_buf);
+            for t in txn_buf.drain(..) {
                 emit(Emit::Txn(f, Box::new(t)));
             }
-            self.txn_buf = txns;
         }
     }
 
