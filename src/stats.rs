@@ -79,6 +79,33 @@ counters!(
         events_acked,
         /// Events the output refused for good (counted, logged).
         events_rejected,
+        /// Of the rejected events, those written to the output's dead-letter file.
+        events_dead_lettered,
+        /// Events the output already had (Elasticsearch 409 on `create`): delivered before.
+        events_duplicate,
+        /// Sends of an event that had to be repeated (output busy or down).
+        events_retried,
+        /// Events in the queue now, including those being sent (gauge), and their JSON bytes.
+        queue_events,
+        queue_bytes,
+        /// Pushes that had to wait for room (`when_full: block`).
+        queue_blocked,
+        /// Events dropped because the queue was full (`when_full: drop_newest`).
+        dropped_queue_full,
+        /// Events dropped because the output failed for good (memory queue only).
+        dropped_output_failed,
+        /// Events dropped because the spool could not write them.
+        dropped_spool_error,
+        /// Bytes of the spool's segments on disk (gauge).
+        spool_bytes,
+        /// Events found unconfirmed in the spool at start and sent again.
+        spool_replayed,
+        /// Records cut short by a stop while writing, removed at start.
+        spool_torn_records,
+        /// Records failing their checksum at start (the rest of their segment is cut).
+        spool_corrupt_records,
+        /// Spool read/write/acknowledgement failures (logged).
+        spool_errors,
     }
 );
 

@@ -298,8 +298,14 @@ fn start_pipeline(cfg: &Config, ordered: bool) -> Result<(Pipeline, Arc<Counters
         1
     })?;
     let counters = Arc::new(Counters::default());
+    let queue = crate::queue::Queue::open(&cfg.queue, counters.clone()).map_err(|e| {
+        complain(&e.to_string());
+        1
+    })?;
     let settings = PipelineSettings::from_config(cfg, ordered);
-    Ok((Pipeline::start(settings, context(cfg), output, counters.clone()), counters))
+    let pipeline =
+        Pipeline::start(settings, context(cfg), output, Arc::new(queue), counters.clone());
+    Ok((pipeline, counters))
 }
 
 fn read(cfg: &Config, inputs: &[PathBuf], progress: bool) -> i32 {
@@ -381,7 +387,7 @@ fn read_file(
             Ok(Some(f)) => {
                 pipeline.push(f.ts_ns, f.wire_len, f.linktype, f.data);
                 n += 1;
-                if n % 65_536 == 0 {
+                if n.is_multiple_of(65_536) {
                     if let Some(b) = bar {
                         b.set_position(done_before + file.bytes_read());
                     }
@@ -535,6 +541,9 @@ fn summary(c: &Counters, result: &RunResult) {
         ("unsupported_linktype", g(&c.unsupported_linktype)),
         ("fragment_refused", g(&c.fragment_dropped)),
         ("tunnel_too_deep", g(&c.tunnel_too_deep)),
+        ("queue_full", g(&c.dropped_queue_full)),
+        ("output_failed", g(&c.dropped_output_failed)),
+        ("spool_error", g(&c.dropped_spool_error)),
     ]
     .iter()
     .map(|(k, v)| format!("{k}={v}"))
@@ -544,7 +553,9 @@ fn summary(c: &Counters, result: &RunResult) {
          fragments={} reassembled={} timed_out={} overlaps={}; tunnelled={}; \
          flows={} (evicted {}); transactions={} (malformed messages {}, limit hits {}, \
          unmatched {}); tcp out_of_order={} gaps={} ({} bytes); events written={} of {} \
-         (rejected {}); capture file errors={}{}",
+         (rejected {}); delivery retried={} duplicate={} dead_lettered={}; queue events={} \
+         bytes={} blocked={}; spool bytes={} replayed={} torn={} corrupt={} errors={}; \
+         capture file errors={}{}",
         g(&c.frames_read),
         g(&c.decoded),
         g(&c.non_ip),
@@ -567,6 +578,17 @@ fn summary(c: &Counters, result: &RunResult) {
         g(&c.events_acked),
         g(&c.events_published),
         g(&c.events_rejected),
+        g(&c.events_retried),
+        g(&c.events_duplicate),
+        g(&c.events_dead_lettered),
+        g(&c.queue_events),
+        g(&c.queue_bytes),
+        g(&c.queue_blocked),
+        g(&c.spool_bytes),
+        g(&c.spool_replayed),
+        g(&c.spool_torn_records),
+        g(&c.spool_corrupt_records),
+        g(&c.spool_errors),
         g(&c.capture_file_errors),
         result.output_error.as_ref().map(|e| format!("; output error: {e}")).unwrap_or_default(),
     );

@@ -318,7 +318,7 @@ impl std::fmt::Display for Duration {
             (1, "ns"),
         ];
         for (size, unit) in UNITS {
-            if ns % size == 0 {
+            if ns.is_multiple_of(size) {
                 return write!(f, "{}{unit}", ns / size);
             }
         }

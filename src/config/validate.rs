@@ -206,6 +206,11 @@ impl Config {
         positive("wirebeat.defrag.max_datagrams", d.max_datagrams > 0)?;
         positive("wirebeat.defrag.max_datagram_bytes", d.max_datagram_bytes > 0)?;
 
+        if let Some(e) = self.queue.validate().into_iter().next() {
+            let (key, message) = e.split_once(": ").unwrap_or(("queue", e.as_str()));
+            return Err(ConfigError::validation(key, message));
+        }
+
         let console = self.output.console.as_ref().is_some_and(|c| c.enabled);
         let o = &self.output;
         if let Some(k) = o.kafka.as_ref().filter(|k| k.enabled) {

@@ -20,7 +20,8 @@ use crate::ecs::{EncodedEvent, EventContext, FlowEncoder};
 use crate::flow::app::AppLayer;
 use crate::flow::{Emit, FlowSettings, FlowTable};
 use crate::proto::Registry;
-use crate::sink::{Outcome, Output};
+use crate::queue::{Queue, Taken};
+use crate::sink::{Outcome, Output, OutputStats};
 use crate::stats::Counters;
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 use std::collections::BTreeMap;
@@ -118,6 +119,7 @@ pub struct Pipeline {
     now_ns: i64,
     ordered: bool,
     workers: Vec<JoinHandle<()>>,
+    feeder: Option<JoinHandle<()>>,
     output: Option<JoinHandle<RunResult>>,
     counters: Arc<Counters>,
     /// Set by the output thread when the output failed for good: stop capturing.
@@ -129,6 +131,7 @@ impl Pipeline {
         settings: PipelineSettings,
         ctx: Arc<EventContext>,
         output: Box<dyn Output>,
+        queue: Arc<Queue>,
         counters: Arc<Counters>,
     ) -> Pipeline {
         let n = settings.workers.max(1);
@@ -151,13 +154,20 @@ impl Pipeline {
         }
         drop(out_tx);
         let failed = Arc::new(AtomicBool::new(false));
+        let feeder = {
+            let ordered = settings.ordered;
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name("wirebeat-queue".into())
+                .spawn(move || feed_loop(out_rx, n, ordered, queue))
+                .unwrap_or_else(|e| panic!("cannot start queue thread: {e}"))
+        };
         let output = {
             let counters = counters.clone();
             let failed = failed.clone();
-            let ordered = settings.ordered;
             std::thread::Builder::new()
                 .name("wirebeat-output".into())
-                .spawn(move || output_loop(output, out_rx, n, ordered, counters, failed))
+                .spawn(move || send_loop(output, queue, counters, failed))
                 .unwrap_or_else(|e| panic!("cannot start output thread: {e}"))
         };
         Pipeline {
@@ -169,6 +179,7 @@ impl Pipeline {
             now_ns: i64::MIN,
             ordered: settings.ordered,
             workers,
+            feeder: Some(feeder),
             output: Some(output),
             counters,
             output_failed: failed,
@@ -241,6 +252,9 @@ impl Pipeline {
             if w.join().is_err() {
                 tracing::error!("a worker thread panicked");
             }
+        }
+        if self.feeder.take().map(|f| f.join()).is_some_and(|r| r.is_err()) {
+            tracing::error!("the queue thread panicked");
         }
         match self.output.take().map(|o| o.join()) {
             Some(Ok(r)) => r,
@@ -337,15 +351,9 @@ impl Worker {
     }
 }
 
-fn output_loop(
-    mut output: Box<dyn Output>,
-    rx: Receiver<WorkerOut>,
-    workers: usize,
-    ordered: bool,
-    counters: Arc<Counters>,
-    failed: Arc<AtomicBool>,
-) -> RunResult {
-    let mut result = RunResult::default();
+/// Puts the workers' events into the queue: epoch by epoch and worker by worker in ordered
+/// mode, as they come otherwise. Closes the queue when the workers are done.
+fn feed_loop(rx: Receiver<WorkerOut>, workers: usize, ordered: bool, queue: Arc<Queue>) {
     let mut pending: BTreeMap<u64, Vec<Option<Vec<EncodedEvent>>>> = BTreeMap::new();
     let mut next_epoch = 0u64;
     let mut buf: Vec<EncodedEvent> = Vec::with_capacity(OUTPUT_BATCH);
@@ -365,7 +373,7 @@ fn output_loop(
             }
         }
         if buf.len() >= OUTPUT_BATCH || (!ordered && !buf.is_empty()) {
-            deliver(&mut *output, &mut buf, &counters, &failed, &mut result);
+            queue.push(std::mem::take(&mut buf));
         }
     }
     // Workers are gone: whatever is left (a worker that died leaves a hole) goes out in order.
@@ -374,34 +382,66 @@ fn output_loop(
             buf.extend(events);
         }
     }
-    deliver(&mut *output, &mut buf, &counters, &failed, &mut result);
-    if result.output_error.is_none() {
-        if let Err(e) = output.flush() {
-            result.output_error = Some(e.to_string());
+    queue.push(buf);
+    queue.close();
+}
+
+/// Takes batches from the queue, delivers them, and acknowledges them to the queue once every
+/// event has a final outcome. Ends when the queue is closed and empty, or the output failed.
+fn send_loop(
+    mut output: Box<dyn Output>,
+    queue: Arc<Queue>,
+    counters: Arc<Counters>,
+    failed: Arc<AtomicBool>,
+) -> RunResult {
+    let mut result = RunResult::default();
+    let mut seen = OutputStats::default();
+    loop {
+        match queue.take(OUTPUT_BATCH, std::time::Duration::from_millis(500)) {
+            Taken::Batch(batch) => {
+                let n = batch.len();
+                Counters::add(&counters.events_published, n as u64);
+                let ok = deliver(&mut *output, batch, &counters, &mut result);
+                publish_output_stats(&*output, &mut seen, &counters);
+                if !ok {
+                    failed.store(true, Ordering::Relaxed);
+                    queue.abort();
+                    return result;
+                }
+                queue.ack(n);
+            }
+            Taken::Empty => {}
+            Taken::Closed => break,
         }
     }
+    if let Err(e) = output.flush() {
+        result.output_error = Some(e.to_string());
+    }
+    publish_output_stats(&*output, &mut seen, &counters);
     result
 }
 
-/// Sends `buf` until every event has a final outcome; retries back off exponentially.
+fn publish_output_stats(output: &dyn Output, seen: &mut OutputStats, counters: &Counters) {
+    let now = output.stats();
+    Counters::add(&counters.events_duplicate, now.duplicates.saturating_sub(seen.duplicates));
+    Counters::add(
+        &counters.events_dead_lettered,
+        now.dead_lettered.saturating_sub(seen.dead_lettered),
+    );
+    Counters::add(&counters.events_retried, now.retried.saturating_sub(seen.retried));
+    *seen = now;
+}
+
+/// Sends `batch` until every event has a final outcome; retries back off exponentially.
+/// Returns false when the output failed for good.
 fn deliver(
     output: &mut dyn Output,
-    buf: &mut Vec<EncodedEvent>,
+    batch: Vec<EncodedEvent>,
     counters: &Counters,
-    failed: &AtomicBool,
     result: &mut RunResult,
-) {
-    if buf.is_empty() {
-        return;
-    }
-    let n = buf.len() as u64;
-    Counters::add(&counters.events_published, n);
-    if failed.load(Ordering::Relaxed) {
-        buf.clear();
-        return;
-    }
+) -> bool {
     let mut backoff = std::time::Duration::from_millis(100);
-    let mut todo: Vec<EncodedEvent> = std::mem::take(buf);
+    let mut todo = batch;
     while !todo.is_empty() {
         match output.send(&todo) {
             Ok(outcomes) => {
@@ -417,6 +457,7 @@ fn deliver(
                     }
                 }
                 if !retry.is_empty() {
+                    Counters::add(&counters.events_retried, retry.len() as u64);
                     std::thread::sleep(backoff);
                     backoff = (backoff * 2).min(std::time::Duration::from_secs(30));
                 }
@@ -425,9 +466,9 @@ fn deliver(
             Err(e) => {
                 tracing::error!(output = output.name(), error = %e, "output failed");
                 result.output_error = Some(e.to_string());
-                failed.store(true, Ordering::Relaxed);
-                return;
+                return false;
             }
         }
     }
+    true
 }

@@ -1,8 +1,455 @@
-//! The queue between the pipeline and the output (being written): memory queue and disk spool.
+//! The queue between the pipeline and the output: a bounded memory queue, or a disk spool
+//! ([`spool`]) that survives restarts and SIGKILL.
+//!
+//! One producer (the pipeline's output feeder) pushes serialized events; one consumer (the
+//! sender thread) takes batches from the head, hands them to the output, and acknowledges them
+//! once every event of the batch has a final outcome (delivered, or rejected and counted). Only
+//! an acknowledgement lets the queue forget an event, so an output that is down for minutes
+//! loses nothing: with `when_full: block` the pipeline waits (a capture file is read more
+//! slowly; a live capture drops frames at the worker channels, counted in
+//! `dropped_channel_full`), with `when_full: drop_newest` the events that do not fit are dropped
+//! and counted in `dropped_queue_full`.
+//!
+//! With `queue.disk` the spool replaces the memory queue (as in Beats): every event goes through
+//! the spool, so what was not acknowledged when the process died is sent again at the next start
+//! (counted in `spool_replayed`; the consumer may see those as duplicates — at-least-once).
 
+pub mod spool;
+
+use crate::ecs::EncodedEvent;
+use crate::stats::Counters;
 use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// What a full queue does with new events.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenFull {
+    /// Wait until the output frees room (backpressure into the pipeline).
+    #[default]
+    Block,
+    /// Drop the events that do not fit, and count them.
+    DropNewest,
+}
+
+/// A size in bytes: a number, or a string such as `64MiB`, `1GiB`, `500MB`, `4096`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(into = "u64")]
+pub struct ByteSize(pub u64);
+
+impl From<ByteSize> for u64 {
+    fn from(b: ByteSize) -> u64 {
+        b.0
+    }
+}
+
+impl std::str::FromStr for ByteSize {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let t = s.trim();
+        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+        let (num, unit) = t.split_at(split);
+        let n: u64 = num.parse().map_err(|_| format!("not a size: {s:?} (e.g. 64MiB)"))?;
+        let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1,
+            "kb" => 1000,
+            "kib" | "k" => 1 << 10,
+            "mb" => 1_000_000,
+            "mib" | "m" => 1 << 20,
+            "gb" => 1_000_000_000,
+            "gib" | "g" => 1 << 30,
+            "tb" => 1_000_000_000_000,
+            "tib" | "t" => 1 << 40,
+            u => {
+                return Err(format!(
+                    "unknown size unit {u:?} in {s:?} (B, KiB, MiB, GiB, KB, MB, GB)"
+                ))
+            }
+        };
+        n.checked_mul(mult).map(ByteSize).ok_or_else(|| format!("size too large: {s:?}"))
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(u64),
+            S(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::N(n) => Ok(ByteSize(n)),
+            Raw::S(s) => s.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
 
 /// `queue`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct Config {}
+pub struct Config {
+    pub mem: MemConfig,
+    /// The disk spool; when present (and enabled) it replaces the memory queue.
+    pub disk: Option<DiskConfig>,
+}
+
+/// `queue.mem`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MemConfig {
+    /// Most events held (including those being sent).
+    pub events: usize,
+    /// Most bytes of serialized events held.
+    pub bytes: ByteSize,
+    pub when_full: WhenFull,
+}
+
+impl Default for MemConfig {
+    fn default() -> Self {
+        MemConfig { events: 65_536, bytes: ByteSize(64 << 20), when_full: WhenFull::Block }
+    }
+}
+
+/// `queue.disk`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DiskConfig {
+    pub enabled: bool,
+    /// Directory of the spool (created if missing; one wirebeat process at a time).
+    pub path: String,
+    /// Most bytes on disk, all segments together.
+    pub max_size: ByteSize,
+    /// Size at which a segment is closed and a new one started.
+    pub segment_size: ByteSize,
+    pub when_full: WhenFull,
+    /// fsync each written batch and every acknowledgement (survives power loss, not only
+    /// SIGKILL; slower).
+    pub fsync: bool,
+}
+
+impl Default for DiskConfig {
+    fn default() -> Self {
+        DiskConfig {
+            enabled: true,
+            path: "/var/lib/wirebeat/spool".into(),
+            max_size: ByteSize(1 << 30),
+            segment_size: ByteSize(64 << 20),
+            when_full: WhenFull::Block,
+            fsync: false,
+        }
+    }
+}
+
+impl Config {
+    /// Problems with the `queue` section, each naming its key.
+    pub fn validate(&self) -> Vec<String> {
+        let mut errs = Vec::new();
+        if self.mem.events == 0 {
+            errs.push("queue.mem.events: must be greater than 0".into());
+        }
+        if self.mem.bytes.0 < 1024 {
+            errs.push("queue.mem.bytes: must be at least 1KiB".into());
+        }
+        if let Some(d) = self.disk.as_ref().filter(|d| d.enabled) {
+            if d.path.trim().is_empty() {
+                errs.push("queue.disk.path: must not be empty".into());
+            }
+            if d.segment_size.0 < 4096 {
+                errs.push("queue.disk.segment_size: must be at least 4KiB".into());
+            }
+            if d.max_size.0 < d.segment_size.0.saturating_mul(2) {
+                errs.push(
+                    "queue.disk.max_size: must be at least twice queue.disk.segment_size \
+                     (space is freed a whole segment at a time)"
+                        .into(),
+                );
+            }
+        }
+        errs
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("queue.disk {path}: {message}")]
+    Spool { path: String, message: String },
+}
+
+/// What [`Queue::take`] found.
+pub enum Taken {
+    Batch(Vec<EncodedEvent>),
+    /// Nothing arrived within the wait.
+    Empty,
+    /// Closed and everything was taken.
+    Closed,
+}
+
+/// The queue, memory or disk.
+pub struct Queue {
+    state: Mutex<State>,
+    /// Signalled when events arrive or the queue closes (the consumer waits on it).
+    arrived: Condvar,
+    /// Signalled when room is freed or the queue is aborted (a blocked producer waits on it).
+    room: Condvar,
+    counters: Arc<Counters>,
+}
+
+struct State {
+    store: Store,
+    closed: bool,
+    aborted: bool,
+}
+
+enum Store {
+    Mem(MemStore),
+    Disk(Box<spool::Spool>),
+}
+
+struct MemStore {
+    limit_events: usize,
+    limit_bytes: u64,
+    when_full: WhenFull,
+    waiting: VecDeque<EncodedEvent>,
+    /// Sizes of the events taken but not yet acknowledged.
+    in_flight: VecDeque<u64>,
+    events: usize,
+    bytes: u64,
+}
+
+impl Queue {
+    /// Opens the queue the configuration asks for (the spool is recovered from disk).
+    pub fn open(cfg: &Config, counters: Arc<Counters>) -> Result<Queue, QueueError> {
+        let store = match cfg.disk.as_ref().filter(|d| d.enabled) {
+            Some(d) => Store::Disk(Box::new(spool::Spool::open(d, &counters)?)),
+            None => Store::Mem(MemStore {
+                limit_events: cfg.mem.events.max(1),
+                limit_bytes: cfg.mem.bytes.0.max(1),
+                when_full: cfg.mem.when_full,
+                waiting: VecDeque::new(),
+                in_flight: VecDeque::new(),
+                events: 0,
+                bytes: 0,
+            }),
+        };
+        let q = Queue {
+            state: Mutex::new(State { store, closed: false, aborted: false }),
+            arrived: Condvar::new(),
+            room: Condvar::new(),
+            counters,
+        };
+        q.publish_depth(&q.lock());
+        Ok(q)
+    }
+
+    /// A memory queue with default limits (tests and tools).
+    pub fn memory(counters: Arc<Counters>) -> Queue {
+        match Queue::open(&Config::default(), counters) {
+            Ok(q) => q,
+            Err(_) => unreachable!("a memory queue cannot fail to open"),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether events survive a restart.
+    pub fn durable(&self) -> bool {
+        matches!(self.lock().store, Store::Disk(_))
+    }
+
+    /// Adds events at the tail; blocks or drops as `when_full` says. Errors (the spool's disk
+    /// failing) are counted and logged, and the events that could not be stored are dropped.
+    pub fn push(&self, events: Vec<EncodedEvent>) {
+        let mut st = self.lock();
+        let mut blocked = false;
+        for ev in events {
+            if st.aborted {
+                Counters::add(&self.counters.dropped_output_failed, 1);
+                continue;
+            }
+            loop {
+                let fits = match &st.store {
+                    Store::Mem(m) => {
+                        m.events == 0
+                            || (m.events < m.limit_events
+                                && m.bytes + ev.json.len() as u64 <= m.limit_bytes)
+                    }
+                    Store::Disk(s) => s.fits(&ev),
+                };
+                if fits {
+                    break;
+                }
+                let when_full = match &st.store {
+                    Store::Mem(m) => m.when_full,
+                    Store::Disk(s) => s.when_full(),
+                };
+                if when_full == WhenFull::DropNewest || st.aborted {
+                    break;
+                }
+                if !blocked {
+                    blocked = true;
+                    Counters::add(&self.counters.queue_blocked, 1);
+                }
+                st = self.room.wait(st).unwrap_or_else(|p| p.into_inner());
+            }
+            if st.aborted {
+                Counters::add(&self.counters.dropped_output_failed, 1);
+                continue;
+            }
+            let stored = match &mut st.store {
+                Store::Mem(m) => {
+                    if m.events == 0
+                        || (m.events < m.limit_events
+                            && m.bytes + ev.json.len() as u64 <= m.limit_bytes)
+                    {
+                        m.events += 1;
+                        m.bytes += ev.json.len() as u64;
+                        m.waiting.push_back(ev);
+                        true
+                    } else {
+                        false
+                    }
+                }
+                Store::Disk(s) => {
+                    if s.fits(&ev) {
+                        match s.append(&ev) {
+                            Ok(()) => true,
+                            Err(e) => {
+                                tracing::error!(error = %e, "spool write failed, event dropped");
+                                Counters::add(&self.counters.dropped_spool_error, 1);
+                                continue;
+                            }
+                        }
+                    } else {
+                        false
+                    }
+                }
+            };
+            if !stored {
+                Counters::add(&self.counters.dropped_queue_full, 1);
+            }
+        }
+        if let Store::Disk(s) = &mut st.store {
+            if let Err(e) = s.flush() {
+                tracing::error!(error = %e, "spool flush failed");
+                Counters::add(&self.counters.spool_errors, 1);
+            }
+        }
+        self.publish_depth(&st);
+        drop(st);
+        self.arrived.notify_all();
+    }
+
+    /// No more pushes: the consumer gets [`Taken::Closed`] once it has taken everything.
+    pub fn close(&self) {
+        self.lock().closed = true;
+        self.arrived.notify_all();
+    }
+
+    /// The output failed for good: pushes stop blocking and drop (counted in
+    /// `dropped_output_failed`; a spool keeps what it already holds for the next start).
+    pub fn abort(&self) {
+        let mut st = self.lock();
+        st.aborted = true;
+        let left = match &mut st.store {
+            Store::Mem(m) => {
+                let n = m.waiting.len() as u64;
+                m.events -= m.waiting.len();
+                m.bytes -= m.waiting.iter().map(|e| e.json.len() as u64).sum::<u64>();
+                m.waiting.clear();
+                n
+            }
+            Store::Disk(_) => 0,
+        };
+        Counters::add(&self.counters.dropped_output_failed, left);
+        self.publish_depth(&st);
+        drop(st);
+        self.room.notify_all();
+        self.arrived.notify_all();
+    }
+
+    /// Takes up to `max` events from the head (waiting at most `wait` for the first one).
+    /// They stay counted in the queue until [`Queue::ack`].
+    pub fn take(&self, max: usize, wait: Duration) -> Taken {
+        let mut st = self.lock();
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            if st.aborted {
+                return Taken::Closed;
+            }
+            let batch = match &mut st.store {
+                Store::Mem(m) => {
+                    let n = m.waiting.len().min(max);
+                    let batch: Vec<EncodedEvent> = m.waiting.drain(..n).collect();
+                    m.in_flight.extend(batch.iter().map(|e| e.json.len() as u64));
+                    batch
+                }
+                Store::Disk(s) => match s.take(max) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        tracing::error!(error = %e, "spool read failed");
+                        Counters::add(&self.counters.spool_errors, 1);
+                        Vec::new()
+                    }
+                },
+            };
+            if !batch.is_empty() {
+                return Taken::Batch(batch);
+            }
+            if st.closed {
+                return Taken::Closed;
+            }
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return Taken::Empty;
+            }
+            st = match self.arrived.wait_timeout(st, deadline - now) {
+                Ok((g, _)) => g,
+                Err(p) => p.into_inner().0,
+            };
+        }
+    }
+
+    /// The oldest `n` taken events have a final outcome: forget them.
+    pub fn ack(&self, n: usize) {
+        let mut st = self.lock();
+        match &mut st.store {
+            Store::Mem(m) => {
+                for _ in 0..n {
+                    if let Some(b) = m.in_flight.pop_front() {
+                        m.events -= 1;
+                        m.bytes -= b;
+                    }
+                }
+            }
+            Store::Disk(s) => {
+                if let Err(e) = s.ack(n) {
+                    tracing::error!(error = %e, "spool acknowledgement not saved");
+                    Counters::add(&self.counters.spool_errors, 1);
+                }
+            }
+        }
+        self.publish_depth(&st);
+        drop(st);
+        self.room.notify_all();
+    }
+
+    fn publish_depth(&self, st: &State) {
+        let (events, bytes) = match &st.store {
+            Store::Mem(m) => (m.events as u64, m.bytes),
+            Store::Disk(s) => {
+                Counters::set(&self.counters.spool_bytes, s.disk_bytes());
+                (s.events(), s.event_bytes())
+            }
+        };
+        Counters::set(&self.counters.queue_events, events);
+        Counters::set(&self.counters.queue_bytes, bytes);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -34,12 +34,27 @@ pub enum OutputError {
     },
 }
 
+/// What an output counts itself (totals since it was opened).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutputStats {
+    /// Events the destination already had (Elasticsearch 409): delivered before, not again.
+    pub duplicates: u64,
+    /// Rejected events written to the output's dead-letter file.
+    pub dead_lettered: u64,
+    /// Sends repeated inside the output (per-item retries) before an outcome was returned.
+    pub retried: u64,
+}
+
 pub trait Output: Send {
     fn name(&self) -> &'static str;
     /// Sends a batch; one outcome per event, in order.
     fn send(&mut self, batch: &[EncodedEvent]) -> Result<Vec<Outcome>, OutputError>;
     /// Makes everything sent so far durable/visible.
     fn flush(&mut self) -> Result<(), OutputError>;
+    /// The output's own counters.
+    fn stats(&self) -> OutputStats {
+        OutputStats::default()
+    }
 }
 
 /// The output the configuration selects (console when none is enabled).

@@ -276,7 +276,7 @@ fn bulk(st: &mut State, body: &[u8]) -> (u16, Value) {
         );
     }
     let lines: Vec<&[u8]> = body.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
-    if lines.len() % 2 != 0 {
+    if !lines.len().is_multiple_of(2) {
         return error(400, "illegal_argument_exception", "action line without source");
     }
     let mut items = Vec::new();

@@ -230,7 +230,7 @@ pub fn text(bytes: &[u8]) -> Option<String> {
 
 /// Option values as IPv4 addresses (4 bytes each); `None` unless a whole number of them.
 pub fn addresses(v: &[u8]) -> Option<Vec<Ipv4Addr>> {
-    if v.is_empty() || v.len() % 4 != 0 {
+    if v.is_empty() || !v.len().is_multiple_of(4) {
         return None;
     }
     Some(v.chunks_exact(4).map(|c| Ipv4Addr::new(c[0], c[1], c[2], c[3])).collect())

@@ -307,6 +307,7 @@ pub struct ElasticsearchOutput {
     duplicates: u64,
     reported_duplicates: u64,
     dead_lettered: u64,
+    retried: u64,
 }
 
 impl ElasticsearchOutput {
@@ -366,6 +367,7 @@ impl ElasticsearchOutput {
             duplicates: 0,
             reported_duplicates: 0,
             dead_lettered: 0,
+            retried: 0,
         })
     }
 
@@ -566,6 +568,7 @@ impl ElasticsearchOutput {
                         return Ok(());
                     }
                     if !again.is_empty() {
+                        self.retried += again.len() as u64;
                         self.sleep(round);
                         round += 1;
                     }
@@ -673,6 +676,14 @@ impl Output for ElasticsearchOutput {
             self.reported_duplicates = self.duplicates;
         }
         Ok(())
+    }
+
+    fn stats(&self) -> crate::sink::OutputStats {
+        crate::sink::OutputStats {
+            duplicates: self.duplicates,
+            dead_lettered: self.dead_lettered,
+            retried: self.retried,
+        }
     }
 }
 

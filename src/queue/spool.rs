@@ -1,0 +1,507 @@
+//! The disk spool: events survive a restart, a crash and SIGKILL until the output confirms them.
+//!
+//! # On-disk format (version 1)
+//!
+//! A spool is one directory (`queue.disk.path`) holding:
+//!
+//! - `lock` — an empty file locked (flock) by the process using the spool; a second wirebeat
+//!   on the same directory refuses to start.
+//! - `segment-<id>.wbq` — segments, `<id>` a zero-padded 20-digit decimal that grows by one per
+//!   segment. Each starts with the 8-byte magic `WBSPOOL1` and holds records back to back:
+//!
+//!   | bytes | content |
+//!   |---|---|
+//!   | 4 | payload length `n`, u32 little-endian |
+//!   | 4 | CRC-32 (IEEE, as zlib) of the payload, u32 little-endian |
+//!   | n | payload |
+//!
+//!   Payload: 1 byte dataset length `d`, `d` bytes dataset (`network_traffic.flow`, …), 2 bytes
+//!   key length `k` (u16 little-endian; `0xFFFF` = no key), `k` bytes key (the Community ID),
+//!   then the event's JSON document (the rest of the payload).
+//!   A segment is closed when the next record would take it past `queue.disk.segment_size`;
+//!   records are never split across segments.
+//! - `ack` — the acknowledged offset, one text line `wirebeat-spool-ack 1 <segment id> <byte
+//!   offset>\n`: every record before that position (in that segment and in all lower-numbered
+//!   ones) has a final outcome. It is replaced atomically (written to `ack.tmp`, then renamed).
+//!   Segments wholly before it are deleted.
+//!
+//! # Recovery
+//!
+//! At start the spool reads `ack` (none: the oldest segment's first record), deletes segments
+//! before it, and checks every record after it. A record cut short at the end of a segment (the
+//! process died while writing) is cut off the file (`spool_torn_records`); a record whose CRC
+//! does not match ends that segment's readable part (`spool_corrupt_records`, logged with the
+//! bytes lost). Every intact record after the acknowledged offset is sent again
+//! (`spool_replayed`): those the output had already received before the stop reach the consumer
+//! twice, which is the at-least-once contract (Elasticsearch sees them as 409 duplicates through
+//! the deterministic `_id`; Kafka consumers can deduplicate on the same id). New records always
+//! go to a new segment.
+//!
+//! # Durability
+//!
+//! Records reach the kernel (`write`) at the end of every pushed batch, before the consumer can
+//! take them, which is what SIGKILL needs. With `queue.disk.fsync: true` each batch and each
+//! acknowledgement is also `fsync`ed, which a power loss needs.
+
+use super::{DiskConfig, QueueError, WhenFull};
+use crate::ecs::EncodedEvent;
+use crate::stats::Counters;
+use std::collections::{BTreeMap, VecDeque};
+use std::fs::{File, OpenOptions};
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+const MAGIC: &[u8; 8] = b"WBSPOOL1";
+const HEADER: u64 = MAGIC.len() as u64;
+const RECORD_HEAD: u64 = 8;
+/// Largest payload a record may claim; anything larger is damage.
+const MAX_PAYLOAD: u32 = 1 << 30;
+
+pub struct Spool {
+    dir: PathBuf,
+    _lock: File,
+    max_size: u64,
+    segment_size: u64,
+    when_full: WhenFull,
+    fsync: bool,
+    /// Segment id → size in bytes, for every segment on disk.
+    segments: BTreeMap<u64, u64>,
+    w_id: u64,
+    w: BufWriter<File>,
+    /// Reading position: the next record not yet taken.
+    r_id: u64,
+    r_off: u64,
+    reader: Option<(u64, BufReader<File>)>,
+    /// Taken, not acknowledged: (segment, offset after the record, JSON bytes).
+    in_flight: VecDeque<(u64, u64, u64)>,
+    in_flight_bytes: u64,
+    unread: u64,
+    unread_bytes: u64,
+}
+
+fn err(dir: &Path, message: impl Into<String>) -> QueueError {
+    QueueError::Spool { path: dir.display().to_string(), message: message.into() }
+}
+
+fn segment_path(dir: &Path, id: u64) -> PathBuf {
+    dir.join(format!("segment-{id:020}.wbq"))
+}
+
+/// Encodes one record (head + payload).
+pub fn encode(ev: &EncodedEvent) -> Vec<u8> {
+    let dataset = &ev.dataset.as_bytes()[..ev.dataset.len().min(255)];
+    let key = ev.key.as_deref().map(str::as_bytes).filter(|k| k.len() < 0xFFFF);
+    let mut payload = Vec::with_capacity(3 + dataset.len() + 64 + ev.json.len());
+    payload.push(dataset.len() as u8);
+    payload.extend_from_slice(dataset);
+    match key {
+        Some(k) => {
+            payload.extend_from_slice(&(k.len() as u16).to_le_bytes());
+            payload.extend_from_slice(k);
+        }
+        None => payload.extend_from_slice(&0xFFFFu16.to_le_bytes()),
+    }
+    payload.extend_from_slice(&ev.json);
+    let mut rec = Vec::with_capacity(payload.len() + 8);
+    rec.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    rec.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    rec.extend_from_slice(&payload);
+    rec
+}
+
+/// Decodes a payload (after its CRC was checked).
+pub fn decode(payload: &[u8]) -> Option<EncodedEvent> {
+    let d = usize::from(*payload.first()?);
+    let dataset = std::str::from_utf8(payload.get(1..1 + d)?).ok()?;
+    let kl = payload.get(1 + d..3 + d)?;
+    let kl = u16::from_le_bytes([kl[0], kl[1]]);
+    let mut at = 3 + d;
+    let key = if kl == 0xFFFF {
+        None
+    } else {
+        let k = std::str::from_utf8(payload.get(at..at + usize::from(kl))?).ok()?;
+        at += usize::from(kl);
+        Some(k.into())
+    };
+    Some(EncodedEvent { dataset: intern(dataset), key, json: payload.get(at..)?.to_vec() })
+}
+
+/// Dataset names read back from disk, as the `&'static str` events carry (a handful per run).
+fn intern(s: &str) -> &'static str {
+    use std::sync::{Mutex, OnceLock};
+    static SEEN: OnceLock<Mutex<std::collections::BTreeSet<&'static str>>> = OnceLock::new();
+    let mut seen = SEEN.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(&x) = seen.get(s) {
+        return x;
+    }
+    let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
+    seen.insert(leaked);
+    leaked
+}
+
+/// Result of reading one record at a position.
+enum Read1 {
+    Record {
+        payload: Vec<u8>,
+        next: u64,
+    },
+    /// Nothing more in this segment.
+    End,
+    /// Cut short: the segment ends inside the record.
+    Torn,
+    /// A complete record whose checksum or length is wrong.
+    Corrupt,
+}
+
+fn read_record(r: &mut impl Read, off: u64, size: u64) -> std::io::Result<Read1> {
+    if off >= size {
+        return Ok(Read1::End);
+    }
+    if size - off < RECORD_HEAD {
+        return Ok(Read1::Torn);
+    }
+    let mut head = [0u8; 8];
+    r.read_exact(&mut head)?;
+    let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
+    let crc = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+    if !(3..=MAX_PAYLOAD).contains(&len) {
+        return Ok(Read1::Corrupt);
+    }
+    if size - off - RECORD_HEAD < u64::from(len) {
+        return Ok(Read1::Torn);
+    }
+    let mut payload = vec![0u8; len as usize];
+    r.read_exact(&mut payload)?;
+    if crc32fast::hash(&payload) != crc {
+        return Ok(Read1::Corrupt);
+    }
+    Ok(Read1::Record { payload, next: off + RECORD_HEAD + u64::from(len) })
+}
+
+fn read_ack(dir: &Path) -> Result<Option<(u64, u64)>, QueueError> {
+    let text = match std::fs::read_to_string(dir.join("ack")) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(err(dir, format!("cannot read ack: {e}"))),
+    };
+    let parts: Vec<&str> = text.split_whitespace().collect();
+    match parts.as_slice() {
+        ["wirebeat-spool-ack", "1", seg, off] => match (seg.parse(), off.parse()) {
+            (Ok(s), Ok(o)) => Ok(Some((s, o))),
+            _ => Err(err(dir, format!("ack file is damaged: {text:?}"))),
+        },
+        _ => Err(err(dir, format!("ack file is damaged or of another version: {text:?}"))),
+    }
+}
+
+impl Spool {
+    /// Opens (creating or recovering) the spool directory.
+    pub fn open(cfg: &DiskConfig, counters: &Counters) -> Result<Spool, QueueError> {
+        let dir = PathBuf::from(&cfg.path);
+        std::fs::create_dir_all(&dir).map_err(|e| err(&dir, format!("cannot create: {e}")))?;
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("lock"))
+            .map_err(|e| err(&dir, format!("cannot open lock file: {e}")))?;
+        if lock.try_lock().is_err() {
+            return Err(err(&dir, "in use by another wirebeat process (lock file is held)"));
+        }
+        let mut segments = BTreeMap::new();
+        let listing =
+            std::fs::read_dir(&dir).map_err(|e| err(&dir, format!("cannot list: {e}")))?;
+        for entry in listing.flatten() {
+            let name = entry.file_name();
+            let Some(id) = name
+                .to_str()
+                .and_then(|n| n.strip_prefix("segment-"))
+                .and_then(|n| n.strip_suffix(".wbq"))
+                .and_then(|n| n.parse::<u64>().ok())
+            else {
+                continue;
+            };
+            let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            segments.insert(id, size);
+        }
+        let first = segments.keys().next().copied();
+        let (a_id, a_off) = read_ack(&dir)?.unwrap_or((first.unwrap_or(0), HEADER));
+        // Segments wholly acknowledged.
+        let old: Vec<u64> = segments.range(..a_id).map(|(&id, _)| id).collect();
+        for id in old {
+            let _ = std::fs::remove_file(segment_path(&dir, id));
+            segments.remove(&id);
+        }
+        let mut unread = 0u64;
+        let mut unread_bytes = 0u64;
+        let ids: Vec<u64> = segments.keys().copied().collect();
+        for id in ids {
+            let start = if id == a_id { a_off.max(HEADER) } else { HEADER };
+            let (good_end, n, bytes) = Self::recover_segment(&dir, id, start, counters)?;
+            segments.insert(id, good_end);
+            unread += n;
+            unread_bytes += bytes;
+        }
+        let w_id = segments.keys().next_back().map_or(a_id + 1, |&m| m + 1);
+        let w = Self::create_segment(&dir, w_id)?;
+        segments.insert(w_id, HEADER);
+        let r_id = segments.range(a_id..).next().map_or(w_id, |(&id, _)| id);
+        let r_off = if r_id == a_id { a_off.max(HEADER) } else { HEADER };
+        if unread > 0 {
+            tracing::info!(
+                events = unread,
+                path = %dir.display(),
+                "spool: events not confirmed before the last stop are sent again"
+            );
+            Counters::add(&counters.spool_replayed, unread);
+        }
+        Ok(Spool {
+            dir,
+            _lock: lock,
+            max_size: cfg.max_size.0,
+            segment_size: cfg.segment_size.0,
+            when_full: cfg.when_full,
+            fsync: cfg.fsync,
+            segments,
+            w_id,
+            w,
+            r_id,
+            r_off,
+            reader: None,
+            in_flight: VecDeque::new(),
+            in_flight_bytes: 0,
+            unread,
+            unread_bytes,
+        })
+    }
+
+    /// Checks one segment from `start`; cuts off a torn or corrupt tail. Returns (readable end,
+    /// records, JSON bytes).
+    fn recover_segment(
+        dir: &Path,
+        id: u64,
+        start: u64,
+        counters: &Counters,
+    ) -> Result<(u64, u64, u64), QueueError> {
+        let path = segment_path(dir, id);
+        let io = |e: std::io::Error| err(dir, format!("{}: {e}", path.display()));
+        let file = OpenOptions::new().read(true).write(true).open(&path).map_err(io)?;
+        let size = file.metadata().map_err(io)?.len();
+        let mut r = BufReader::new(&file);
+        let mut magic = [0u8; 8];
+        if size < HEADER || r.read_exact(&mut magic).is_err() || &magic != MAGIC {
+            tracing::error!(segment = %path.display(), "spool segment without a valid header, ignored");
+            Counters::add(&counters.spool_corrupt_records, 1);
+            file.set_len(HEADER.min(size)).map_err(io)?;
+            return Ok((HEADER.min(size), 0, 0));
+        }
+        let mut off = start.min(size);
+        r.seek(SeekFrom::Start(off)).map_err(io)?;
+        let (mut n, mut bytes) = (0u64, 0u64);
+        loop {
+            match read_record(&mut r, off, size).map_err(io)? {
+                Read1::Record { payload, next } => {
+                    match decode(&payload) {
+                        Some(ev) => {
+                            n += 1;
+                            bytes += ev.json.len() as u64;
+                        }
+                        None => {
+                            Counters::add(&counters.spool_corrupt_records, 1);
+                            tracing::error!(segment = %path.display(), offset = off,
+                                lost_bytes = size - off, "spool record undecodable; rest of segment cut");
+                            file.set_len(off).map_err(io)?;
+                            return Ok((off, n, bytes));
+                        }
+                    }
+                    off = next;
+                }
+                Read1::End => return Ok((off, n, bytes)),
+                Read1::Torn => {
+                    Counters::add(&counters.spool_torn_records, 1);
+                    tracing::warn!(segment = %path.display(), offset = off,
+                        "spool record cut short by a stop while writing; removed");
+                    file.set_len(off).map_err(io)?;
+                    return Ok((off, n, bytes));
+                }
+                Read1::Corrupt => {
+                    Counters::add(&counters.spool_corrupt_records, 1);
+                    tracing::error!(segment = %path.display(), offset = off,
+                        lost_bytes = size - off, "spool record fails its checksum; rest of segment cut");
+                    file.set_len(off).map_err(io)?;
+                    return Ok((off, n, bytes));
+                }
+            }
+        }
+    }
+
+    fn create_segment(dir: &Path, id: u64) -> Result<BufWriter<File>, QueueError> {
+        let path = segment_path(dir, id);
+        let mut f = OpenOptions::new()
+            .create_new(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| err(dir, format!("cannot create {}: {e}", path.display())))?;
+        f.write_all(MAGIC).map_err(|e| err(dir, format!("{}: {e}", path.display())))?;
+        Ok(BufWriter::with_capacity(1 << 16, f))
+    }
+
+    pub fn when_full(&self) -> WhenFull {
+        self.when_full
+    }
+
+    /// Bytes on disk, all segments.
+    pub fn disk_bytes(&self) -> u64 {
+        self.segments.values().sum()
+    }
+
+    /// Events held (waiting or being sent).
+    pub fn events(&self) -> u64 {
+        self.unread + self.in_flight.len() as u64
+    }
+
+    /// JSON bytes of the events held.
+    pub fn event_bytes(&self) -> u64 {
+        self.unread_bytes + self.in_flight_bytes
+    }
+
+    pub fn fits(&self, ev: &EncodedEvent) -> bool {
+        let rec = RECORD_HEAD + 3 + ev.dataset.len() as u64 + ev.json.len() as u64 + 64;
+        self.events() == 0 || self.disk_bytes() + rec <= self.max_size
+    }
+
+    pub fn append(&mut self, ev: &EncodedEvent) -> Result<(), QueueError> {
+        let rec = encode(ev);
+        let size = self.segments.get(&self.w_id).copied().unwrap_or(HEADER);
+        if size > HEADER && size + rec.len() as u64 > self.segment_size {
+            self.sync_writer()?;
+            self.w_id += 1;
+            self.w = Self::create_segment(&self.dir, self.w_id)?;
+            self.segments.insert(self.w_id, HEADER);
+        }
+        self.w.write_all(&rec).map_err(|e| err(&self.dir, format!("write: {e}")))?;
+        *self.segments.entry(self.w_id).or_insert(HEADER) += rec.len() as u64;
+        self.unread += 1;
+        self.unread_bytes += ev.json.len() as u64;
+        Ok(())
+    }
+
+    fn sync_writer(&mut self) -> Result<(), QueueError> {
+        self.w.flush().map_err(|e| err(&self.dir, format!("write: {e}")))?;
+        if self.fsync {
+            self.w.get_ref().sync_data().map_err(|e| err(&self.dir, format!("fsync: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// Hands what was appended to the kernel (and to the disk with `fsync`).
+    pub fn flush(&mut self) -> Result<(), QueueError> {
+        self.sync_writer()
+    }
+
+    /// Reads up to `max` records after the reading position.
+    pub fn take(&mut self, max: usize) -> Result<Vec<EncodedEvent>, QueueError> {
+        let mut out = Vec::new();
+        while out.len() < max && self.unread > 0 {
+            let size = self.segments.get(&self.r_id).copied().unwrap_or(0);
+            if self.r_off >= size {
+                // This segment is done; records continue in the next one.
+                match self.segments.range(self.r_id + 1..).next() {
+                    Some((&next, _)) => {
+                        self.r_id = next;
+                        self.r_off = HEADER;
+                        self.reader = None;
+                        continue;
+                    }
+                    None => {
+                        return Err(err(&self.dir, "spool counts records it cannot find"));
+                    }
+                }
+            }
+            if self.reader.as_ref().is_none_or(|(id, _)| *id != self.r_id) {
+                let path = segment_path(&self.dir, self.r_id);
+                let mut f = File::open(&path)
+                    .map_err(|e| err(&self.dir, format!("{}: {e}", path.display())))?;
+                f.seek(SeekFrom::Start(self.r_off))
+                    .map_err(|e| err(&self.dir, format!("{}: {e}", path.display())))?;
+                self.reader = Some((self.r_id, BufReader::with_capacity(1 << 16, f)));
+            }
+            let Some((_, r)) = self.reader.as_mut() else { continue };
+            let got = read_record(r, self.r_off, size);
+            match got {
+                Ok(Read1::Record { payload, next }) => {
+                    self.r_off = next;
+                    self.unread -= 1;
+                    match decode(&payload) {
+                        Some(ev) => {
+                            let b = ev.json.len() as u64;
+                            self.unread_bytes = self.unread_bytes.saturating_sub(b);
+                            self.in_flight_bytes += b;
+                            self.in_flight.push_back((self.r_id, next, b));
+                            out.push(ev);
+                        }
+                        None => {
+                            // Checksummed but not decodable: only a bug could write that. It is
+                            // skipped; the next acknowledgement moves past it.
+                            tracing::error!(
+                                segment = self.r_id,
+                                offset = self.r_off,
+                                "spool record cannot be decoded; skipped"
+                            );
+                        }
+                    }
+                }
+                Ok(_) | Err(_) => {
+                    self.reader = None;
+                    let what = match got {
+                        Err(e) => e.to_string(),
+                        _ => "damaged record".into(),
+                    };
+                    return Err(err(
+                        &self.dir,
+                        format!("segment {} offset {}: {what}", self.r_id, self.r_off),
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The oldest `n` taken records have a final outcome.
+    pub fn ack(&mut self, n: usize) -> Result<(), QueueError> {
+        let mut last = None;
+        for _ in 0..n {
+            if let Some((seg, off, b)) = self.in_flight.pop_front() {
+                self.in_flight_bytes -= b;
+                last = Some((seg, off));
+            }
+        }
+        let Some((a_id, a_off)) = last else { return Ok(()) };
+        let tmp = self.dir.join("ack.tmp");
+        let line = format!("wirebeat-spool-ack 1 {a_id} {a_off}\n");
+        let write = || -> std::io::Result<()> {
+            let mut f = File::create(&tmp)?;
+            f.write_all(line.as_bytes())?;
+            if self.fsync {
+                f.sync_data()?;
+            }
+            std::fs::rename(&tmp, self.dir.join("ack"))
+        };
+        write().map_err(|e| err(&self.dir, format!("cannot save ack: {e}")))?;
+        // Free whole segments: those before the acknowledged one, and that one too when it is
+        // read to its end and no longer written.
+        let done: Vec<u64> = self
+            .segments
+            .iter()
+            .filter(|&(&id, &size)| {
+                id < a_id || (id == a_id && a_off >= size && id < self.w_id && id != self.r_id)
+            })
+            .map(|(&id, _)| id)
+            .collect();
+        for id in done {
+            let _ = std::fs::remove_file(segment_path(&self.dir, id));
+            self.segments.remove(&id);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,270 @@
+use super::*;
+use std::io::Write as _;
+
+fn ev(i: usize) -> EncodedEvent {
+    EncodedEvent {
+        dataset: if i.is_multiple_of(2) { "network_traffic.flow" } else { "network_traffic.dns" },
+        key: if i.is_multiple_of(3) { None } else { Some(format!("1:key{i}").into()) },
+        json: format!("{{\"n\":{i},\"pad\":\"{}\"}}", "x".repeat(i % 50)).into_bytes(),
+    }
+}
+
+fn disk(dir: &std::path::Path) -> Config {
+    Config {
+        disk: Some(DiskConfig {
+            path: dir.to_str().unwrap().into(),
+            segment_size: ByteSize(4096),
+            max_size: ByteSize(1 << 20),
+            ..DiskConfig::default()
+        }),
+        ..Config::default()
+    }
+}
+
+fn take_all(q: &Queue) -> Vec<EncodedEvent> {
+    let mut out = Vec::new();
+    while let Taken::Batch(b) = q.take(7, Duration::from_millis(1)) {
+        out.extend(b);
+    }
+    out
+}
+
+fn numbers(evs: &[EncodedEvent]) -> Vec<usize> {
+    evs.iter()
+        .map(|e| {
+            let v: serde_json::Value = serde_json::from_slice(&e.json).unwrap();
+            v["n"].as_u64().unwrap() as usize
+        })
+        .collect()
+}
+
+#[test]
+fn byte_sizes_parse() {
+    assert_eq!("64MiB".parse::<ByteSize>(), Ok(ByteSize(64 << 20)));
+    assert_eq!("1 GiB".parse::<ByteSize>(), Ok(ByteSize(1 << 30)));
+    assert_eq!("500MB".parse::<ByteSize>(), Ok(ByteSize(500_000_000)));
+    assert_eq!("4096".parse::<ByteSize>(), Ok(ByteSize(4096)));
+    assert!("12 parsecs".parse::<ByteSize>().is_err());
+    assert!("MiB".parse::<ByteSize>().is_err());
+}
+
+#[test]
+fn record_round_trip() {
+    for i in 0..6 {
+        let e = ev(i);
+        let rec = spool::encode(&e);
+        let back = spool::decode(&rec[8..]).unwrap();
+        assert_eq!((back.dataset, back.key.clone(), back.json.clone()), (e.dataset, e.key, e.json));
+    }
+}
+
+#[test]
+fn memory_queue_keeps_order_and_counts_depth_until_ack() {
+    let c = Arc::new(Counters::default());
+    let q = Queue::memory(c.clone());
+    q.push((0..10).map(ev).collect());
+    assert_eq!(c.get(&c.queue_events), 10);
+    let Taken::Batch(b) = q.take(4, Duration::ZERO) else { panic!("batch expected") };
+    assert_eq!(numbers(&b), vec![0, 1, 2, 3]);
+    assert_eq!(c.get(&c.queue_events), 10, "taken events are held until acknowledged");
+    q.ack(4);
+    assert_eq!(c.get(&c.queue_events), 6);
+    q.close();
+    let rest = take_all(&q);
+    assert_eq!(numbers(&rest), (4..10).collect::<Vec<_>>());
+    assert!(matches!(q.take(1, Duration::ZERO), Taken::Closed));
+}
+
+#[test]
+fn memory_queue_drop_newest_counts_what_does_not_fit() {
+    let c = Arc::new(Counters::default());
+    let mut cfg = Config::default();
+    cfg.mem.events = 5;
+    cfg.mem.when_full = WhenFull::DropNewest;
+    let q = Queue::open(&cfg, c.clone()).unwrap();
+    q.push((0..8).map(ev).collect());
+    assert_eq!(c.get(&c.dropped_queue_full), 3);
+    q.close();
+    assert_eq!(numbers(&take_all(&q)), vec![0, 1, 2, 3, 4]);
+}
+
+#[test]
+fn memory_queue_bytes_limit_blocks_until_ack() {
+    let c = Arc::new(Counters::default());
+    let mut cfg = Config::default();
+    cfg.mem.bytes = ByteSize(1024);
+    let q = Arc::new(Queue::open(&cfg, c.clone()).unwrap());
+    let big = |i: usize| EncodedEvent {
+        dataset: "network_traffic.flow",
+        key: None,
+        json: format!("{{\"n\":{i},\"p\":\"{}\"}}", "y".repeat(400)).into_bytes(),
+    };
+    q.push(vec![big(0), big(1)]);
+    let producer = {
+        let q = q.clone();
+        std::thread::spawn(move || q.push(vec![big(2)]))
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(!producer.is_finished(), "third event must wait for room");
+    assert_eq!(c.get(&c.queue_blocked), 1);
+    let Taken::Batch(b) = q.take(1, Duration::ZERO) else { panic!() };
+    assert_eq!(numbers(&b), vec![0]);
+    q.ack(1);
+    producer.join().unwrap();
+    q.close();
+    assert_eq!(numbers(&take_all(&q)), vec![1, 2]);
+    assert_eq!(c.get(&c.dropped_queue_full), 0);
+}
+
+#[test]
+fn abort_releases_a_blocked_producer_and_counts_the_loss() {
+    let c = Arc::new(Counters::default());
+    let mut cfg = Config::default();
+    cfg.mem.events = 2;
+    let q = Arc::new(Queue::open(&cfg, c.clone()).unwrap());
+    let producer = {
+        let q = q.clone();
+        std::thread::spawn(move || q.push((0..5).map(ev).collect()))
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    q.abort();
+    producer.join().unwrap();
+    assert_eq!(c.get(&c.dropped_output_failed), 5, "2 held + 3 never stored");
+}
+
+#[test]
+fn spool_survives_reopen_and_replays_only_unacknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Arc::new(Counters::default());
+    {
+        let q = Queue::open(&disk(dir.path()), c.clone()).unwrap();
+        assert!(q.durable());
+        q.push((0..300).map(ev).collect());
+        let Taken::Batch(b) = q.take(120, Duration::ZERO) else { panic!() };
+        assert_eq!(b.len(), 120);
+        q.ack(100); // 20 taken but not confirmed
+        assert!(c.get(&c.spool_bytes) > 0);
+    }
+    let segments = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_str().unwrap().starts_with("segment-"))
+        .count();
+    assert!(segments > 1, "4 KiB segments must rotate");
+    let c2 = Arc::new(Counters::default());
+    let q = Queue::open(&disk(dir.path()), c2.clone()).unwrap();
+    assert_eq!(c2.get(&c2.spool_replayed), 200);
+    assert_eq!(c2.get(&c2.queue_events), 200);
+    q.push((300..310).map(ev).collect());
+    let all = take_all(&q);
+    assert_eq!(numbers(&all), (100..310).collect::<Vec<_>>());
+    q.ack(all.len());
+    assert_eq!(c2.get(&c2.queue_events), 0);
+    drop(q);
+    // Everything acknowledged: nothing replays, old segments are gone.
+    let c3 = Arc::new(Counters::default());
+    let q = Queue::open(&disk(dir.path()), c3.clone()).unwrap();
+    assert_eq!(c3.get(&c3.spool_replayed), 0);
+    q.close();
+    assert!(take_all(&q).is_empty());
+    let segments = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_str().unwrap().starts_with("segment-"))
+        .count();
+    assert!(segments <= 3, "acknowledged segments are deleted ({segments} left)");
+}
+
+#[test]
+fn spool_cuts_a_torn_tail_and_a_corrupt_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Arc::new(Counters::default());
+    let cfg = Config {
+        disk: Some(DiskConfig {
+            path: dir.path().to_str().unwrap().into(),
+            segment_size: ByteSize(1 << 20),
+            max_size: ByteSize(4 << 20),
+            ..DiskConfig::default()
+        }),
+        ..Config::default()
+    };
+    {
+        let q = Queue::open(&cfg, c.clone()).unwrap();
+        q.push((0..10).map(ev).collect());
+    }
+    let seg = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_str().unwrap().starts_with("segment-"))
+        .unwrap();
+    // A half-written record at the end, as SIGKILL inside write() leaves it.
+    let mut f = std::fs::OpenOptions::new().append(true).open(&seg).unwrap();
+    f.write_all(&spool::encode(&ev(99))[..13]).unwrap();
+    drop(f);
+    let c2 = Arc::new(Counters::default());
+    {
+        let q = Queue::open(&cfg, c2.clone()).unwrap();
+        assert_eq!(c2.get(&c2.spool_torn_records), 1);
+        assert_eq!(c2.get(&c2.spool_replayed), 10);
+        q.close();
+        assert_eq!(numbers(&take_all(&q)), (0..10).collect::<Vec<_>>());
+    }
+    // Flip a byte inside the 6th record's JSON: records 0..5 stay, the rest is cut.
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let mut off = 8usize;
+    for _ in 0..5 {
+        let len = u32::from_le_bytes(bytes[off..off + 4].try_into().unwrap()) as usize;
+        off += 8 + len;
+    }
+    bytes[off + 20] ^= 0x55;
+    std::fs::write(&seg, bytes).unwrap();
+    let c3 = Arc::new(Counters::default());
+    let q = Queue::open(&cfg, c3.clone()).unwrap();
+    assert_eq!(c3.get(&c3.spool_corrupt_records), 1);
+    q.close();
+    assert_eq!(numbers(&take_all(&q)), (0..5).collect::<Vec<_>>());
+}
+
+#[test]
+fn spool_is_locked_against_a_second_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Arc::new(Counters::default());
+    let _q = Queue::open(&disk(dir.path()), c.clone()).unwrap();
+    let second = Queue::open(&disk(dir.path()), c);
+    assert!(
+        matches!(second, Err(QueueError::Spool { ref message, .. }) if message.contains("in use"))
+    );
+}
+
+#[test]
+fn spool_full_blocks_or_drops() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Arc::new(Counters::default());
+    let mut cfg = disk(dir.path());
+    if let Some(d) = cfg.disk.as_mut() {
+        d.max_size = ByteSize(8192);
+        d.when_full = WhenFull::DropNewest;
+    }
+    let q = Queue::open(&cfg, c.clone()).unwrap();
+    q.push((0..1000).map(ev).collect());
+    let dropped = c.get(&c.dropped_queue_full);
+    assert!(dropped > 800, "dropped {dropped}");
+    assert!(c.get(&c.spool_bytes) <= 8192);
+    q.close();
+    assert_eq!(take_all(&q).len() as u64, 1000 - dropped);
+}
+
+#[test]
+fn validation_names_the_keys() {
+    let mut cfg = Config::default();
+    cfg.mem.events = 0;
+    cfg.disk = Some(DiskConfig {
+        path: " ".into(),
+        max_size: ByteSize(8192),
+        segment_size: ByteSize(8192),
+        ..DiskConfig::default()
+    });
+    let errs = cfg.validate().join("\n");
+    assert!(errs.contains("queue.mem.events"));
+    assert!(errs.contains("queue.disk.path"));
+    assert!(errs.contains("queue.disk.max_size"));
+    assert!(Config::default().validate().is_empty());
+}
