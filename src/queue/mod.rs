@@ -294,6 +294,10 @@ impl Queue {
                     blocked = true;
                     Counters::add(&self.counters.queue_blocked, 1);
                 }
+                // What this push stored so far must be readable while we wait.
+                self.flush_spool(&mut st);
+                self.publish_depth(&st);
+                self.arrived.notify_all();
                 st = self.room.wait(st).unwrap_or_else(|p| p.into_inner());
             }
             if st.aborted {
@@ -333,15 +337,19 @@ impl Queue {
                 Counters::add(&self.counters.dropped_queue_full, 1);
             }
         }
+        self.flush_spool(&mut st);
+        self.publish_depth(&st);
+        drop(st);
+        self.arrived.notify_all();
+    }
+
+    fn flush_spool(&self, st: &mut State) {
         if let Store::Disk(s) = &mut st.store {
             if let Err(e) = s.flush() {
                 tracing::error!(error = %e, "spool flush failed");
                 Counters::add(&self.counters.spool_errors, 1);
             }
         }
-        self.publish_depth(&st);
-        drop(st);
-        self.arrived.notify_all();
     }
 
     /// No more pushes: the consumer gets [`Taken::Closed`] once it has taken everything.

@@ -268,3 +268,38 @@ fn validation_names_the_keys() {
     assert!(errs.contains("queue.disk.max_size"));
     assert!(Config::default().validate().is_empty());
 }
+
+#[test]
+fn spool_full_with_block_passes_everything_through_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Arc::new(Counters::default());
+    let mut cfg = disk(dir.path());
+    if let Some(d) = cfg.disk.as_mut() {
+        d.max_size = ByteSize(8192);
+    }
+    let q = Arc::new(Queue::open(&cfg, c.clone()).unwrap());
+    let producer = {
+        let q = q.clone();
+        std::thread::spawn(move || {
+            q.push((0..1000).map(ev).collect());
+            q.close();
+        })
+    };
+    let mut got = Vec::new();
+    loop {
+        match q.take(13, Duration::from_millis(100)) {
+            Taken::Batch(b) => {
+                let n = b.len();
+                got.extend(b);
+                q.ack(n);
+            }
+            Taken::Empty => {}
+            Taken::Closed => break,
+        }
+    }
+    producer.join().unwrap();
+    assert_eq!(numbers(&got), (0..1000).collect::<Vec<_>>());
+    assert!(c.get(&c.queue_blocked) > 0);
+    assert_eq!(c.get(&c.spool_errors), 0);
+    assert!(c.get(&c.spool_bytes) <= 8192 + 4096);
+}
