@@ -107,8 +107,6 @@ fn deliver_all(out: &mut dyn Output, events: &[EncodedEvent]) -> (usize, Vec<Str
     (retried, rejected)
 }
 
-/// Reads every partition of `topic` from the start until `want` messages or `patience` passes.
-
 /// Key is the value's community_id, headers name the dataset and the version.
 fn check_message(key: &Option<String>, headers: &BTreeMap<String, String>, value: &str) {
     let v: serde_json::Value = serde_json::from_str(value).unwrap();
