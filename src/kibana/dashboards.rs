@@ -579,14 +579,15 @@ fn health() -> Board {
         "Capture rate, drops by cause, queue and spool fill, and output acknowledgements per \
          sensor (from the wirebeat.health counters).",
     );
-    let by_sensor = |l: &mut Layer, order: &str| {
-        l.terms("observer.name", "string", 10, Order::Desc(order), "Sensor")
-    };
+    // Sensors are ranked by a plain metric column or alphabetically: Lens cannot rank terms by
+    // a counter_rate (a pipeline aggregation).
+    let by_sensor =
+        |l: &mut Layer, order: Order<'_>| l.terms("observer.name", "string", 10, order, "Sensor");
 
     let mut l = b.layer();
     let x = l.date_histogram();
     let r = l.counter_rate("wirebeat.stats.packets_received", "Packets/s");
-    let s = by_sensor(&mut l, &r);
+    let s = by_sensor(&mut l, Order::Alphabetical);
     b.add(
         Lens::xy("Packets received per second", HEALTH, l, Series::Line, &x, &[r], Some(&s)),
         24,
@@ -599,8 +600,11 @@ fn health() -> Board {
         .iter()
         .map(|cause| l.counter_rate(&format!("wirebeat.stats.dropped.{cause}"), cause))
         .collect();
+    // Counters are per sensor: the rate must be taken per sensor, never of a maximum across
+    // sensors.
+    let s = by_sensor(&mut l, Order::Alphabetical);
     b.add(
-        Lens::xy("Drops per second by cause", HEALTH, l, Series::BarStacked, &x, &rates, None),
+        Lens::xy("Drops per second by cause", HEALTH, l, Series::BarStacked, &x, &rates, Some(&s)),
         24,
         12,
     );
@@ -608,13 +612,13 @@ fn health() -> Board {
     let mut l = b.layer();
     let x = l.date_histogram();
     let d = l.max("wirebeat.stats.queue.depth", "Queue depth");
-    let s = by_sensor(&mut l, &d);
+    let s = by_sensor(&mut l, Order::Desc(&d));
     b.add(Lens::xy("Queue depth", HEALTH, l, Series::Line, &x, &[d], Some(&s)), 24, 12);
 
     let mut l = b.layer();
     let x = l.date_histogram();
     let sp = l.max("wirebeat.stats.spool.bytes", "Spool bytes");
-    let s = by_sensor(&mut l, &sp);
+    let s = by_sensor(&mut l, Order::Desc(&sp));
     b.add(Lens::xy("Disk spool size", HEALTH, l, Series::Area, &x, &[sp], Some(&s)), 24, 12);
 
     let mut l = b.layer();
@@ -628,11 +632,16 @@ fn health() -> Board {
     .iter()
     .map(|(n, label)| l.counter_rate(&format!("wirebeat.stats.output.{n}"), label))
     .collect();
-    b.add(Lens::xy("Output: events per second", HEALTH, l, Series::Line, &x, &out, None), 48, 12);
+    let s = by_sensor(&mut l, Order::Alphabetical);
+    b.add(
+        Lens::xy("Output: events per second", HEALTH, l, Series::Line, &x, &out, Some(&s)),
+        48,
+        12,
+    );
 
     let mut l = b.layer();
     let last = l.field_metric("max", "@timestamp", "date", "Last report", None);
-    let s = by_sensor(&mut l, &last);
+    let s = by_sensor(&mut l, Order::Desc(&last));
     let pk = l.max("wirebeat.stats.packets_received", "Packets received");
     let q = l.max("wirebeat.stats.queue.depth", "Queue depth (max)");
     let sp = l.max("wirebeat.stats.spool.bytes", "Spool bytes (max)");
