@@ -46,7 +46,8 @@ pub const RUNTIME_FIELDS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// Names longer than this are typical of encoded payloads (DNS tunnels, DGAs).
+/// Query names of at least this many characters are typical of encoded payloads (DNS
+/// tunnels); ordinary host names rarely reach it.
 const LONG_NAME: u32 = 52;
 
 /// The data view every dashboard and rule reads.

@@ -261,7 +261,7 @@ transactions (DNS, HTTP, TLS) around the alert.\n\
 - Follow the response for the underlying detection named in `rule.name`.",
         false_positives: &["Detections the sensor itself raises on benign traffic; tune the \
             sensor detector."],
-        references: &["https://www.elastic.co/guide/en/security/current/rules-ui-create.html"],
+        references: &["https://www.elastic.co/guide/en/ecs/current/ecs-event.html"],
         interval: "5m",
         from: "now-6m",
     };
