@@ -279,10 +279,8 @@ fn check_saved_objects(text: &str) -> SavedObjectReport {
     let mut ids = BTreeSet::new();
     for o in &objects {
         let (Some(ty), Some(id)) = (o["type"].as_str(), o["id"].as_str()) else {
-            r.problems.push(format!(
-                "object without type/id: {}",
-                &o.to_string()[..80.min(o.to_string().len())]
-            ));
+            let start: String = o.to_string().chars().take(80).collect();
+            r.problems.push(format!("object without type/id: {start}"));
             continue;
         };
         if id.is_empty() || !ids.insert(id.to_owned()) {
