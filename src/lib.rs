@@ -9,6 +9,7 @@ pub mod config;
 pub mod decode;
 pub mod ecs;
 pub mod flow;
+pub mod kibana;
 pub mod pipeline;
 pub mod proto;
 pub mod queue;
