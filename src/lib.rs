@@ -6,6 +6,7 @@
 pub mod capture;
 pub mod cli;
 pub mod config;
+pub mod content;
 pub mod decode;
 pub mod ecs;
 pub mod flow;
