@@ -14,5 +14,6 @@ pub mod kibana;
 pub mod pipeline;
 pub mod proto;
 pub mod queue;
+pub mod setup;
 pub mod sink;
 pub mod stats;

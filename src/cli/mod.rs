@@ -1,4 +1,4 @@
-//! Command line: `run`, `read`, `devices`, `test config`, `version`.
+//! Command line: `run`, `read`, `devices`, `setup`, `export`, `test config|output`, `version`.
 //!
 //! Exit codes: 0 success; 1 runtime failure (a clear one-line message on stderr); 2 usage error.
 
@@ -64,8 +64,56 @@ enum Command {
         #[command(subcommand)]
         what: TestWhat,
     },
+    /// Install the Elastic content: index management and ingest pipelines into Elasticsearch
+    /// (output.elasticsearch.*), data view, dashboards and detection rules into Kibana
+    /// (setup.kibana.*). Without a part flag, everything.
+    Setup {
+        #[command(flatten)]
+        common: Common,
+        /// Lifecycle policy, component and index templates.
+        #[arg(long)]
+        index_management: bool,
+        /// Ingest pipelines.
+        #[arg(long)]
+        pipelines: bool,
+        /// Data view and dashboards.
+        #[arg(long)]
+        dashboards: bool,
+        /// Detection rules.
+        #[arg(long)]
+        rules: bool,
+        /// Print the requests instead of sending them.
+        #[arg(long)]
+        dry_run: bool,
+        /// With --dry-run: data stream lifecycle instead of the ILM policy (the real run asks
+        /// the cluster).
+        #[arg(long)]
+        no_ilm: bool,
+    },
+    /// Print Elastic content for installing by hand.
+    Export {
+        #[arg(value_enum)]
+        what: ExportWhat,
+        /// `template`: data stream lifecycle instead of the ILM policy.
+        #[arg(long)]
+        no_ilm: bool,
+    },
     /// Print the version.
     Version,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy)]
+enum ExportWhat {
+    /// Lifecycle policy, component and index templates (Kibana Dev Tools console format).
+    Template,
+    /// Ingest pipelines (Dev Tools console format).
+    Pipelines,
+    /// Data view and dashboards (saved-objects NDJSON for the import API).
+    Dashboards,
+    /// Detection rules (NDJSON for the rules import API).
+    Rules,
+    /// The Logstash pipeline (Kafka → Elasticsearch data streams).
+    Logstash,
 }
 
 #[derive(Subcommand, Debug)]
@@ -104,6 +152,19 @@ pub fn main() -> i32 {
             test_config(&common, verbose)
         }
         Command::Test { what: TestWhat::Output { common } } => test_output(&common),
+        Command::Export { what, no_ilm } => export(what, no_ilm),
+        Command::Setup {
+            common,
+            index_management,
+            pipelines,
+            dashboards,
+            rules,
+            dry_run,
+            no_ilm,
+        } => {
+            let parts = crate::setup::Parts { index_management, pipelines, dashboards, rules };
+            setup(&common, parts, dry_run, no_ilm)
+        }
         Command::Read { common, no_progress, files } => {
             let cfg = match load(&common) {
                 Ok(c) => c,
@@ -207,6 +268,66 @@ fn test_config(common: &Common, verbose: bool) -> i32 {
     }
     say("Config OK");
     0
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+fn print_out(text: &str) -> i32 {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Ok(()) => 0,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+        Err(e) => {
+            complain(&format!("cannot write to standard output: {e}"));
+            1
+        }
+    }
+}
+
+fn lifecycle(no_ilm: bool) -> crate::content::Lifecycle {
+    if no_ilm {
+        crate::content::Lifecycle::DataStream
+    } else {
+        crate::content::Lifecycle::Ilm
+    }
+}
+
+fn export(what: ExportWhat, no_ilm: bool) -> i32 {
+    use crate::setup::{plan, render, Parts};
+    let parts = match what {
+        ExportWhat::Template => Parts { index_management: true, ..Parts::default() },
+        ExportWhat::Pipelines => Parts { pipelines: true, ..Parts::default() },
+        ExportWhat::Dashboards => return print_out(&crate::kibana::saved_objects_ndjson()),
+        ExportWhat::Rules => return print_out(&crate::kibana::rules_ndjson()),
+        ExportWhat::Logstash => return print_out(&crate::content::logstash_pipeline()),
+    };
+    let text: Vec<String> = plan(parts, lifecycle(no_ilm), "").iter().map(render).collect();
+    print_out(&text.join("\n"))
+}
+
+fn setup(common: &Common, parts: crate::setup::Parts, dry_run: bool, no_ilm: bool) -> i32 {
+    let cfg = match load(common) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let kibana = &cfg.setup.kibana;
+    if dry_run {
+        let steps = crate::setup::plan(parts, lifecycle(no_ilm), &kibana.space_id);
+        let text: Vec<String> = steps.iter().map(crate::setup::render).collect();
+        return print_out(&text.join("\n"));
+    }
+    init_logging(&cfg);
+    let es_cfg = cfg.output.elasticsearch.clone().unwrap_or_default();
+    let mut log = |line: &str| say(line);
+    match crate::setup::run(&es_cfg, kibana, parts, &mut log) {
+        Ok(done) => {
+            say(&format!("setup complete: {} steps", done.len()));
+            0
+        }
+        Err(e) => {
+            complain(&format!("setup failed: {e}"));
+            1
+        }
+    }
 }
 
 fn test_output(common: &Common) -> i32 {

@@ -19,6 +19,8 @@ pub struct Config {
     pub output: Output,
     /// The queue between the pipeline and the output.
     pub queue: crate::queue::Config,
+    /// `wirebeat setup`: where Kibana is (Elasticsearch is `output.elasticsearch`).
+    pub setup: crate::setup::Config,
     pub logging: Logging,
 }
 

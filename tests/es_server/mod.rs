@@ -8,6 +8,8 @@
 #![allow(dead_code)]
 #![allow(clippy::unwrap_used, clippy::print_stderr, clippy::print_stdout)]
 
+pub mod stack;
+
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -57,6 +59,8 @@ pub struct State {
     /// How many times each _id came in a `_bulk` request.
     pub attempts: HashMap<String, u32>,
     pub answers: VecDeque<Answer>,
+    /// Setup APIs (see `stack`): installed objects by path, Kibana objects and rules.
+    pub stack: stack::Stack,
     pub item_fault: Option<FaultFn>,
     /// Bodies longer than this (after gzip is undone) get 413.
     pub max_body: Option<usize>,
@@ -192,7 +196,7 @@ fn serve<S: Read + Write>(conn: S, state: &Mutex<State>) -> std::io::Result<()> 
         let close = get("connection").is_some_and(|c| c.eq_ignore_ascii_case("close"));
         let (status, answer) = {
             let mut st = state.lock().unwrap();
-            let (status, answer) = handle(&mut st, &method, &path, get("authorization"), &body);
+            let (status, answer) = handle(&mut st, &method, &path, &headers, &body);
             st.requests.push(Recorded {
                 method: method.clone(),
                 path: path.clone(),
@@ -225,9 +229,10 @@ fn handle(
     st: &mut State,
     method: &str,
     path: &str,
-    auth: Option<String>,
+    headers: &[(String, String)],
     body: &[u8],
 ) -> (u16, Value) {
+    let auth = headers.iter().find(|(k, _)| k == "authorization").map(|(_, v)| v.clone());
     if let Some(want) = &st.require_auth {
         if auth.as_deref() != Some(want.as_str()) {
             return error(
@@ -248,7 +253,7 @@ fn handle(
             }),
         ),
         ("POST" | "PUT", "/_bulk") => bulk(st, body),
-        _ => error(404, "resource_not_found_exception", "no handler"),
+        _ => stack::handle(st, method, path, headers, body),
     }
 }
 

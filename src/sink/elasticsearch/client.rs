@@ -352,9 +352,24 @@ impl Client {
         path: &str,
         body: Option<(&[u8], &str)>,
     ) -> Result<Reply, Transport> {
+        self.request_with(host, method, path, body, &[])
+    }
+
+    /// [`Client::request`] with extra headers (Kibana's `kbn-xsrf`).
+    pub fn request_with(
+        &self,
+        host: usize,
+        method: &str,
+        path: &str,
+        body: Option<(&[u8], &str)>,
+        headers: &[(&str, &str)],
+    ) -> Result<Reply, Transport> {
         let base = self.base(host);
         let url = format!("{base}{path}");
         let mut req = self.agent.request(method, &url).set("Accept", "application/json");
+        for (k, v) in headers {
+            req = req.set(k, v);
+        }
         if let Some(a) = &self.auth {
             req = req.set("Authorization", a);
         }

@@ -24,7 +24,7 @@
 //! (connection refused, TLS error, 401, version below 8) when no host is usable.
 
 mod bulk;
-mod client;
+pub mod client;
 mod retry;
 
 use crate::config::Duration;

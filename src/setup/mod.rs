@@ -1,0 +1,463 @@
+//! `wirebeat setup` and `wirebeat export`: install (or print) the Elastic content.
+//!
+//! Order, as Elasticsearch and Kibana need it: lifecycle policy → component templates → index
+//! templates → ingest pipelines (Elasticsearch, from [`crate::content::es_requests_with`]), then
+//! data view and dashboards → detection rules (Kibana import APIs, from [`crate::kibana`]).
+//! The first failure stops the run with the server's own reason.
+//!
+//! Elasticsearch: the connection is `output.elasticsearch.*` (as Beats do; it may be
+//! `enabled: false` when events go to Kafka). `GET /_ilm/status` decides between the ILM policy
+//! and data stream lifecycle (clusters without ILM, e.g. serverless). Each object is read first
+//! (`GET`): when the installed one carries the same `version` (templates and pipelines) or
+//! contains every value wirebeat would write (the lifecycle policy), it is left alone, so a
+//! second run changes nothing; otherwise it is written with `PUT`.
+//!
+//! Kibana: `setup.kibana.*`. Saved objects and rules go through
+//! `POST /api/saved_objects/_import?overwrite=true` and
+//! `POST /api/detection_engine/rules/_import?overwrite=true` (multipart, a file part whose name
+//! ends in `.ndjson`, header `kbn-xsrf`). Both answer HTTP 200 even when objects fail, so
+//! `success` and `errors[]` are checked, not only the status. Ids are deterministic, so
+//! importing again with `overwrite` replaces each object by itself.
+
+use crate::config::Duration;
+use crate::content::{self, Lifecycle};
+use crate::sink::elasticsearch::client::{Client, Reply};
+use crate::sink::elasticsearch::{self as es, Ssl};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// `setup`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub kibana: KibanaConfig,
+}
+
+/// `setup.kibana`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct KibanaConfig {
+    /// `http(s)://host:port[/base path]`; without a port, 5601.
+    pub host: String,
+    /// Kibana space (empty: the default space).
+    pub space_id: String,
+    pub api_key: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub ssl: Ssl,
+    pub timeout: Duration,
+}
+
+impl Default for KibanaConfig {
+    fn default() -> Self {
+        KibanaConfig {
+            host: "localhost:5601".into(),
+            space_id: String::new(),
+            api_key: None,
+            username: None,
+            password: None,
+            ssl: Ssl::default(),
+            timeout: Duration::from_secs(90),
+        }
+    }
+}
+
+/// Which parts to install; all when none is chosen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Parts {
+    pub index_management: bool,
+    pub pipelines: bool,
+    pub dashboards: bool,
+    pub rules: bool,
+}
+
+impl Parts {
+    fn or_all(self) -> Parts {
+        if self == Parts::default() {
+            Parts { index_management: true, pipelines: true, dashboards: true, rules: true }
+        } else {
+            self
+        }
+    }
+}
+
+/// Where a request goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Elasticsearch,
+    Kibana,
+}
+
+/// One request of the setup.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub target: Target,
+    pub method: &'static str,
+    pub path: String,
+    pub body: Body,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    Json(Value),
+    /// A multipart upload of one NDJSON file.
+    Ndjson {
+        filename: &'static str,
+        text: String,
+    },
+}
+
+fn is_index_management(path: &str) -> bool {
+    ["/_ilm/", "/_component_template/", "/_index_template/"].iter().any(|p| path.starts_with(p))
+}
+
+/// Every request of the setup, in order.
+pub fn plan(parts: Parts, lifecycle: Lifecycle, space_id: &str) -> Vec<Step> {
+    let parts = parts.or_all();
+    let mut steps: Vec<Step> =
+        content::es_requests_with(lifecycle)
+            .into_iter()
+            .filter(|r| {
+                if is_index_management(&r.path) {
+                    parts.index_management
+                } else {
+                    parts.pipelines
+                }
+            })
+            .map(|r| Step {
+                target: Target::Elasticsearch,
+                method: r.method,
+                path: r.path,
+                body: Body::Json(r.body),
+            })
+            .collect();
+    let space = if space_id.is_empty() { String::new() } else { format!("/s/{space_id}") };
+    if parts.dashboards {
+        steps.push(Step {
+            target: Target::Kibana,
+            method: "POST",
+            path: format!("{space}/api/saved_objects/_import?overwrite=true"),
+            body: Body::Ndjson {
+                filename: "wirebeat-saved-objects.ndjson",
+                text: crate::kibana::saved_objects_ndjson(),
+            },
+        });
+    }
+    if parts.rules {
+        steps.push(Step {
+            target: Target::Kibana,
+            method: "POST",
+            path: format!("{space}/api/detection_engine/rules/_import?overwrite=true"),
+            body: Body::Ndjson {
+                filename: "wirebeat-rules.ndjson",
+                text: crate::kibana::rules_ndjson(),
+            },
+        });
+    }
+    steps
+}
+
+/// The request as Kibana Dev Tools (Elasticsearch) or a curl user (Kibana) reads it.
+pub fn render(step: &Step) -> String {
+    match &step.body {
+        Body::Json(v) => {
+            let pretty = serde_json::to_string_pretty(v).unwrap_or_default();
+            format!("{} {}\n{pretty}\n", step.method, step.path)
+        }
+        Body::Ndjson { filename, text } => format!(
+            "{} {} (multipart file {filename}, {} objects, header kbn-xsrf)\n{text}",
+            step.method,
+            step.path,
+            text.lines().count()
+        ),
+    }
+}
+
+const BOUNDARY: &str = "wirebeat-setup-5f1c2a0b9e";
+
+fn multipart(filename: &str, text: &str) -> Vec<u8> {
+    format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n\
+         Content-Type: application/ndjson\r\n\r\n{text}\r\n--{BOUNDARY}--\r\n"
+    )
+    .into_bytes()
+}
+
+/// What one step did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Done {
+    Installed,
+    Unchanged,
+    Imported(u64),
+}
+
+/// Whether `want` is contained in `have` (objects: every key of `want`, recursively).
+pub fn contains(have: &Value, want: &Value) -> bool {
+    match (have, want) {
+        (Value::Object(h), Value::Object(w)) => {
+            w.iter().all(|(k, wv)| h.get(k).is_some_and(|hv| contains(hv, wv)))
+        }
+        (Value::Array(h), Value::Array(w)) => {
+            h.len() == w.len() && h.iter().zip(w).all(|(a, b)| contains(a, b))
+        }
+        (Value::Number(h), Value::Number(w)) => h.as_f64() == w.as_f64(),
+        // Elasticsearch gives settings back as strings ("1" for 1, "true" for true).
+        (Value::String(h), Value::Number(_) | Value::Bool(_)) => {
+            serde_json::from_str::<Value>(h).is_ok_and(|v| contains(&v, want))
+        }
+        _ => have == want,
+    }
+}
+
+/// The installed object from a `GET` answer, in the shape of the `PUT` body.
+fn installed(path: &str, body: &Value) -> Option<Value> {
+    let name = path.rsplit('/').next()?;
+    if path.starts_with("/_ilm/policy/") {
+        return Some(serde_json::json!({"policy": body.get(name)?.get("policy")?}));
+    }
+    if path.starts_with("/_component_template/") {
+        return body.get("component_templates")?.as_array()?.iter().find_map(|t| {
+            (t.get("name")?.as_str()? == name).then(|| t.get("component_template").cloned())?
+        });
+    }
+    if path.starts_with("/_index_template/") {
+        return body.get("index_templates")?.as_array()?.iter().find_map(|t| {
+            (t.get("name")?.as_str()? == name).then(|| t.get("index_template").cloned())?
+        });
+    }
+    if path.starts_with("/_ingest/pipeline/") {
+        return body.get(name).cloned();
+    }
+    None
+}
+
+fn up_to_date(have: &Value, want: &Value) -> bool {
+    match (have.get("version"), want.get("version")) {
+        (Some(h), Some(w)) => h == w,
+        _ => contains(have, want),
+    }
+}
+
+/// The reason in an Elasticsearch or Kibana error answer.
+fn reason(r: &Reply) -> String {
+    let v: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+    let e = v.get("error");
+    let ty = e.and_then(|e| e.get("type")).and_then(Value::as_str);
+    let why = e
+        .and_then(|e| e.get("reason"))
+        .or_else(|| v.get("message"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .unwrap_or_else(|| String::from_utf8_lossy(&r.body).chars().take(300).collect());
+    match ty {
+        Some(t) => format!("HTTP {} {t}: {why}", r.status),
+        None => format!("HTTP {}: {why}", r.status),
+    }
+}
+
+fn kibana_client(k: &KibanaConfig) -> Result<Client, String> {
+    let host = k.host.trim().trim_end_matches('/');
+    let (scheme, rest) = match host.split_once("://") {
+        Some((s, r)) => (s, r),
+        None => ("http", host),
+    };
+    let (hostport, base) = match rest.split_once('/') {
+        Some((h, p)) => (h, format!("/{p}")),
+        None => (rest, String::new()),
+    };
+    let hostport =
+        if hostport.contains(':') { hostport.to_owned() } else { format!("{hostport}:5601") };
+    let cfg = es::Config {
+        hosts: vec![format!("{scheme}://{hostport}{base}")],
+        api_key: k.api_key.clone(),
+        username: k.username.clone(),
+        password: k.password.clone(),
+        ssl: k.ssl.clone(),
+        compression_level: 0,
+        timeout: k.timeout,
+        ..es::Config::default()
+    };
+    Client::new(&cfg).map_err(|e| format!("setup.kibana: {e}"))
+}
+
+/// Runs the setup; `log` gets one line per step. Errors name the step and the server's reason.
+pub fn run(
+    es_cfg: &es::Config,
+    kibana: &KibanaConfig,
+    parts: Parts,
+    log: &mut dyn FnMut(&str),
+) -> Result<Vec<(Step, Done)>, String> {
+    let parts_all = parts.or_all();
+    let mut done = Vec::new();
+    let mut lifecycle = Lifecycle::Ilm;
+    let es_client = if parts_all.index_management || parts_all.pipelines {
+        if es_cfg.hosts.is_empty() {
+            return Err("output.elasticsearch.hosts: setup needs the Elasticsearch hosts".into());
+        }
+        let line = es::test_connection(es_cfg).map_err(|e| format!("elasticsearch: {e}"))?;
+        log(&line);
+        let c = Client::new(es_cfg).map_err(|e| format!("output.elasticsearch.{e}"))?;
+        let r = c.request(0, "GET", "/_ilm/status", None).map_err(|t| t.message)?;
+        if !(200..300).contains(&r.status) {
+            lifecycle = Lifecycle::DataStream;
+            log("no ILM on this cluster: data stream lifecycle (data_retention) instead");
+        }
+        Some(c)
+    } else {
+        None
+    };
+    let mut kb_client = None;
+    for step in plan(parts, lifecycle, &kibana.space_id) {
+        let outcome = match step.target {
+            Target::Elasticsearch => {
+                let Some(c) = es_client.as_ref() else { continue };
+                es_step(c, &step)?
+            }
+            Target::Kibana => {
+                if kb_client.is_none() {
+                    let c = kibana_client(kibana)?;
+                    let r = c.request(0, "GET", "/api/status", None).map_err(|t| t.message)?;
+                    if r.status != 200 {
+                        return Err(format!("kibana {}: {}", c.base(0), reason(&r)));
+                    }
+                    log(&format!("{}: Kibana OK", c.base(0)));
+                    kb_client = Some(c);
+                }
+                let Some(c) = kb_client.as_ref() else { continue };
+                kibana_step(c, &step)?
+            }
+        };
+        log(&format!(
+            "{} {}: {}",
+            step.method,
+            step.path,
+            match &outcome {
+                Done::Installed => "installed".to_owned(),
+                Done::Unchanged => "unchanged".to_owned(),
+                Done::Imported(n) => format!("{n} imported"),
+            }
+        ));
+        done.push((step, outcome));
+    }
+    Ok(done)
+}
+
+fn es_step(c: &Client, step: &Step) -> Result<Done, String> {
+    let Body::Json(want) = &step.body else { return Err("internal: body".into()) };
+    let r = c.request(0, "GET", &step.path, None).map_err(|t| t.message)?;
+    if r.status == 200 {
+        let body: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+        if installed(&step.path, &body).is_some_and(|have| up_to_date(&have, want)) {
+            return Ok(Done::Unchanged);
+        }
+    } else if r.status != 404 {
+        return Err(format!("GET {}: {}", step.path, reason(&r)));
+    }
+    let bytes = serde_json::to_vec(want).map_err(|e| e.to_string())?;
+    let r = c
+        .request(0, step.method, &step.path, Some((&bytes, "application/json")))
+        .map_err(|t| format!("{} {}: {}", step.method, step.path, t.message))?;
+    let v: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+    if !(200..300).contains(&r.status) || v.get("acknowledged") == Some(&Value::Bool(false)) {
+        return Err(format!("{} {}: {}", step.method, step.path, reason(&r)));
+    }
+    Ok(Done::Installed)
+}
+
+fn kibana_step(c: &Client, step: &Step) -> Result<Done, String> {
+    let Body::Ndjson { filename, text } = &step.body else { return Err("internal: body".into()) };
+    let body = multipart(filename, text);
+    let ctype = format!("multipart/form-data; boundary={BOUNDARY}");
+    let r = c
+        .request_with(0, "POST", &step.path, Some((&body, &ctype)), &[("kbn-xsrf", "wirebeat")])
+        .map_err(|t| format!("POST {}: {}", step.path, t.message))?;
+    if r.status != 200 {
+        return Err(format!("POST {}: {}", step.path, reason(&r)));
+    }
+    let v: Value = serde_json::from_slice(&r.body)
+        .map_err(|e| format!("POST {}: answer is not JSON: {e}", step.path))?;
+    let errors = v.get("errors").and_then(Value::as_array).cloned().unwrap_or_default();
+    let success = v.get("success").and_then(Value::as_bool).unwrap_or(false);
+    if !success || !errors.is_empty() {
+        let first: Vec<String> = errors
+            .iter()
+            .take(5)
+            .map(|e| {
+                let id = e.get("id").or_else(|| e.get("rule_id")).and_then(Value::as_str);
+                let why = e
+                    .pointer("/error/message")
+                    .or_else(|| e.pointer("/error/type"))
+                    .and_then(Value::as_str);
+                format!("{}: {}", id.unwrap_or("?"), why.unwrap_or("error"))
+            })
+            .collect();
+        return Err(format!(
+            "POST {}: Kibana reported {} failed object(s) in a 200 answer: {}",
+            step.path,
+            errors.len(),
+            first.join("; ")
+        ));
+    }
+    let n = v
+        .get("successCount")
+        .or_else(|| v.get("success_count"))
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    Ok(Done::Imported(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn plan_follows_the_documented_order() {
+        let steps = plan(Parts::default(), Lifecycle::Ilm, "");
+        let kinds: Vec<&str> = steps
+            .iter()
+            .map(|s| {
+                let p = s.path.as_str();
+                if p.starts_with("/_ilm/") {
+                    "ilm"
+                } else if p.starts_with("/_component_template/") {
+                    "component"
+                } else if p.starts_with("/_index_template/") {
+                    "index"
+                } else if p.starts_with("/_ingest/") {
+                    "ingest"
+                } else if p.contains("saved_objects") {
+                    "saved_objects"
+                } else {
+                    "rules"
+                }
+            })
+            .collect();
+        let mut dedup = kinds.clone();
+        dedup.dedup();
+        assert_eq!(dedup, ["ilm", "component", "index", "ingest", "saved_objects", "rules"]);
+        let only = plan(Parts { rules: true, ..Parts::default() }, Lifecycle::Ilm, "soc");
+        assert_eq!(only.len(), 1);
+        assert_eq!(only[0].path, "/s/soc/api/detection_engine/rules/_import?overwrite=true");
+        let no_ilm = plan(Parts::default(), Lifecycle::DataStream, "");
+        assert!(no_ilm.iter().all(|s| !s.path.starts_with("/_ilm/")));
+    }
+
+    #[test]
+    fn containment_ignores_what_elasticsearch_adds() {
+        let want = json!({"template": {"settings": {"index": {"number_of_shards": 1}}}, "a": [1]});
+        let have = json!({"template": {"settings": {"index": {"number_of_shards": "1", "x": 2}}},
+                          "a": [1], "extra": true});
+        assert!(contains(&have, &want));
+        assert!(!contains(&json!({"a": [1, 2]}), &json!({"a": [1]})));
+        assert!(!contains(&json!({"template": {}}), &want));
+    }
+
+    #[test]
+    fn kibana_host_gets_its_default_port() {
+        let k = KibanaConfig { host: "kibana.example".into(), ..KibanaConfig::default() };
+        assert_eq!(kibana_client(&k).unwrap().base(0), "http://kibana.example:5601");
+        let k = KibanaConfig { host: "https://k:443/kb/".into(), ..KibanaConfig::default() };
+        assert_eq!(kibana_client(&k).unwrap().base(0), "https://k:443/kb");
+    }
+}

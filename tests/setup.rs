@@ -1,0 +1,199 @@
+//! `wirebeat setup` against the test server (tests/es_server: Elasticsearch's template, ILM and
+//! ingest APIs and Kibana's import APIs with their documented answers): the documented requests
+//! in the documented order, errors inside 200 answers reported, a second run changes nothing.
+#![allow(clippy::unwrap_used, clippy::print_stderr, clippy::print_stdout)]
+
+mod common;
+mod es_server;
+
+use common::*;
+use es_server::EsServer;
+use serde_json::{json, Value};
+use std::process::Output;
+
+fn setup(es: &str, kibana: &str, extra: &[&str]) -> Output {
+    let mut c = wirebeat();
+    c.arg("setup");
+    for o in [
+        "output.elasticsearch.enabled=false".to_owned(),
+        format!("output.elasticsearch.hosts=[\"{es}\"]"),
+        format!("setup.kibana.host={kibana}"),
+    ] {
+        c.arg("-E").arg(o);
+    }
+    c.args(extra);
+    c.output().unwrap()
+}
+
+/// The requests `--dry-run` prints: (method, path, JSON body or NDJSON text).
+fn dry_run(extra: &[&str]) -> Vec<(String, String, String)> {
+    let out = wirebeat().arg("setup").arg("--dry-run").args(extra).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut steps: Vec<(String, String, String)> = Vec::new();
+    for line in text.lines() {
+        let mut words = line.split(' ');
+        match (words.next(), words.next()) {
+            (Some(m @ ("PUT" | "POST")), Some(p)) if p.starts_with('/') => {
+                steps.push((m.to_owned(), p.to_owned(), String::new()));
+            }
+            _ => {
+                let last = steps.last_mut().unwrap();
+                last.2.push_str(line);
+                last.2.push('\n');
+            }
+        }
+    }
+    steps
+}
+
+fn es_writes(es: &EsServer) -> Vec<(String, String, Value)> {
+    es.requests()
+        .into_iter()
+        .filter(|r| r.method == "PUT")
+        .map(|r| (r.method, r.path, serde_json::from_slice(&r.body).unwrap()))
+        .collect()
+}
+
+#[test]
+fn setup_sends_the_documented_requests_in_order() {
+    let es = EsServer::start();
+    let kb = EsServer::start();
+    let out = setup(&es.url(), &kb.url(), &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+
+    let planned = dry_run(&[]);
+    let planned_es: Vec<(String, String, Value)> = planned
+        .iter()
+        .filter(|s| s.0 == "PUT")
+        .map(|s| (s.0.clone(), s.1.clone(), serde_json::from_str(&s.2).unwrap()))
+        .collect();
+    assert!(planned_es.len() >= 6);
+    assert_eq!(es_writes(&es), planned_es, "Elasticsearch got exactly the planned requests");
+    // Lifecycle → component templates → index templates → ingest pipelines.
+    let rank = |p: &str| {
+        ["/_ilm/", "/_component_template/", "/_index_template/", "/_ingest/"]
+            .iter()
+            .position(|k| p.starts_with(k))
+            .unwrap()
+    };
+    let ranks: Vec<usize> = planned_es.iter().map(|s| rank(&s.1)).collect();
+    assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "{ranks:?}");
+    assert_eq!(ranks.first(), Some(&0));
+
+    // Kibana: both imports, with kbn-xsrf and an .ndjson file part.
+    let imports: Vec<_> = kb.requests().into_iter().filter(|r| r.method == "POST").collect();
+    assert_eq!(imports.len(), 2);
+    assert!(imports[0].path.starts_with("/api/saved_objects/_import?overwrite=true"));
+    assert!(imports[1].path.starts_with("/api/detection_engine/rules/_import?overwrite=true"));
+    for r in &imports {
+        assert!(r.header("kbn-xsrf").is_some());
+        assert_eq!(r.status, 200);
+    }
+    let st = kb.state.lock().unwrap();
+    let objects = std::fs::read_to_string("kibana/saved_objects.ndjson").unwrap();
+    assert_eq!(st.stack.objects.len(), objects.lines().count());
+    let rules = std::fs::read_to_string("kibana/rules.ndjson").unwrap();
+    assert_eq!(st.stack.rules.len(), rules.lines().count());
+    assert!(stdout.contains("setup complete"), "{stdout}");
+}
+
+#[test]
+fn a_second_run_changes_nothing() {
+    let es = EsServer::start();
+    let kb = EsServer::start();
+    assert!(setup(&es.url(), &kb.url(), &[]).status.success());
+    let writes = es.state.lock().unwrap().stack.writes;
+    let installed = es.state.lock().unwrap().stack.installed.clone();
+    let objects = kb.state.lock().unwrap().stack.objects.clone();
+    let rules = kb.state.lock().unwrap().stack.rules.clone();
+    let out = setup(&es.url(), &kb.url(), &[]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(es.state.lock().unwrap().stack.writes, writes, "no PUT on the second run\n{stdout}");
+    assert_eq!(es.state.lock().unwrap().stack.installed, installed);
+    assert!(stdout.matches(": unchanged").count() >= 6, "{stdout}");
+    assert_eq!(kb.state.lock().unwrap().stack.objects, objects);
+    assert_eq!(kb.state.lock().unwrap().stack.rules, rules);
+    // A changed object is written again.
+    es.state
+        .lock()
+        .unwrap()
+        .stack
+        .installed
+        .insert("/_ingest/pipeline/wirebeat".into(), json!({"version": 0, "processors": []}));
+    assert!(setup(&es.url(), &kb.url(), &["--pipelines"]).status.success());
+    assert_eq!(es.state.lock().unwrap().stack.writes, writes + 1);
+}
+
+#[test]
+fn an_error_inside_a_200_answer_fails_the_setup() {
+    let es = EsServer::start();
+    let kb = EsServer::start();
+    kb.state.lock().unwrap().stack.fail_next_import = Some(vec![json!({
+        "id": "some-dashboard", "type": "dashboard", "title": "x",
+        "error": {"type": "unknown", "message": "lens attributes could not be migrated"}
+    })]);
+    let out = setup(&es.url(), &kb.url(), &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("200 answer") && stderr.contains("some-dashboard"), "{stderr}");
+    assert!(stderr.contains("lens attributes could not be migrated"), "{stderr}");
+    // Stopped at the first failure: the rules were not sent.
+    let posts = kb.requests().into_iter().filter(|r| r.method == "POST").count();
+    assert_eq!(posts, 1);
+}
+
+#[test]
+fn a_cluster_without_ilm_gets_data_stream_lifecycle() {
+    let es = EsServer::start();
+    es.state.lock().unwrap().stack.no_ilm = true;
+    let kb = EsServer::start();
+    let out = setup(&es.url(), &kb.url(), &["--index-management"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let writes = es_writes(&es);
+    assert!(writes.iter().all(|w| !w.1.starts_with("/_ilm/")));
+    assert!(writes.iter().any(|w| w.2.to_string().contains("data_retention")));
+    assert!(kb.requests().is_empty(), "only the chosen part");
+    let planned: Vec<String> =
+        dry_run(&["--index-management", "--no-ilm"]).into_iter().map(|s| s.1).collect();
+    assert_eq!(writes.iter().map(|w| w.1.clone()).collect::<Vec<_>>(), planned);
+}
+
+#[test]
+fn dry_run_and_unreachable_hosts() {
+    let es = EsServer::start();
+    let out = wirebeat()
+        .args(["setup", "--dry-run", "-E"])
+        .arg(format!("output.elasticsearch.hosts=[\"{}\"]", es.url()))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(es.requests().is_empty(), "a dry run sends nothing");
+    let port = es_server::closed_port();
+    let out = setup(&format!("http://127.0.0.1:{port}"), "http://127.0.0.1:9", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("setup failed") && stderr.contains(&port.to_string()), "{stderr}");
+}
+
+#[test]
+fn export_prints_installable_content() {
+    let out = wirebeat().args(["export", "dashboards"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text, std::fs::read_to_string("kibana/saved_objects.ndjson").unwrap());
+    let out = wirebeat().args(["export", "rules"]).output().unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        std::fs::read_to_string("kibana/rules.ndjson").unwrap()
+    );
+    let out = wirebeat().args(["export", "logstash"]).output().unwrap();
+    assert!(String::from_utf8(out.stdout).unwrap().contains("kafka"));
+    let out = wirebeat().args(["export", "template"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("PUT /_ilm/policy/"), "{text}");
+    assert!(!text.contains("/_ingest/"));
+    let out = wirebeat().args(["export", "nonsense"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
