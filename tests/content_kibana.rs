@@ -33,28 +33,21 @@ use wirebeat::kibana;
 
 /// Elasticsearch type of `field` in wirebeat's indices, or None when it is not mapped.
 ///
-/// Until the index templates are merged this is ECS (../shared/ecs/ecs_flat.yml) ∪ wirebeat's
-/// custom fields (`wirebeat::ecs::fields::custom_fields()`) ∪ the `wirebeat.stats.*` health
-/// counters (long). Swap the body for the template's field list when it exists: every check
-/// below goes through this function.
+/// The index templates' field list (`wirebeat::content::fields::all()`, the one list the
+/// templates are generated from) and their `wirebeat.stats.*` → long dynamic template: every
+/// check below goes through this function.
 fn mapped_type(field: &str) -> Option<String> {
     static FIELDS: OnceLock<BTreeMap<String, String>> = OnceLock::new();
     let fields = FIELDS.get_or_init(|| {
-        let text = std::fs::read_to_string(shared().join("ecs/ecs_flat.yml")).unwrap();
-        let y: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
-        let mut out = BTreeMap::new();
-        for (k, v) in y.as_mapping().unwrap() {
-            let ty = v.get("type").and_then(|t| t.as_str()).unwrap_or("").to_owned();
-            out.insert(k.as_str().unwrap().to_owned(), ty);
-        }
-        for (name, ty, _) in wirebeat::ecs::fields::custom_fields() {
-            out.insert(name.to_owned(), ty.to_owned());
-        }
-        out
+        wirebeat::content::fields::all()
+            .into_iter()
+            .map(|f| (f.name.to_string(), f.es_type.to_string()))
+            .collect()
     });
     if let Some(t) = fields.get(field) {
         return Some(t.clone());
     }
+    // The templates' dynamic template maps every `wirebeat.stats.*` counter as long.
     let counter = field.strip_prefix("wirebeat.stats.").is_some_and(|rest| {
         !rest.is_empty()
             && rest.split('.').all(|p| {
