@@ -390,7 +390,7 @@ impl FlowEncoder {
                 types: if is_final { &["connection", "end"] } else { &["connection"] },
                 action: "network_flow",
                 dataset: DATASET_FLOW,
-                module: "wirebeat",
+                module: "network_traffic",
                 start: time::rfc3339(f.first_ts),
                 end: time::rfc3339(f.last_ts),
                 duration: f.last_ts.saturating_sub(f.first_ts),

@@ -112,7 +112,7 @@ pub fn encode(ctx: &EventContext, f: &Flow, t: &Txn) -> EncodedEvent {
             category: ["network"],
             types: ["connection", "protocol"],
             dataset: t.dataset,
-            module: "wirebeat",
+            module: "network_traffic",
             start: time::rfc3339(t.start_ns),
             end: t.end_ns.map(time::rfc3339),
             duration: t.end_ns.map(|e| e.saturating_sub(t.start_ns).max(0)),
