@@ -1396,6 +1396,7 @@ wirebeat:
             ..Config::default()
         };
         expected.fields.insert("env".into(), "production".into());
+        expected.queue.disk = Some(crate::queue::DiskConfig::default());
         expected.wirebeat.interfaces =
             vec![Interface { name: "eth0".into(), ..Interface::default() }];
         expected.wirebeat.flows.tcp_timeout = Some(Duration::from_secs(30));
