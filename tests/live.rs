@@ -401,7 +401,16 @@ fn live_flows_match_read() {
 
     let dir = tempfile::tempdir().unwrap();
     let done = capture(&ns, dir.path(), &pcaps, &[]);
-    let got = flows(&parse(&done.stdout));
+    let events = parse(&done.stdout);
+    let got = flows(&events);
+    // The final sensor-health event counts every captured frame.
+    let health = events
+        .iter()
+        .rfind(|e| get(e, "event.dataset").and_then(Value::as_str) == Some("wirebeat.health"))
+        .expect("a wirebeat.health event at the end of run");
+    let received = get(health, "wirebeat.stats.packets_received").and_then(Value::as_u64);
+    let packets: u64 = want.values().map(|c| c.packets).sum();
+    assert!(received.unwrap() >= packets, "health {received:?} < {packets} packets in flows");
     if differences(&want, &got, "live").is_empty() {
         eprintln!("live: {} flows match `wirebeat read`", got.len());
     } else {

@@ -568,6 +568,9 @@ fn run(cfg: &Config, dump: Option<&Path>) -> i32 {
         "capturing"
     );
     let mut last_tick = std::time::Instant::now();
+    let health_ctx = context(cfg);
+    let health_period = cfg.wirebeat.health_period.0;
+    let mut last_health = std::time::Instant::now();
     let mut failure: Option<String> = None;
     while !stop.load(Ordering::Relaxed) && !pipeline.output_failed.load(Ordering::Relaxed) {
         let mut got = 0;
@@ -592,6 +595,11 @@ fn run(cfg: &Config, dump: Option<&Path>) -> i32 {
             last_tick = std::time::Instant::now();
             pipeline.tick(wall_clock_ns());
             publish_kernel_stats(&mut ifaces, &counters);
+            if !health_period.is_zero() && last_health.elapsed() >= health_period {
+                last_health = std::time::Instant::now();
+                let ev = crate::ecs::health::health_event(&health_ctx, &counters, wall_clock_ns());
+                pipeline.publish(ev);
+            }
         }
         if got == 0 {
             std::thread::sleep(std::time::Duration::from_millis(2));
@@ -618,6 +626,9 @@ fn run(cfg: &Config, dump: Option<&Path>) -> i32 {
         }
     }
     tracing::info!("stopping: flushing flows and delivering events");
+    if !health_period.is_zero() && !pipeline.output_failed.load(Ordering::Relaxed) {
+        pipeline.publish(crate::ecs::health::health_event(&health_ctx, &counters, wall_clock_ns()));
+    }
     let result = pipeline.finish();
     summary(&counters, &result);
     if let Some(f) = failure {

@@ -45,6 +45,8 @@ pub struct Wirebeat {
     pub streams: Streams,
     /// Capacity of each worker's input channel, in batches.
     pub channel_batches: usize,
+    /// `run`: a sensor-health event (`wirebeat.health`) this often; `0s` turns them off.
+    pub health_period: Duration,
 }
 
 impl Default for Wirebeat {
@@ -60,6 +62,7 @@ impl Default for Wirebeat {
             protocols: Protocols::default(),
             streams: Streams::default(),
             channel_batches: 16,
+            health_period: Duration::from_secs(30),
         }
     }
 }

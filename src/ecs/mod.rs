@@ -5,6 +5,7 @@
 //! Fields outside ECS are listed in [`fields::CUSTOM_FIELDS`], which the index template maps.
 
 pub mod fields;
+pub mod health;
 pub mod time;
 pub mod txn;
 

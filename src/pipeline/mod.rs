@@ -121,6 +121,7 @@ pub struct Pipeline {
     workers: Vec<JoinHandle<()>>,
     feeder: Option<JoinHandle<()>>,
     output: Option<JoinHandle<RunResult>>,
+    queue: Arc<Queue>,
     counters: Arc<Counters>,
     /// Set by the output thread when the output failed for good: stop capturing.
     pub output_failed: Arc<AtomicBool>,
@@ -165,6 +166,7 @@ impl Pipeline {
         let output = {
             let counters = counters.clone();
             let failed = failed.clone();
+            let queue = queue.clone();
             std::thread::Builder::new()
                 .name("wirebeat-output".into())
                 .spawn(move || send_loop(output, queue, counters, failed))
@@ -181,9 +183,15 @@ impl Pipeline {
             workers,
             feeder: Some(feeder),
             output: Some(output),
+            queue,
             counters,
             output_failed: failed,
         }
+    }
+
+    /// Puts an event of the sensor itself (health) straight into the queue.
+    pub fn publish(&self, ev: EncodedEvent) {
+        self.queue.push(vec![ev]);
     }
 
     /// The pipeline's packet clock: the largest timestamp seen so far.
