@@ -31,7 +31,8 @@ use std::thread::JoinHandle;
 
 /// Frames per epoch, across all workers.
 pub const EPOCH_FRAMES: usize = 8192;
-/// Events per `send` call to the output.
+/// Events the queue thread collects before a push into the queue (outputs take their own batch
+/// sizes from the queue, `Output::max_batch`).
 const OUTPUT_BATCH: usize = 2048;
 
 #[derive(Debug, Clone, Copy)]
@@ -404,8 +405,9 @@ fn send_loop(
 ) -> RunResult {
     let mut result = RunResult::default();
     let mut seen = OutputStats::default();
+    let max = output.max_batch().max(1);
     loop {
-        match queue.take(OUTPUT_BATCH, std::time::Duration::from_millis(500)) {
+        match queue.take(max, std::time::Duration::from_millis(500)) {
             Taken::Batch(batch) => {
                 let n = batch.len();
                 Counters::add(&counters.events_published, n as u64);

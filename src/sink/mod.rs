@@ -51,6 +51,10 @@ pub trait Output: Send {
     fn send(&mut self, batch: &[EncodedEvent]) -> Result<Vec<Outcome>, OutputError>;
     /// Makes everything sent so far durable/visible.
     fn flush(&mut self) -> Result<(), OutputError>;
+    /// Most events the pipeline hands to one `send`.
+    fn max_batch(&self) -> usize {
+        2048
+    }
     /// The output's own counters.
     fn stats(&self) -> OutputStats {
         OutputStats::default()

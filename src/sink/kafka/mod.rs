@@ -310,6 +310,12 @@ impl Output for KafkaOutput {
             .collect())
     }
 
+    /// Large batches: librdkafka pipelines the produce requests of one `send`, while `send`
+    /// waits for every delivery report before the next batch is taken.
+    fn max_batch(&self) -> usize {
+        (self.cfg.queue_max_events / 2).clamp(1, 16_384)
+    }
+
     fn flush(&mut self) -> Result<(), OutputError> {
         self.producer.flush(self.cfg.timeout.0).map_err(|e| fatal(format!("flush: {e}")))?;
         // Reports of earlier batches that arrive now are not awaited by anyone: drop them.
