@@ -219,6 +219,15 @@ struct MemStore {
     bytes: u64,
 }
 
+impl MemStore {
+    /// Room for one more event (an empty queue takes any event, however large).
+    fn fits(&self, ev: &EncodedEvent) -> bool {
+        self.events == 0
+            || (self.events < self.limit_events
+                && self.bytes + ev.json.len() as u64 <= self.limit_bytes)
+    }
+}
+
 impl Queue {
     /// Opens the queue the configuration asks for (the spool is recovered from disk).
     pub fn open(cfg: &Config, counters: Arc<Counters>) -> Result<Queue, QueueError> {
@@ -263,31 +272,22 @@ impl Queue {
 
     /// Adds events at the tail; blocks or drops as `when_full` says. Errors (the spool's disk
     /// failing) are counted and logged, and the events that could not be stored are dropped.
+    /// After [`Queue::abort`] a memory queue drops (counted); the spool still keeps what fits,
+    /// for the next start.
     pub fn push(&self, events: Vec<EncodedEvent>) {
         let mut st = self.lock();
         let mut blocked = false;
+        let durable = matches!(st.store, Store::Disk(_));
         for ev in events {
-            if st.aborted {
-                Counters::add(&self.counters.dropped_output_failed, 1);
-                continue;
-            }
             loop {
-                let fits = match &st.store {
-                    Store::Mem(m) => {
-                        m.events == 0
-                            || (m.events < m.limit_events
-                                && m.bytes + ev.json.len() as u64 <= m.limit_bytes)
-                    }
-                    Store::Disk(s) => s.fits(&ev),
-                };
-                if fits {
+                if st.aborted && !durable {
                     break;
                 }
-                let when_full = match &st.store {
-                    Store::Mem(m) => m.when_full,
-                    Store::Disk(s) => s.when_full(),
+                let (fits, when_full) = match &st.store {
+                    Store::Mem(m) => (m.fits(&ev), m.when_full),
+                    Store::Disk(s) => (s.fits(&ev), s.when_full()),
                 };
-                if when_full == WhenFull::DropNewest || st.aborted {
+                if fits || when_full == WhenFull::DropNewest || st.aborted {
                     break;
                 }
                 if !blocked {
@@ -300,41 +300,37 @@ impl Queue {
                 self.arrived.notify_all();
                 st = self.room.wait(st).unwrap_or_else(|p| p.into_inner());
             }
-            if st.aborted {
-                Counters::add(&self.counters.dropped_output_failed, 1);
-                continue;
-            }
+            let aborted = st.aborted;
             let stored = match &mut st.store {
+                Store::Mem(_) if aborted => false,
                 Store::Mem(m) => {
-                    if m.events == 0
-                        || (m.events < m.limit_events
-                            && m.bytes + ev.json.len() as u64 <= m.limit_bytes)
-                    {
+                    m.fits(&ev) && {
                         m.events += 1;
                         m.bytes += ev.json.len() as u64;
                         m.waiting.push_back(ev);
                         true
-                    } else {
-                        false
                     }
                 }
                 Store::Disk(s) => {
                     if s.fits(&ev) {
-                        match s.append(&ev) {
-                            Ok(()) => true,
-                            Err(e) => {
-                                tracing::error!(error = %e, "spool write failed, event dropped");
-                                Counters::add(&self.counters.dropped_spool_error, 1);
-                                continue;
-                            }
+                        if let Err(e) = s.append(&ev) {
+                            tracing::error!(error = %e, "spool write failed, event dropped");
+                            Counters::add(&self.counters.dropped_spool_error, 1);
+                            continue;
                         }
+                        true
                     } else {
                         false
                     }
                 }
             };
             if !stored {
-                Counters::add(&self.counters.dropped_queue_full, 1);
+                let cause = if aborted {
+                    &self.counters.dropped_output_failed
+                } else {
+                    &self.counters.dropped_queue_full
+                };
+                Counters::add(cause, 1);
             }
         }
         self.flush_spool(&mut st);

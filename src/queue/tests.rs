@@ -303,3 +303,21 @@ fn spool_full_with_block_passes_everything_through_in_order() {
     assert_eq!(c.get(&c.spool_errors), 0);
     assert!(c.get(&c.spool_bytes) <= 8192 + 4096);
 }
+
+#[test]
+fn an_aborted_spool_still_keeps_what_fits() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Arc::new(Counters::default());
+    {
+        let q = Queue::open(&disk(dir.path()), c.clone()).unwrap();
+        q.push((0..5).map(ev).collect());
+        q.abort();
+        q.push((5..8).map(ev).collect());
+        assert_eq!(c.get(&c.dropped_output_failed), 0);
+    }
+    let c2 = Arc::new(Counters::default());
+    let q = Queue::open(&disk(dir.path()), c2.clone()).unwrap();
+    q.close();
+    assert_eq!(numbers(&take_all(&q)), (0..8).collect::<Vec<_>>());
+    assert_eq!(c2.get(&c2.spool_replayed), 8);
+}
