@@ -161,3 +161,23 @@ fn file_output_writes_csv() {
     let http = rows.iter().filter(|r| r.contains(",network_traffic.http,tcp,")).count();
     assert_eq!((flows, http, rows.len()), (2, 1, 3), "{text}");
 }
+
+/// The disk spool (tiny, so pushes wait for room) gives the same output as the memory queue, and
+/// leaves nothing to replay.
+#[test]
+fn spool_gives_the_same_output_as_the_memory_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = shared().join("corpus/pcaps/zeek-wikipedia.pcap");
+    let (mem, _) = read(&[&pcap], &[]);
+    let spool = format!("queue.disk.path={}", dir.path().join("spool").display());
+    let opts = [spool.as_str(), "queue.disk.segment_size=8KiB", "queue.disk.max_size=16KiB"];
+    let (disk, events) = read(&[&pcap], &opts);
+    assert!(mem.status.success() && disk.status.success());
+    assert!(events.len() > 50);
+    assert!(mem.stdout == disk.stdout, "spool changed the output");
+    let stderr = String::from_utf8_lossy(&disk.stderr);
+    assert!(!stderr.contains("blocked=0"), "a 16 KiB spool must have made pushes wait: {stderr}");
+    let (again, _) = read(&[&pcap], &opts);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(stderr.contains("replayed=0"), "{stderr}");
+}
