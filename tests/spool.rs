@@ -1,9 +1,13 @@
-//! At-least-once delivery through the disk spool against a real broker process (Tansu):
-//! the broker stopped for 30 s mid-run, and wirebeat SIGKILLed while the broker is down.
-//! Skipped, with the reason printed, when Tansu is not installed.
+//! At-least-once delivery through the disk spool: against a real broker process (Tansu; those
+//! tests are skipped, with the reason printed, when Tansu is not installed) the broker stopped
+//! for 30 s mid-run, and wirebeat SIGKILLed while the broker is down; against the Elasticsearch
+//! test server (always) wirebeat SIGKILLed while every `_bulk` fails, after one batch was
+//! indexed but its answer lost, then restarted: every event indexed once, the resent ones
+//! counted as duplicates.
 #![allow(clippy::unwrap_used, clippy::print_stderr, clippy::print_stdout)]
 
 mod common;
+mod es_server;
 
 use common::kafka::*;
 use common::*;
@@ -30,14 +34,22 @@ fn free_port() -> u16 {
 
 /// `wirebeat read` into Kafka through a spool of 16 KiB segments, 64 KiB in all.
 fn spawn_read(pcap: &Path, port: u16, topic: &str, spool: &Path, extra: &[&str]) -> Child {
+    let hosts = format!("output.kafka.hosts=[\"127.0.0.1:{port}\"]");
+    let topic = format!("output.kafka.topic={topic}");
+    let mut all: Vec<&str> = vec![&hosts, &topic];
+    all.extend_from_slice(extra);
+    spawn_spooled(pcap, spool, &all)
+}
+
+/// `wirebeat read` with the given output settings through a spool of 16 KiB segments, 64 KiB
+/// in all.
+fn spawn_spooled(pcap: &Path, spool: &Path, extra: &[&str]) -> Child {
     let mut c = wirebeat();
     c.arg("read").arg("--no-progress");
     for o in extra {
         c.arg("-E").arg(o);
     }
     for o in [
-        format!("output.kafka.hosts=[\"127.0.0.1:{port}\"]"),
-        format!("output.kafka.topic={topic}"),
         format!("queue.disk.path={}", spool.display()),
         "queue.disk.segment_size=16KiB".into(),
         "queue.disk.max_size=64KiB".into(),
@@ -237,6 +249,59 @@ fn sigkill_while_broker_down_then_restart_delivers_everything() {
     assert_eq!(dups, 0, "nothing reached the broker before the kill, so nothing can repeat");
     eprintln!(
         "{} events spooled by the killed run and {} new ones delivered; duplicates {dups}",
+        spooled.len(),
+        want.len() - spooled.len()
+    );
+}
+
+#[test]
+fn sigkill_while_elasticsearch_fails_then_restart_indexes_everything_once() {
+    use es_server::{Answer, EsServer};
+    let es = EsServer::start();
+    // The first _bulk is indexed but answered 500 (the acknowledgement is lost); every later one
+    // fails until the test clears the script.
+    es.push_answer(Answer::StoreThenFail(500));
+    for _ in 0..100_000 {
+        es.push_answer(Answer::Status(500));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("spool");
+    let hosts = format!("output.elasticsearch.hosts=[\"{}\"]", es.url());
+    let fast = ["output.elasticsearch.backoff.init=5ms", "output.elasticsearch.backoff.max=20ms"];
+    let opts = [hosts.as_str(), fast[0], fast[1]];
+
+    let mut first = spawn_spooled(&capture(), &spool, &opts);
+    wait_for("the spool to fill", Duration::from_secs(60), || {
+        spool.join("lock").exists() && spooled_documents(&spool).len() > 20
+    });
+    wait_for("a failed _bulk after the lost one", Duration::from_secs(60), || {
+        es.bulk_requests().len() >= 3
+    });
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+    let stored_before = es.docs().len();
+    assert!(stored_before > 0, "the first batch was indexed");
+    let spooled = spooled_documents(&spool);
+    let full = console_lines(&capture());
+    assert!(spooled.len() < full.len(), "run 1 must have been cut mid-stream");
+
+    es.state.lock().unwrap().answers.clear();
+    let second_pcap = shared().join("corpus/pcaps/zeek-wikipedia.pcap");
+    let (code, stderr) =
+        finish(spawn_spooled(&second_pcap, &spool, &opts), Duration::from_secs(120));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(summary_value(&stderr, "replayed"), spooled.len() as u64, "{stderr}");
+    // The lost acknowledgement's documents came again: 409, counted as duplicates.
+    assert_eq!(summary_value(&stderr, "duplicate"), stored_before as u64, "{stderr}");
+
+    let mut want: Vec<serde_json::Value> =
+        spooled.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+    want.extend(console_lines(&second_pcap).iter().map(|l| serde_json::from_str(l).unwrap()));
+    let key = |v: &serde_json::Value| v.to_string();
+    let got = multiset(es.docs().iter().map(key));
+    assert_eq!(got, multiset(want.iter().map(key)), "every event indexed exactly once");
+    eprintln!(
+        "{} spooled events and {} new ones indexed once; {stored_before} duplicates counted",
         spooled.len(),
         want.len() - spooled.len()
     );
