@@ -11,7 +11,7 @@ use rdkafka::producer::DefaultProducerContext;
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use wirebeat::ecs::EncodedEvent;
 use wirebeat::sink::kafka::{self, Config};
@@ -19,13 +19,6 @@ use wirebeat::sink::{Outcome, Output};
 
 fn capture() -> PathBuf {
     shared().join("corpus/pcaps/zeek-wikipedia.pcap")
-}
-
-/// The console output of `wirebeat read` of the capture: one JSON document per line.
-fn console_lines(pcap: &Path) -> Vec<String> {
-    let (out, _) = read(&[pcap], &[]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().lines().map(str::to_owned).collect()
 }
 
 /// Events as the pipeline hands them to the output, rebuilt from console lines.

@@ -22,16 +22,6 @@ fn capture() -> PathBuf {
     shared().join("corpus/pcaps/sv-output-eve-ftp-data.pcap")
 }
 
-fn console_lines(pcap: &Path) -> Vec<String> {
-    let (out, _) = read(&[pcap], &[]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().lines().map(str::to_owned).collect()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 /// `wirebeat read` into Kafka through a spool of 16 KiB segments, 64 KiB in all.
 fn spawn_read(pcap: &Path, port: u16, topic: &str, spool: &Path, extra: &[&str]) -> Child {
     let hosts = format!("output.kafka.hosts=[\"127.0.0.1:{port}\"]");
@@ -171,7 +161,7 @@ fn broker_down_for_30s_mid_run_loses_nothing() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = es_server::closed_port();
     // sqlite storage: what the broker acknowledged survives its restart.
     let broker = Tansu::start_with(bin.clone(), port, "sqlite://broker.db", dir.path());
     broker.create_topic("outage", 1);
@@ -212,7 +202,7 @@ fn sigkill_while_broker_down_then_restart_delivers_everything() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = es_server::closed_port();
     let spool = dir.path().join("spool");
 
     // Run 1: no broker at all. The spool fills (64 KiB), the read blocks, wirebeat is killed.

@@ -71,7 +71,7 @@ pub fn health_event(ctx: &EventContext, counters: &Counters, now_ns: i64) -> Enc
         "tags": ctx.tags,
         "wirebeat": {"stats": stats},
     });
-    EncodedEvent { dataset: DATASET_HEALTH, key: None, json: doc.to_string().into_bytes() }
+    EncodedEvent::encode(DATASET_HEALTH, None, &doc)
 }
 
 #[cfg(test)]

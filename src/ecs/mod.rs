@@ -29,6 +29,16 @@ pub struct EncodedEvent {
     pub json: Vec<u8>,
 }
 
+impl EncodedEvent {
+    /// Serializes `doc` once into an event of `dataset`.
+    pub fn encode(dataset: &'static str, key: Option<String>, doc: &impl Serialize) -> Self {
+        let mut json = Vec::with_capacity(2048);
+        // Serializing plain structs into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut json, doc);
+        EncodedEvent { dataset, key: key.map(String::into_boxed_str), json }
+    }
+}
+
 /// Who produced the events: the sensor's identity, fixed for a run.
 #[derive(Debug, Clone, Serialize)]
 pub struct Observer {
@@ -448,10 +458,7 @@ impl FlowEncoder {
             tags: &ctx.tags,
             labels: &ctx.labels,
         };
-        let mut json = Vec::with_capacity(2048);
-        // Serializing plain structs into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut json, &ev);
-        EncodedEvent { dataset: DATASET_FLOW, key: cid.map(String::into_boxed_str), json }
+        EncodedEvent::encode(DATASET_FLOW, cid, &ev)
     }
 }
 

@@ -161,8 +161,5 @@ pub fn encode(ctx: &EventContext, f: &Flow, t: &Txn) -> EncodedEvent {
         labels: &ctx.labels,
         fields: &t.fields,
     };
-    let mut json = Vec::with_capacity(2048);
-    // Serializing plain structs into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut json, &ev);
-    EncodedEvent { dataset: t.dataset, key: cid.map(String::into_boxed_str), json }
+    EncodedEvent::encode(t.dataset, cid, &ev)
 }

@@ -253,21 +253,8 @@ impl Queue {
         Ok(q)
     }
 
-    /// A memory queue with default limits (tests and tools).
-    pub fn memory(counters: Arc<Counters>) -> Queue {
-        match Queue::open(&Config::default(), counters) {
-            Ok(q) => q,
-            Err(_) => unreachable!("a memory queue cannot fail to open"),
-        }
-    }
-
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Whether events survive a restart.
-    pub fn durable(&self) -> bool {
-        matches!(self.lock().store, Store::Disk(_))
     }
 
     /// Adds events at the tail; blocks or drops as `when_full` says. Errors (the spool's disk
@@ -452,6 +439,22 @@ impl Queue {
         };
         Counters::set(&self.counters.queue_events, events);
         Counters::set(&self.counters.queue_bytes, bytes);
+    }
+}
+
+#[cfg(test)]
+impl Queue {
+    /// A memory queue with default limits.
+    fn memory(counters: Arc<Counters>) -> Queue {
+        match Queue::open(&Config::default(), counters) {
+            Ok(q) => q,
+            Err(_) => unreachable!("a memory queue cannot fail to open"),
+        }
+    }
+
+    /// Whether events survive a restart.
+    fn durable(&self) -> bool {
+        matches!(self.lock().store, Store::Disk(_))
     }
 }
 

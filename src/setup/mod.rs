@@ -215,15 +215,17 @@ fn installed(path: &str, body: &Value) -> Option<Value> {
     if path.starts_with("/_ilm/policy/") {
         return Some(serde_json::json!({"policy": body.get(name)?.get("policy")?}));
     }
-    if path.starts_with("/_component_template/") {
-        return body.get("component_templates")?.as_array()?.iter().find_map(|t| {
-            (t.get("name")?.as_str()? == name).then(|| t.get("component_template").cloned())?
-        });
-    }
-    if path.starts_with("/_index_template/") {
-        return body.get("index_templates")?.as_array()?.iter().find_map(|t| {
-            (t.get("name")?.as_str()? == name).then(|| t.get("index_template").cloned())?
-        });
+    // Templates come back as a list of {name, <kind>} entries.
+    let listed = [
+        ("/_component_template/", "component_templates", "component_template"),
+        ("/_index_template/", "index_templates", "index_template"),
+    ];
+    if let Some((_, list, item)) = listed.iter().find(|(p, _, _)| path.starts_with(p)) {
+        return body
+            .get(list)?
+            .as_array()?
+            .iter()
+            .find_map(|t| (t.get("name")?.as_str()? == name).then(|| t.get(*item).cloned())?);
     }
     if path.starts_with("/_ingest/pipeline/") {
         return body.get(name).cloned();

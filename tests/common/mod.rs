@@ -45,6 +45,13 @@ pub fn read(files: &[&Path], overrides: &[&str]) -> (Output, Vec<serde_json::Val
     (out, events)
 }
 
+/// The console output of a successful `wirebeat read`: one JSON document per line.
+pub fn console_lines(pcap: &Path) -> Vec<String> {
+    let (out, _) = read(&[pcap], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().lines().map(str::to_owned).collect()
+}
+
 pub fn get<'a>(v: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
     path.split('.').try_fold(v, |v, k| v.get(k))
 }
