@@ -627,6 +627,8 @@ fn run(cfg: &Config, dump: Option<&Path>) -> i32 {
     }
     tracing::info!("stopping: flushing flows and delivering events");
     if !health_period.is_zero() && !pipeline.output_failed.load(Ordering::Relaxed) {
+        // Hands the last frames to the workers, which also publishes their count.
+        pipeline.tick(wall_clock_ns());
         pipeline.publish(crate::ecs::health::health_event(&health_ctx, &counters, wall_clock_ns()));
     }
     let result = pipeline.finish();

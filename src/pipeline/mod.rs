@@ -117,6 +117,7 @@ pub struct Pipeline {
     recycle: Receiver<FrameBatch>,
     epoch: u64,
     in_epoch: usize,
+    wire_bytes_in_epoch: u64,
     now_ns: i64,
     ordered: bool,
     workers: Vec<JoinHandle<()>>,
@@ -179,6 +180,7 @@ impl Pipeline {
             recycle: recycle_rx,
             epoch: 0,
             in_epoch: 0,
+            wire_bytes_in_epoch: 0,
             now_ns: i64::MIN,
             ordered: settings.ordered,
             workers,
@@ -209,8 +211,7 @@ impl Pipeline {
         b.data.extend_from_slice(data);
         b.frames.push(FrameMeta { ts_ns, wire_len, linktype, off, len: data.len() });
         self.now_ns = self.now_ns.max(ts_ns);
-        Counters::add(&self.counters.frames_read, 1);
-        Counters::add(&self.counters.wire_bytes_read, u64::from(wire_len));
+        self.wire_bytes_in_epoch += u64::from(wire_len);
         self.in_epoch += 1;
         if self.in_epoch >= EPOCH_FRAMES {
             self.dispatch(false);
@@ -249,8 +250,12 @@ impl Pipeline {
                 }
             }
         }
+        // Frame counts are published once per epoch, not per frame.
+        Counters::add(&self.counters.frames_read, self.in_epoch as u64);
+        Counters::add(&self.counters.wire_bytes_read, self.wire_bytes_in_epoch);
         self.epoch += 1;
         self.in_epoch = 0;
+        self.wire_bytes_in_epoch = 0;
     }
 
     /// Flushes every flow as final, waits until the output has every event, and stops.
