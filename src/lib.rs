@@ -3,6 +3,7 @@
 //! Data path (see ARCHITECTURE.md): `capture` → `pipeline` (shards frames over workers) →
 //! `decode` (+ defragmentation, tunnels) → `flow` (tables, Community ID) → `ecs` (typed events,
 //! derived fields, serialized once) → `sink` (console, file).
+pub mod bytes;
 pub mod capture;
 pub mod cli;
 pub mod config;
