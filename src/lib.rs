@@ -18,3 +18,4 @@ pub mod queue;
 pub mod setup;
 pub mod sink;
 pub mod stats;
+pub mod units;

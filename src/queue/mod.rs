@@ -18,6 +18,7 @@ pub mod spool;
 
 use crate::ecs::EncodedEvent;
 use crate::stats::Counters;
+pub use crate::units::ByteSize;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -32,59 +33,6 @@ pub enum WhenFull {
     Block,
     /// Drop the events that do not fit, and count them.
     DropNewest,
-}
-
-/// A size in bytes: a number, or a string such as `64MiB`, `1GiB`, `500MB`, `4096`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(into = "u64")]
-pub struct ByteSize(pub u64);
-
-impl From<ByteSize> for u64 {
-    fn from(b: ByteSize) -> u64 {
-        b.0
-    }
-}
-
-impl std::str::FromStr for ByteSize {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let t = s.trim();
-        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-        let (num, unit) = t.split_at(split);
-        let n: u64 = num.parse().map_err(|_| format!("not a size: {s:?} (e.g. 64MiB)"))?;
-        let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-            "" | "b" => 1,
-            "kb" => 1000,
-            "kib" | "k" => 1 << 10,
-            "mb" => 1_000_000,
-            "mib" | "m" => 1 << 20,
-            "gb" => 1_000_000_000,
-            "gib" | "g" => 1 << 30,
-            "tb" => 1_000_000_000_000,
-            "tib" | "t" => 1 << 40,
-            u => {
-                return Err(format!(
-                    "unknown size unit {u:?} in {s:?} (B, KiB, MiB, GiB, KB, MB, GB)"
-                ))
-            }
-        };
-        n.checked_mul(mult).map(ByteSize).ok_or_else(|| format!("size too large: {s:?}"))
-    }
-}
-
-impl<'de> Deserialize<'de> for ByteSize {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            N(u64),
-            S(String),
-        }
-        match Raw::deserialize(d)? {
-            Raw::N(n) => Ok(ByteSize(n)),
-            Raw::S(s) => s.parse().map_err(serde::de::Error::custom),
-        }
-    }
 }
 
 /// `queue`.

@@ -1,0 +1,166 @@
+//! Units of the configuration shared by every component: durations (`10s`, `500ms`) and byte
+//! sizes (`64MiB`). A leaf module: components use these types in their own config sections
+//! without importing `config`, so `config` can import the components' sections without a cycle.
+
+use serde::{Deserialize, Serialize};
+
+/// A duration written as `<number><unit>` with unit `ns`, `us`, `ms`, `s`, `m` or `h`
+/// (a bare number is seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Duration(pub std::time::Duration);
+
+impl Duration {
+    pub const fn from_secs(s: u64) -> Self {
+        Duration(std::time::Duration::from_secs(s))
+    }
+    pub fn as_nanos(&self) -> i64 {
+        i64::try_from(self.0.as_nanos()).unwrap_or(i64::MAX)
+    }
+}
+
+impl std::str::FromStr for Duration {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+        let (num, unit) = s.split_at(split);
+        let value: f64 = num
+            .parse()
+            .map_err(|_| format!("invalid duration {s:?} (expected e.g. 10s, 500ms, 1m)"))?;
+        let scale = match unit.trim() {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "" | "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            other => {
+                return Err(format!(
+                    "invalid duration unit {other:?} in {s:?} (expected ns, us, ms, s, m or h)"
+                ))
+            }
+        };
+        Duration::from_secs_f64(value * scale).ok_or_else(|| format!("invalid duration {s:?}"))
+    }
+}
+
+impl Duration {
+    /// Seconds as a float; `None` when negative, not finite or too large.
+    fn from_secs_f64(secs: f64) -> Option<Self> {
+        if !secs.is_finite() || secs < 0.0 {
+            return None;
+        }
+        std::time::Duration::try_from_secs_f64(secs).ok().map(Duration)
+    }
+}
+
+/// Written in the largest unit that is exact: `10s`, `500ms`, `1m`, `2h`, `0s`.
+impl std::fmt::Display for Duration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ns = self.0.as_nanos();
+        if ns == 0 {
+            return f.write_str("0s");
+        }
+        const UNITS: [(u128, &str); 6] = [
+            (3_600_000_000_000, "h"),
+            (60_000_000_000, "m"),
+            (1_000_000_000, "s"),
+            (1_000_000, "ms"),
+            (1_000, "us"),
+            (1, "ns"),
+        ];
+        for (size, unit) in UNITS {
+            if ns.is_multiple_of(size) {
+                return write!(f, "{}{unit}", ns / size);
+            }
+        }
+        write!(f, "{ns}ns")
+    }
+}
+
+/// Accepts a string (`10s`, `500ms`, `1m`, `1.5h`) or a number of seconds (`5`, `0.25`).
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Duration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a duration such as 10s, 500ms or 1m (or a number of seconds)")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Duration, E> {
+                Ok(Duration::from_secs(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Duration, E> {
+                u64::try_from(v)
+                    .map(Duration::from_secs)
+                    .map_err(|_| E::custom(format!("invalid duration {v} (must not be negative)")))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Duration, E> {
+                Duration::from_secs_f64(v).ok_or_else(|| E::custom(format!("invalid duration {v}")))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Duration, E> {
+                v.parse().map_err(E::custom)
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+impl Serialize for Duration {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A size in bytes: a number, or a string such as `64MiB`, `1GiB`, `500MB`, `4096`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(into = "u64")]
+pub struct ByteSize(pub u64);
+
+impl From<ByteSize> for u64 {
+    fn from(b: ByteSize) -> u64 {
+        b.0
+    }
+}
+
+impl std::str::FromStr for ByteSize {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let t = s.trim();
+        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+        let (num, unit) = t.split_at(split);
+        let n: u64 = num.parse().map_err(|_| format!("not a size: {s:?} (e.g. 64MiB)"))?;
+        let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1,
+            "kb" => 1000,
+            "kib" | "k" => 1 << 10,
+            "mb" => 1_000_000,
+            "mib" | "m" => 1 << 20,
+            "gb" => 1_000_000_000,
+            "gib" | "g" => 1 << 30,
+            "tb" => 1_000_000_000_000,
+            "tib" | "t" => 1 << 40,
+            u => {
+                return Err(format!(
+                    "unknown size unit {u:?} in {s:?} (B, KiB, MiB, GiB, KB, MB, GB)"
+                ))
+            }
+        };
+        n.checked_mul(mult).map(ByteSize).ok_or_else(|| format!("size too large: {s:?}"))
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(u64),
+            S(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::N(n) => Ok(ByteSize(n)),
+            Raw::S(s) => s.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
