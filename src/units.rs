@@ -1,5 +1,6 @@
-//! Units of the configuration shared by every component: durations (`10s`, `500ms`) and byte
-//! sizes (`64MiB`). A leaf module: components use these types in their own config sections
+//! Units of the configuration shared by every component: durations (`10s`, `500ms`), byte
+//! sizes (`64MiB`), the one TLS client section ([`Tls`]) and the validation error of a section
+//! ([`Invalid`]). A leaf module: components use these types in their own config sections
 //! without importing `config`, so `config` can import the components' sections without a cycle.
 
 use serde::{Deserialize, Serialize};
@@ -162,5 +163,140 @@ impl<'de> Deserialize<'de> for ByteSize {
             Raw::N(n) => Ok(ByteSize(n)),
             Raw::S(s) => s.parse().map_err(serde::de::Error::custom),
         }
+    }
+}
+
+/// How a server certificate is checked (`ssl.verification_mode`), as in Beats.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum VerificationMode {
+    /// Chain of trust and host name.
+    #[default]
+    Full,
+    /// Same as `full` here.
+    Strict,
+    /// Chain of trust only, any host name.
+    Certificate,
+    /// No check at all (testing only).
+    None,
+}
+
+/// The `ssl` section of every TLS client (`output.kafka.ssl`, `output.elasticsearch.ssl`,
+/// `setup.kibana.ssl`): one type, so a key means the same wherever it is written. Each client
+/// rejects in its validation the keys it cannot honour ([`Tls::unsupported`]) rather than
+/// ignoring them. Certificates and keys are file paths, or inline PEM where the client says so.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Tls {
+    /// `false` turns TLS off for a client that has a switch (Kafka); present means on.
+    pub enabled: bool,
+    /// CAs to trust instead of the system or built-in roots (a path or a list).
+    #[serde(deserialize_with = "one_or_many")]
+    pub certificate_authorities: Vec<String>,
+    /// Client certificate (mutual TLS).
+    pub certificate: Option<String>,
+    /// Client private key.
+    pub key: Option<String>,
+    pub key_passphrase: Option<String>,
+    /// SHA-256 (hex) of a CA certificate the server presents in its chain; trusted as a root.
+    pub ca_trusted_fingerprint: Option<String>,
+    /// `full` (default), `strict` (same as full), `certificate` or `none`.
+    pub verification_mode: VerificationMode,
+}
+
+impl Default for Tls {
+    fn default() -> Self {
+        Tls {
+            enabled: true,
+            certificate_authorities: Vec::new(),
+            certificate: None,
+            key: None,
+            key_passphrase: None,
+            ca_trusted_fingerprint: None,
+            verification_mode: VerificationMode::Full,
+        }
+    }
+}
+
+/// Which optional [`Tls`] settings a client honours.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TlsSupport {
+    /// `enabled: false` has a meaning (else it is refused).
+    pub switch: bool,
+    /// `certificate`, `key`, `key_passphrase`.
+    pub client_certificate: bool,
+    pub ca_trusted_fingerprint: bool,
+}
+
+impl Tls {
+    /// The first setting that is set but that a client with `support` cannot honour, as its
+    /// key below `ssl` (e.g. `certificate`).
+    pub fn unsupported(&self, support: TlsSupport) -> Option<&'static str> {
+        if !support.switch && !self.enabled {
+            return Some("enabled");
+        }
+        if !support.client_certificate {
+            for (key, set) in [
+                ("certificate", self.certificate.is_some()),
+                ("key", self.key.is_some()),
+                ("key_passphrase", self.key_passphrase.is_some()),
+            ] {
+                if set {
+                    return Some(key);
+                }
+            }
+        }
+        if !support.ca_trusted_fingerprint && self.ca_trusted_fingerprint.is_some() {
+            return Some("ca_trusted_fingerprint");
+        }
+        None
+    }
+}
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
+}
+
+/// A setting that a component's validation rejects: its dotted key (relative to the
+/// component's section) and why. The configuration loader adds the section's place and the
+/// file line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub key: String,
+    pub message: String,
+}
+
+impl Invalid {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Invalid {
+        Invalid { key: key.into(), message: message.into() }
+    }
+
+    /// `must be greater than 0` unless `ok`.
+    pub fn positive(key: &str, ok: bool) -> Result<(), Invalid> {
+        if ok {
+            Ok(())
+        } else {
+            Err(Invalid::new(key, "must be greater than 0"))
+        }
+    }
+
+    /// The same error with its key placed under `section` (`timeout` → `wirebeat.flows.timeout`).
+    pub fn under(self, section: &str) -> Invalid {
+        let key = match (section.is_empty(), self.key.is_empty()) {
+            (true, _) => self.key,
+            (false, true) => section.to_string(),
+            (false, false) if self.key.starts_with('[') => format!("{section}{}", self.key),
+            (false, false) => format!("{section}.{}", self.key),
+        };
+        Invalid { key, message: self.message }
     }
 }

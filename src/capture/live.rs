@@ -4,7 +4,7 @@
 //! interface); the capture loop polls every handle and sleeps briefly when all are idle, so it
 //! can also tick the pipeline's clock and notice a stop request.
 
-use crate::config::Interface;
+use super::config::Interface;
 use pcap::{Active, Capture};
 
 #[derive(Debug, thiserror::Error)]

@@ -1,5 +1,6 @@
 //! Capture: capture files (pcap, pcapng) and live interfaces (libpcap).
 
+pub mod config;
 pub mod dump;
 pub mod file;
 pub mod live;

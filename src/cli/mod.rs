@@ -4,7 +4,7 @@
 
 use crate::capture::file::{CaptureFile, CaptureFileError};
 use crate::capture::live::LiveInterface;
-use crate::config::{self, Config};
+use crate::config::{self, Config, Settings};
 use crate::ecs::EventContext;
 use crate::pipeline::{Pipeline, PipelineSettings, RunResult};
 use crate::stats::Counters;
@@ -179,7 +179,8 @@ pub fn main() -> i32 {
                 Err(code) => return code,
             };
             if !interfaces.is_empty() {
-                cfg.wirebeat.interfaces = interfaces
+                let mut raw = cfg.into_config();
+                raw.wirebeat.interfaces = interfaces
                     .into_iter()
                     .map(|name| config::Interface {
                         name,
@@ -187,10 +188,13 @@ pub fn main() -> i32 {
                         ..Default::default()
                     })
                     .collect();
-                if let Err(e) = cfg.validate() {
-                    complain(&e.to_string());
-                    return e.exit_code();
-                }
+                cfg = match Settings::new(raw) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        complain(&e.to_string());
+                        return e.exit_code();
+                    }
+                };
             }
             init_logging(&cfg);
             run(&cfg, dump.as_deref())
@@ -208,7 +212,7 @@ fn complain(line: &str) {
     eprintln!("wirebeat: {line}");
 }
 
-fn load(common: &Common) -> Result<Config, i32> {
+fn load(common: &Common) -> Result<Settings, i32> {
     config::load(common.config.as_deref(), &common.overrides).map_err(|e| {
         complain(&e.to_string());
         e.exit_code()
@@ -366,12 +370,12 @@ fn test_output(common: &Common) -> i32 {
     }
 }
 
-fn context(cfg: &Config) -> Arc<EventContext> {
+fn context(cfg: &Settings) -> Arc<EventContext> {
     EventContext::new(
         cfg.name.as_deref(),
         std::env::var("WIREBEAT_AGENT_ID").ok().as_deref(),
         &cfg.wirebeat.namespace,
-        cfg.wirebeat.internal_networks(),
+        cfg.internal_networks.clone(),
         cfg.tags.clone(),
         cfg.fields.clone(),
     )
@@ -413,8 +417,8 @@ fn stop_flag() -> Arc<AtomicBool> {
     stop
 }
 
-fn start_pipeline(cfg: &Config, ordered: bool) -> Result<(Pipeline, Arc<Counters>), i32> {
-    let output = crate::sink::from_config(&cfg.output).map_err(|e| {
+fn start_pipeline(cfg: &Settings, ordered: bool) -> Result<(Pipeline, Arc<Counters>), i32> {
+    let output = crate::sink::open(&cfg.sink).map_err(|e| {
         complain(&e.to_string());
         1
     })?;
@@ -423,13 +427,13 @@ fn start_pipeline(cfg: &Config, ordered: bool) -> Result<(Pipeline, Arc<Counters
         complain(&e.to_string());
         1
     })?;
-    let settings = PipelineSettings::from_config(cfg, ordered);
+    let settings = PipelineSettings::from_settings(cfg, ordered);
     let pipeline =
         Pipeline::start(settings, context(cfg), output, Arc::new(queue), counters.clone());
     Ok((pipeline, counters))
 }
 
-fn read(cfg: &Config, inputs: &[PathBuf], progress: bool) -> i32 {
+fn read(cfg: &Settings, inputs: &[PathBuf], progress: bool) -> i32 {
     let files = expand_inputs(inputs);
     if files.is_empty() {
         complain("no capture files found in the given paths");
@@ -529,7 +533,7 @@ fn read_file(
     }
 }
 
-fn run(cfg: &Config, dump: Option<&Path>) -> i32 {
+fn run(cfg: &Settings, dump: Option<&Path>) -> i32 {
     if cfg.wirebeat.interfaces.is_empty() {
         complain("no interface to capture on: set wirebeat.interfaces or pass -i NAME");
         return 2;

@@ -4,7 +4,8 @@
 //! Steps: parse the YAML to a `serde_yaml::Value` → expand `${VAR}` in string scalars (a scalar
 //! that is a single `${...}` is re-read as YAML, so it may become a number or a list) → split
 //! dotted keys and merge them with the nested spelling → apply the `-E` overrides in order →
-//! deserialize into [`Config`] (with `serde_path_to_error` for the key path) → [`Config::validate`].
+//! deserialize into [`Config`] (with `serde_path_to_error` for the key path) → [`Settings::new`]
+//! (validated and resolved).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -13,7 +14,7 @@ use std::path::{Path, PathBuf};
 use serde_yaml::{Mapping, Value};
 
 use super::source::{display_path, parse_path, split_dotted, Seg, SourceIndex};
-use super::Config;
+use super::{Config, Settings};
 
 /// Where a bad setting came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,7 +154,7 @@ impl ConfigError {
 
 /// Loads the configuration: the file at `path` (none = all defaults), then the `-E key=value`
 /// overrides in order; `${VAR}` comes from the process environment. The result is validated.
-pub fn load(path: Option<&Path>, overrides: &[String]) -> Result<Config, ConfigError> {
+pub fn load(path: Option<&Path>, overrides: &[String]) -> Result<Settings, ConfigError> {
     // A usage error is reported as such even when the file is also missing.
     for arg in overrides {
         parse_override(arg)?;
@@ -176,7 +177,7 @@ pub fn load_str(
     source_name: &str,
     overrides: &[String],
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Config, ConfigError> {
+) -> Result<Settings, ConfigError> {
     let overrides: Vec<ParsedOverride> =
         overrides.iter().map(|a| parse_override(a)).collect::<Result<_, _>>()?;
     let mut cx = Context {
@@ -220,14 +221,13 @@ pub fn load_str(
     }
 
     let config = cx.deserialize(tree)?;
-    config.validate().map_err(|e| match e {
+    Settings::new(config).map_err(|e| match e {
         ConfigError::Validation { origin: None, key, message } => {
             let origin = Some(cx.blame(&parse_path(&key)));
             ConfigError::Validation { origin, key, message }
         }
         other => other,
-    })?;
-    Ok(config)
+    })
 }
 
 /// A `-E` argument split into its key path and its value text.
@@ -859,7 +859,7 @@ mod tests {
         move |name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
     }
 
-    fn load_text(text: &str) -> Result<Config, ConfigError> {
+    fn load_text(text: &str) -> Result<Settings, ConfigError> {
         load_str(text, "wirebeat.yml", &[], &no_env)
     }
 
@@ -1018,7 +1018,7 @@ output:
         .unwrap();
         assert_eq!(c.wirebeat.workers, 2);
         assert_eq!(c.wirebeat.internal_networks, vec!["10.0.0.0/8".to_string(), "loopback".into()]);
-        let file = c.output.file.unwrap();
+        let file = c.output.file.as_ref().unwrap();
         assert_eq!(file.path, "/tmp/x");
         assert_eq!(file.number_of_files, 3);
         assert_eq!(file.filename, "out.ndjson");
@@ -1327,7 +1327,7 @@ wirebeat:
         assert_eq!(err.exit_code(), 1);
         let c = load_str(text, "wirebeat.yml", &args(&["output.console.enabled=false"]), &no_env)
             .unwrap();
-        assert_eq!(c.output.file.unwrap().path, "/tmp");
+        assert_eq!(c.output.file.as_ref().unwrap().path, "/tmp");
         // One output alone is fine.
         assert!(load_text("output.file.path: /tmp\n").is_ok());
     }

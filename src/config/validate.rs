@@ -1,11 +1,18 @@
-//! Checks on a typed [`Config`] (pure: no IO), named networks, and printing.
+//! Checks on a typed [`Config`] (pure: no IO) that resolve it into [`Settings`](super::Settings) in the same
+//! pass, named networks, and printing. Each component checks its own section
+//! (`Flows::validate`, `Output::validate`, …); this file calls them in order, adds the section's
+//! place to their keys, and checks what belongs to no component.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use ipnet::{IpNet, Ipv4Net, Ipv4Subnets, Ipv6Net, Ipv6Subnets};
 
-use super::{Config, ConfigError, FileFormat, Wirebeat};
+use super::{Config, ConfigError, Wirebeat};
+use crate::flow::FlowSettings;
+use crate::proto::{Limits, Registry};
+use crate::units::Invalid;
 
 /// Names accepted in `wirebeat.internal_networks` besides CIDRs.
 pub const NETWORK_NAMES: &[&str] =
@@ -18,7 +25,7 @@ pub const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
 pub const LOG_FORMATS: &[&str] = &["ecs", "text"];
 
 /// Smallest and largest accepted `snaplen`.
-pub const SNAPLEN_RANGE: std::ops::RangeInclusive<i32> = 64..=262_144;
+pub use crate::capture::config::SNAPLEN_RANGE;
 
 fn v4(a: [u8; 4], prefix: u8) -> IpNet {
     IpNet::V4(Ipv4Net::new(Ipv4Addr::from(a), prefix).unwrap_or_default())
@@ -92,6 +99,15 @@ impl Wirebeat {
     }
 }
 
+/// What validation resolved, kept by [`Settings`](super::Settings).
+pub(super) struct Resolved {
+    pub workers: usize,
+    pub internal_networks: Vec<IpNet>,
+    pub registry: Option<Arc<Registry>>,
+    pub flows: FlowSettings,
+    pub output: crate::sink::Selected,
+}
+
 fn positive(key: &str, ok: bool) -> Result<(), ConfigError> {
     if ok {
         Ok(())
@@ -130,36 +146,25 @@ fn one_of(key: &str, value: &str, allowed: &[&str]) -> Result<(), ConfigError> {
     }
 }
 
+impl From<Invalid> for ConfigError {
+    fn from(e: Invalid) -> ConfigError {
+        ConfigError::validation(e.key, e.message)
+    }
+}
+
 impl Config {
     /// Checks what types cannot: ranges, names, and settings that exclude each other. Returns
     /// the first problem, naming its dotted key. Pure: touches no files or interfaces.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.resolve().map(drop)
+    }
+
+    /// Validates and resolves in one pass (what [`Settings::new`](super::Settings::new) keeps): the first problem,
+    /// naming its dotted key, or the values the program uses.
+    pub(super) fn resolve(&self) -> Result<Resolved, ConfigError> {
         let w = &self.wirebeat;
         for (i, iface) in w.interfaces.iter().enumerate() {
-            let key = |k: &str| format!("wirebeat.interfaces[{i}].{k}");
-            if iface.name.trim().is_empty() {
-                return Err(ConfigError::validation(
-                    key("name"),
-                    "must not be empty (an interface name, or \"any\")",
-                ));
-            }
-            if !SNAPLEN_RANGE.contains(&iface.snaplen) {
-                return Err(ConfigError::validation(
-                    key("snaplen"),
-                    format!(
-                        "must be between {} and {}, got {}",
-                        SNAPLEN_RANGE.start(),
-                        SNAPLEN_RANGE.end(),
-                        iface.snaplen
-                    ),
-                ));
-            }
-            if iface.buffer_size_mb < 1 {
-                return Err(ConfigError::validation(
-                    key("buffer_size_mb"),
-                    format!("must be at least 1, got {}", iface.buffer_size_mb),
-                ));
-            }
+            iface.validate().map_err(|e| e.under(&format!("wirebeat.interfaces[{i}]")))?;
         }
         for (i, entry) in w.internal_networks.iter().enumerate() {
             if parse_network(entry).is_none() {
@@ -175,7 +180,13 @@ impl Config {
         check_namespace(&w.namespace)
             .map_err(|m| ConfigError::validation("wirebeat.namespace", m))?;
         positive("wirebeat.channel_batches", w.channel_batches > 0)?;
-        crate::proto::Registry::new(&w.protocols, crate::proto::Limits::default())
+        let limits = Limits {
+            max_buffer_bytes: w.streams.max_buffer_bytes,
+            max_pending: w.streams.max_pending_transactions,
+            transaction_timeout_ns: w.streams.transaction_timeout.as_nanos(),
+            max_out_of_order_bytes: w.streams.max_out_of_order_bytes,
+        };
+        let registry = Registry::new(&w.protocols, limits)
             .map_err(|m| ConfigError::validation("wirebeat.protocols", m))?;
         positive("wirebeat.streams.max_buffer_bytes", w.streams.max_buffer_bytes > 0)?;
         positive("wirebeat.streams.max_out_of_order_bytes", w.streams.max_out_of_order_bytes > 0)?;
@@ -187,96 +198,34 @@ impl Config {
             "wirebeat.streams.transaction_timeout",
             !w.streams.transaction_timeout.0.is_zero(),
         )?;
-
-        let f = &w.flows;
-        positive("wirebeat.flows.timeout", !f.timeout.0.is_zero())?;
-        for (name, t) in [
-            ("tcp_timeout", f.tcp_timeout),
-            ("udp_timeout", f.udp_timeout),
-            ("icmp_timeout", f.icmp_timeout),
-        ] {
-            if let Some(t) = t {
-                positive(&format!("wirebeat.flows.{name}"), !t.0.is_zero())?;
-            }
-        }
-        positive("wirebeat.flows.max_flows", f.max_flows > 0)?;
-
-        let d = &w.defrag;
-        positive("wirebeat.defrag.timeout", !d.timeout.0.is_zero())?;
-        positive("wirebeat.defrag.max_datagrams", d.max_datagrams > 0)?;
-        positive("wirebeat.defrag.max_datagram_bytes", d.max_datagram_bytes > 0)?;
+        w.flows.validate().map_err(|e| e.under("wirebeat.flows"))?;
+        w.defrag.validate().map_err(|e| e.under("wirebeat.defrag"))?;
 
         if let Some(e) = self.queue.validate().into_iter().next() {
             let (key, message) = e.split_once(": ").unwrap_or(("queue", e.as_str()));
             return Err(ConfigError::validation(key, message));
         }
-
-        let console = self.output.console.as_ref().is_some_and(|c| c.enabled);
-        let o = &self.output;
-        if let Some(k) = o.kafka.as_ref().filter(|k| k.enabled) {
-            k.validate().map_err(|m| ConfigError::validation("output.kafka", m))?;
-        }
-        if let Some(e) = o.elasticsearch.as_ref().filter(|e| e.enabled) {
-            e.validate().map_err(|m| ConfigError::validation("output.elasticsearch", m))?;
-        }
-        let network: Vec<&str> = [
-            ("output.kafka", o.kafka.as_ref().is_some_and(|k| k.enabled)),
-            ("output.elasticsearch", o.elasticsearch.as_ref().is_some_and(|e| e.enabled)),
-            ("output.file", o.file.as_ref().is_some_and(|f| f.enabled)),
-        ]
-        .into_iter()
-        .filter(|(_, on)| *on)
-        .map(|(n, _)| n)
-        .collect();
-        if network.len() > 1
-            || (console && !network.is_empty() && !network.contains(&"output.file"))
-        {
-            let mut all = network.clone();
-            if console {
-                all.insert(0, "output.console");
-            }
-            return Err(ConfigError::validation(
-                "output",
-                format!("{} are enabled; enable exactly one output", all.join(" and ")),
-            ));
-        }
-        if let Some(file) = self.output.file.as_ref().filter(|f| f.enabled) {
-            if console {
-                return Err(ConfigError::validation(
-                    "output",
-                    "output.console and output.file are both enabled; enable only one \
-                     (set output.console.enabled: false, or remove output.file)",
-                ));
-            }
-            if file.path.trim().is_empty() {
-                return Err(ConfigError::validation("output.file.path", "must not be empty"));
-            }
-            if file.filename.trim().is_empty() {
-                return Err(ConfigError::validation("output.file.filename", "must not be empty"));
-            }
-            if file.format == FileFormat::Csv && file.csv_fields.is_empty() {
-                return Err(ConfigError::validation(
-                    "output.file.csv_fields",
-                    "must list at least one field when output.file.format is csv",
-                ));
-            }
-            positive("output.file.rotate_every_kb", file.rotate_every_kb > 0)?;
-            if file.number_of_files < 1 {
-                return Err(ConfigError::validation(
-                    "output.file.number_of_files",
-                    "must be at least 1",
-                ));
-            }
-        }
+        let output = self.output.validate().map_err(|e| e.under("output"))?;
+        self.setup.validate().map_err(|e| e.under("setup"))?;
 
         one_of("logging.level", &self.logging.level, LOG_LEVELS)?;
         one_of("logging.format", &self.logging.format, LOG_FORMATS)?;
-        Ok(())
+
+        let workers = match w.workers {
+            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            n => n,
+        };
+        Ok(Resolved {
+            workers,
+            internal_networks: w.internal_networks(),
+            registry: Some(registry).filter(Registry::any_enabled).map(Arc::new),
+            flows: FlowSettings::from_config(&w.flows, workers),
+            output,
+        })
     }
 
     /// The configuration as YAML (what `wirebeat test config -v` prints); loading it back
-    /// gives the same configuration.
-    /// Unset optional settings (`null`) are left out.
+    /// gives the same configuration. Unset optional settings (`null`) are left out.
     pub fn to_yaml(&self) -> String {
         fn drop_nulls(v: &mut serde_yaml::Value) {
             match v {
@@ -447,7 +396,7 @@ mod tests {
             invalid(|c| {
                 c.output.console = Some(ConsoleOutput { enabled: false, pretty: false });
                 c.output.file = Some(FileOutput {
-                    format: FileFormat::Csv,
+                    format: super::super::FileFormat::Csv,
                     csv_fields: vec![],
                     ..FileOutput::default()
                 });

@@ -9,9 +9,9 @@
 //! reads the clock (fragment timeouts run on frame timestamps); a frame is counted in exactly one
 //! outcome counter of [`DecodeStats`].
 
+pub mod config;
 pub mod defrag;
 
-use crate::config;
 use defrag::{DefragOutcome, Defragmenter, FragmentKey};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

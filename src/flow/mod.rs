@@ -11,6 +11,7 @@
 
 pub mod app;
 pub mod community_id;
+pub mod config;
 
 use crate::decode::{LinkInfo, Packet, Tunnel, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN};
 use crate::proto::Txn;
@@ -256,7 +257,7 @@ pub struct FlowSettings {
 }
 
 impl FlowSettings {
-    pub fn from_config(c: &crate::config::Flows, workers: usize) -> Self {
+    pub fn from_config(c: &config::Flows, workers: usize) -> Self {
         let t = c.timeout.as_nanos();
         FlowSettings {
             period_ns: c.period.as_nanos(),

@@ -66,7 +66,7 @@ pub struct PipelineSettings {
     pub flows: FlowSettings,
     pub flows_enabled: bool,
     pub tunnels: TunnelPorts,
-    pub defrag: crate::config::Defrag,
+    pub defrag: crate::decode::config::Defrag,
     pub channel_batches: usize,
     /// Ordered, lossless mode for capture files; live mode drops on full channels.
     pub ordered: bool,
@@ -75,30 +75,16 @@ pub struct PipelineSettings {
 }
 
 impl PipelineSettings {
-    pub fn from_config(c: &crate::config::Config, ordered: bool) -> Self {
-        let workers = match c.wirebeat.workers {
-            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-            n => n,
-        };
-        let limits = crate::proto::Limits {
-            max_buffer_bytes: c.wirebeat.streams.max_buffer_bytes,
-            max_pending: c.wirebeat.streams.max_pending_transactions,
-            transaction_timeout_ns: c.wirebeat.streams.transaction_timeout.as_nanos(),
-            max_out_of_order_bytes: c.wirebeat.streams.max_out_of_order_bytes,
-        };
-        // Port conflicts were rejected when the configuration was validated.
-        let registry = Registry::new(&c.wirebeat.protocols, limits)
-            .ok()
-            .filter(Registry::any_enabled)
-            .map(Arc::new);
+    /// From the validated settings: nothing is resolved again here.
+    pub fn from_settings(s: &crate::config::Settings, ordered: bool) -> Self {
         PipelineSettings {
-            registry,
-            workers,
-            flows: FlowSettings::from_config(&c.wirebeat.flows, workers),
-            flows_enabled: c.wirebeat.flows.enabled,
-            tunnels: (&c.wirebeat.tunnels).into(),
-            defrag: c.wirebeat.defrag.clone(),
-            channel_batches: c.wirebeat.channel_batches.max(2),
+            registry: s.registry.clone(),
+            workers: s.workers,
+            flows: s.flows.clone(),
+            flows_enabled: s.wirebeat.flows.enabled,
+            tunnels: (&s.wirebeat.tunnels).into(),
+            defrag: s.wirebeat.defrag.clone(),
+            channel_batches: s.wirebeat.channel_batches.max(2),
             ordered,
         }
     }

@@ -14,111 +14,17 @@
 //! the spool, so what was not acknowledged when the process died is sent again at the next start
 //! (counted in `spool_replayed`; the consumer may see those as duplicates — at-least-once).
 
+mod config;
 pub mod spool;
+
+pub use crate::units::ByteSize;
+pub use config::{Config, DiskConfig, MemConfig, WhenFull};
 
 use crate::ecs::EncodedEvent;
 use crate::stats::Counters;
-pub use crate::units::ByteSize;
-use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
-
-/// What a full queue does with new events.
-#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum WhenFull {
-    /// Wait until the output frees room (backpressure into the pipeline).
-    #[default]
-    Block,
-    /// Drop the events that do not fit, and count them.
-    DropNewest,
-}
-
-/// `queue`.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct Config {
-    pub mem: MemConfig,
-    /// The disk spool; when present (and enabled) it replaces the memory queue.
-    pub disk: Option<DiskConfig>,
-}
-
-/// `queue.mem`.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct MemConfig {
-    /// Most events held (including those being sent).
-    pub events: usize,
-    /// Most bytes of serialized events held.
-    pub bytes: ByteSize,
-    pub when_full: WhenFull,
-}
-
-impl Default for MemConfig {
-    fn default() -> Self {
-        MemConfig { events: 65_536, bytes: ByteSize(64 << 20), when_full: WhenFull::Block }
-    }
-}
-
-/// `queue.disk`.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct DiskConfig {
-    pub enabled: bool,
-    /// Directory of the spool (created if missing; one wirebeat process at a time).
-    pub path: String,
-    /// Most bytes on disk, all segments together.
-    pub max_size: ByteSize,
-    /// Size at which a segment is closed and a new one started.
-    pub segment_size: ByteSize,
-    pub when_full: WhenFull,
-    /// fsync each written batch and every acknowledgement (survives power loss, not only
-    /// SIGKILL; slower).
-    pub fsync: bool,
-}
-
-impl Default for DiskConfig {
-    fn default() -> Self {
-        DiskConfig {
-            enabled: true,
-            path: "/var/lib/wirebeat/spool".into(),
-            max_size: ByteSize(1 << 30),
-            segment_size: ByteSize(64 << 20),
-            when_full: WhenFull::Block,
-            fsync: false,
-        }
-    }
-}
-
-impl Config {
-    /// Problems with the `queue` section, each naming its key.
-    pub fn validate(&self) -> Vec<String> {
-        let mut errs = Vec::new();
-        if self.mem.events == 0 {
-            errs.push("queue.mem.events: must be greater than 0".into());
-        }
-        if self.mem.bytes.0 < 1024 {
-            errs.push("queue.mem.bytes: must be at least 1KiB".into());
-        }
-        if let Some(d) = self.disk.as_ref().filter(|d| d.enabled) {
-            if d.path.trim().is_empty() {
-                errs.push("queue.disk.path: must not be empty".into());
-            }
-            if d.segment_size.0 < 4096 {
-                errs.push("queue.disk.segment_size: must be at least 4KiB".into());
-            }
-            if d.max_size.0 < d.segment_size.0.saturating_mul(2) {
-                errs.push(
-                    "queue.disk.max_size: must be at least twice queue.disk.segment_size \
-                     (space is freed a whole segment at a time)"
-                        .into(),
-                );
-            }
-        }
-        errs
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {

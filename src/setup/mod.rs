@@ -19,10 +19,10 @@
 //! `success` and `errors[]` are checked, not only the status. Ids are deterministic, so
 //! importing again with `overwrite` replaces each object by itself.
 
-use crate::config::Duration;
 use crate::content::{self, Lifecycle};
 use crate::sink::elasticsearch::client::{Client, Reply};
-use crate::sink::elasticsearch::{self as es, Ssl};
+use crate::sink::elasticsearch::{self as es};
+use crate::units::{Duration, Invalid, Tls};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -44,7 +44,7 @@ pub struct KibanaConfig {
     pub api_key: Option<String>,
     pub username: Option<String>,
     pub password: Option<String>,
-    pub ssl: Ssl,
+    pub ssl: Tls,
     pub timeout: Duration,
 }
 
@@ -56,8 +56,21 @@ impl Default for KibanaConfig {
             api_key: None,
             username: None,
             password: None,
-            ssl: Ssl::default(),
+            ssl: Tls::default(),
             timeout: Duration::from_secs(90),
+        }
+    }
+}
+
+impl Config {
+    /// Pure checks of `setup` (keys relative to it). Kibana is reached with the Elasticsearch
+    /// output's client, so its `ssl` settings are those that client honours.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        match self.kibana.ssl.unsupported(es::TLS_SUPPORT) {
+            Some(key) => {
+                Err(Invalid::new(format!("kibana.ssl.{key}"), "not supported by the Kibana client"))
+            }
+            None => Ok(()),
         }
     }
 }

@@ -4,8 +4,8 @@
 //! ones shift up to `<name>.<number_of_files - 1>`, the oldest is deleted) and a new file starts.
 //! A CSV file starts with a header line.
 
+use super::config::{FileFormat, FileOutput as FileConfig};
 use super::{Outcome, Output, OutputError};
-use crate::config::{FileFormat, FileOutput as FileConfig};
 use crate::ecs::EncodedEvent;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};

@@ -7,12 +7,14 @@
 //! written to the dead-letter file by outputs that have one), and `Err` means the output itself
 //! is unusable (stdout closed, disk gone).
 
+pub mod config;
 pub mod console;
 pub mod elasticsearch;
 pub mod file;
 pub mod kafka;
 
-use crate::config;
+pub use config::Selected;
+
 use crate::ecs::EncodedEvent;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,15 +65,15 @@ pub trait Output: Send {
 
 /// The output the configuration selects (console when none is enabled).
 pub fn from_config(out: &config::Output) -> Result<Box<dyn Output>, OutputError> {
-    if let Some(k) = out.kafka.as_ref().filter(|k| k.enabled) {
-        return kafka::open(k);
+    open(&out.selected())
+}
+
+/// Opens the output that validation selected.
+pub fn open(selected: &Selected) -> Result<Box<dyn Output>, OutputError> {
+    match selected {
+        Selected::Kafka(k) => kafka::open(k),
+        Selected::Elasticsearch(e) => elasticsearch::open(e),
+        Selected::File(f) => Ok(Box::new(file::FileOutput::open(f)?)),
+        Selected::Console { pretty } => Ok(Box::new(console::ConsoleOutput::new(*pretty))),
     }
-    if let Some(e) = out.elasticsearch.as_ref().filter(|e| e.enabled) {
-        return elasticsearch::open(e);
-    }
-    if let Some(f) = out.file.as_ref().filter(|f| f.enabled) {
-        return Ok(Box::new(file::FileOutput::open(f)?));
-    }
-    let pretty = out.console.as_ref().map(|c| c.pretty).unwrap_or(false);
-    Ok(Box::new(console::ConsoleOutput::new(pretty)))
 }

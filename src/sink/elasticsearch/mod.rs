@@ -25,182 +25,21 @@
 
 mod bulk;
 pub mod client;
+mod config;
 mod retry;
 
-use crate::config::Duration;
+pub use crate::units::VerificationMode;
+pub use config::{Backoff, Config, TLS_SUPPORT};
+
 use crate::ecs::EncodedEvent;
 use crate::sink::{Outcome, Output, OutputError};
 use client::Client;
 use retry::{ItemClass, Jitter, RequestClass};
-use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 const NAME: &str = "elasticsearch";
-
-/// How the server certificate is checked (`ssl.verification_mode`).
-#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum VerificationMode {
-    /// Chain of trust and host name.
-    #[default]
-    Full,
-    /// Same as `full` here.
-    Strict,
-    /// Chain of trust only, any host name.
-    Certificate,
-    /// No check at all (testing only).
-    None,
-}
-
-/// `output.elasticsearch.ssl`.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct Ssl {
-    /// PEM files of CAs to trust instead of the built-in Mozilla roots (a path or a list).
-    #[serde(deserialize_with = "one_or_many")]
-    pub certificate_authorities: Vec<String>,
-    /// SHA-256 (hex) of a CA certificate the server presents in its chain; trusted as a root.
-    pub ca_trusted_fingerprint: Option<String>,
-    /// `full` (default), `strict`, `certificate` or `none`.
-    pub verification_mode: VerificationMode,
-}
-
-fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(String),
-        Many(Vec<String>),
-    }
-    Ok(match OneOrMany::deserialize(d)? {
-        OneOrMany::One(s) => vec![s],
-        OneOrMany::Many(v) => v,
-    })
-}
-
-/// `output.elasticsearch.backoff`: waits between retries double from `init` up to `max`.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct Backoff {
-    pub init: Duration,
-    pub max: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff { init: Duration::from_secs(1), max: Duration::from_secs(60) }
-    }
-}
-
-/// `output.elasticsearch`.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct Config {
-    pub enabled: bool,
-    /// `http(s)://host:port[/path]`; a host without scheme is `http://host:9200`. Several hosts
-    /// are used round-robin; a failing one is skipped for a backoff period.
-    pub hosts: Vec<String>,
-    /// An API key, as `id:api_key` or already base64-encoded.
-    pub api_key: Option<String>,
-    /// Basic authentication (not together with `api_key`).
-    pub username: Option<String>,
-    pub password: Option<String>,
-    pub ssl: Ssl,
-    /// gzip level of request bodies, 0 (off) to 9.
-    pub compression_level: u32,
-    /// Events per `_bulk` request.
-    pub bulk_max_size: usize,
-    /// Bytes per `_bulk` request (before compression).
-    pub bulk_max_bytes: usize,
-    /// Target instead of the data stream `logs-<dataset>-<namespace>`; may contain
-    /// `%{[data_stream.type]}`, `%{[data_stream.dataset]}` and `%{[data_stream.namespace]}`.
-    pub index: Option<String>,
-    /// Ingest pipeline for every document (`_bulk?pipeline=`).
-    pub pipeline: Option<String>,
-    /// NDJSON file receiving documents Elasticsearch refuses (with status, type and reason).
-    pub dead_letter_file: Option<String>,
-    /// Resends of a failed request or of transiently failed items inside one `send`, before
-    /// the events go back to the pipeline as `Retry`.
-    pub max_retries: u32,
-    pub backoff: Backoff,
-    /// HTTP request timeout.
-    pub timeout: Duration,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            enabled: true,
-            hosts: Vec::new(),
-            api_key: None,
-            username: None,
-            password: None,
-            ssl: Ssl::default(),
-            compression_level: 1,
-            bulk_max_size: 1600,
-            bulk_max_bytes: 10 << 20,
-            index: None,
-            pipeline: None,
-            dead_letter_file: None,
-            max_retries: 3,
-            backoff: Backoff::default(),
-            timeout: Duration::from_secs(90),
-        }
-    }
-}
-
-impl Config {
-    /// Checks the values; the message names the key.
-    pub fn validate(&self) -> Result<(), String> {
-        let p = "output.elasticsearch";
-        if self.hosts.is_empty() {
-            return Err(format!("{p}.hosts: at least one host is needed"));
-        }
-        for h in &self.hosts {
-            client::normalize_host(h).map_err(|e| format!("{p}.hosts: {e}"))?;
-        }
-        let has = |o: &Option<String>| o.as_deref().is_some_and(|s| !s.is_empty());
-        if has(&self.api_key) && (has(&self.username) || has(&self.password)) {
-            return Err(format!("{p}: set either api_key or username/password, not both"));
-        }
-        if has(&self.password) && !has(&self.username) {
-            return Err(format!("{p}.password is set without username"));
-        }
-        if self.compression_level > 9 {
-            return Err(format!(
-                "{p}.compression_level: {} is out of range 0..=9",
-                self.compression_level
-            ));
-        }
-        if self.bulk_max_size == 0 {
-            return Err(format!("{p}.bulk_max_size must be at least 1"));
-        }
-        if self.bulk_max_bytes < 1024 {
-            return Err(format!("{p}.bulk_max_bytes must be at least 1024"));
-        }
-        if let Some(fp) = &self.ssl.ca_trusted_fingerprint {
-            client::parse_fingerprint(fp).map_err(|e| format!("{p}.{e}"))?;
-        }
-        if self.backoff.init.0.is_zero() {
-            return Err(format!("{p}.backoff.init must be more than 0"));
-        }
-        if self.backoff.max < self.backoff.init {
-            return Err(format!("{p}.backoff.max must not be less than backoff.init"));
-        }
-        if self.timeout.0.is_zero() {
-            return Err(format!("{p}.timeout must be more than 0"));
-        }
-        if self.index.as_deref().is_some_and(|i| i.trim().is_empty()) {
-            return Err(format!("{p}.index must not be empty"));
-        }
-        if self.pipeline.as_deref().is_some_and(|i| i.trim().is_empty()) {
-            return Err(format!("{p}.pipeline must not be empty"));
-        }
-        Ok(())
-    }
-}
 
 fn fatal(message: String) -> OutputError {
     OutputError::Fatal { output: NAME, message }
@@ -690,56 +529,6 @@ impl Output for ElasticsearchOutput {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn defaults_are_beats_like() {
-        let c = Config::default();
-        assert_eq!(c.bulk_max_size, 1600);
-        assert_eq!(c.bulk_max_bytes, 10 << 20);
-        assert_eq!(c.max_retries, 3);
-        assert_eq!(c.timeout, Duration::from_secs(90));
-    }
-
-    #[test]
-    fn validation_names_the_key() {
-        let ok = Config { hosts: vec!["http://127.0.0.1:9200".into()], ..Config::default() };
-        assert!(ok.validate().is_ok());
-        assert!(Config::default().validate().unwrap_err().contains("hosts"));
-        let both = Config { api_key: Some("a:b".into()), username: Some("u".into()), ..ok.clone() };
-        assert!(both.validate().unwrap_err().contains("api_key"));
-        let lvl = Config { compression_level: 12, ..ok.clone() };
-        assert!(lvl.validate().unwrap_err().contains("compression_level"));
-        let mut fp = ok.clone();
-        fp.ssl.ca_trusted_fingerprint = Some("xyz".into());
-        assert!(fp.validate().unwrap_err().contains("ca_trusted_fingerprint"));
-        let bo = Config {
-            backoff: Backoff { init: Duration::from_secs(5), max: Duration::from_secs(1) },
-            ..ok.clone()
-        };
-        assert!(bo.validate().unwrap_err().contains("backoff"));
-    }
-
-    #[test]
-    fn yaml_shape() {
-        let c: Config = serde_yaml::from_str(
-            "hosts: [\"https://es:9200\"]\nssl:\n  certificate_authorities: /ca.pem\n  \
-             verification_mode: certificate\nbackoff.init: 10ms\n",
-        )
-        .map_err(|e| e.to_string())
-        .unwrap_or_else(|e| {
-            // dotted keys are expanded by the config loader, not by serde: retry nested
-            assert!(e.contains("backoff.init"), "{e}");
-            serde_yaml::from_str(
-                "hosts: [\"https://es:9200\"]\nssl:\n  certificate_authorities: /ca.pem\n  \
-                 verification_mode: certificate\nbackoff:\n  init: 10ms\n",
-            )
-            .unwrap()
-        });
-        assert_eq!(c.ssl.certificate_authorities, vec!["/ca.pem".to_owned()]);
-        assert_eq!(c.ssl.verification_mode, VerificationMode::Certificate);
-        assert_eq!(c.backoff.init, Duration(std::time::Duration::from_millis(10)));
-        assert!(serde_yaml::from_str::<Config>("hostz: []").is_err());
-    }
 
     #[test]
     fn query_values_are_escaped() {

@@ -1,7 +1,7 @@
 //! `output.kafka`: the options, their validation, and their mapping onto librdkafka properties.
 
 use super::topic::TopicTemplate;
-use crate::config::Duration;
+use crate::units::{Duration, Tls, TlsSupport, VerificationMode};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -55,7 +55,7 @@ pub struct Config {
     pub password: Option<String>,
     pub sasl: Sasl,
     /// TLS; present means enabled unless `enabled: false`.
-    pub ssl: Option<Ssl>,
+    pub ssl: Option<Tls>,
 }
 
 impl Default for Config {
@@ -167,51 +167,29 @@ impl SaslMechanism {
     }
 }
 
-/// `output.kafka.ssl`. Certificates and keys are file paths or inline PEM.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct Ssl {
-    pub enabled: bool,
-    /// CA certificates that sign the brokers' certificates (system store when empty).
-    pub certificate_authorities: Vec<String>,
-    /// Client certificate (mutual TLS).
-    pub certificate: Option<String>,
-    /// Client private key.
-    pub key: Option<String>,
-    pub key_passphrase: Option<String>,
-    /// `full` (chain and host name), `certificate` (chain only) or `none` (no check).
-    pub verification_mode: VerificationMode,
-}
-
-impl Default for Ssl {
-    fn default() -> Self {
-        Ssl {
-            enabled: true,
-            certificate_authorities: Vec::new(),
-            certificate: None,
-            key: None,
-            key_passphrase: None,
-            verification_mode: VerificationMode::Full,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum VerificationMode {
-    Full,
-    Certificate,
-    None,
-}
+/// What librdkafka does with the `ssl` settings: it has a switch and client certificates
+/// (paths or inline PEM), and cannot pin a CA by fingerprint.
+pub const TLS_SUPPORT: TlsSupport =
+    TlsSupport { switch: true, client_certificate: true, ca_trusted_fingerprint: false };
 
 fn is_pem(s: &str) -> bool {
     s.trim_start().starts_with("-----BEGIN")
 }
 
 impl Config {
+    /// The `ssl` settings librdkafka cannot honour are refused, whether or not the output is
+    /// enabled (as an unknown key would be).
+    pub fn check_tls(&self) -> Result<(), String> {
+        match self.ssl.as_ref().and_then(|t| t.unsupported(TLS_SUPPORT)) {
+            Some(key) => Err(format!("output.kafka.ssl.{key}: not supported by the Kafka output")),
+            None => Ok(()),
+        }
+    }
+
     /// Checks every option; the message names the key.
     pub fn validate(&self) -> Result<(), String> {
         let k = "output.kafka";
+        self.check_tls()?;
         if self.hosts.is_empty() {
             return Err(format!("{k}.hosts: at least one broker (host:port) is required"));
         }
@@ -406,7 +384,7 @@ impl Config {
                 p.insert("ssl.key.password", pass.clone());
             }
             let (verify, endpoint) = match ssl.verification_mode {
-                VerificationMode::Full => ("true", "https"),
+                VerificationMode::Full | VerificationMode::Strict => ("true", "https"),
                 VerificationMode::Certificate => ("true", "none"),
                 VerificationMode::None => ("false", "none"),
             };

@@ -1,0 +1,59 @@
+//! `wirebeat.interfaces[]`: one live capture interface, and its checks (pure; keys relative to
+//! the list item).
+
+use crate::units::Invalid;
+use serde::{Deserialize, Serialize};
+
+/// Smallest and largest accepted `snaplen`.
+pub const SNAPLEN_RANGE: std::ops::RangeInclusive<i32> = 64..=262_144;
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Interface {
+    /// Interface name, or `any`.
+    pub name: String,
+    /// BPF filter expression (tcpdump syntax); empty = everything.
+    pub bpf_filter: String,
+    pub snaplen: i32,
+    pub promiscuous: bool,
+    /// Kernel buffer size in MiB.
+    pub buffer_size_mb: i32,
+}
+
+impl Default for Interface {
+    fn default() -> Self {
+        Interface {
+            name: String::new(),
+            bpf_filter: String::new(),
+            snaplen: 65535,
+            promiscuous: true,
+            buffer_size_mb: 32,
+        }
+    }
+}
+
+impl Interface {
+    pub fn validate(&self) -> Result<(), Invalid> {
+        if self.name.trim().is_empty() {
+            return Err(Invalid::new("name", "must not be empty (an interface name, or \"any\")"));
+        }
+        if !SNAPLEN_RANGE.contains(&self.snaplen) {
+            return Err(Invalid::new(
+                "snaplen",
+                format!(
+                    "must be between {} and {}, got {}",
+                    SNAPLEN_RANGE.start(),
+                    SNAPLEN_RANGE.end(),
+                    self.snaplen
+                ),
+            ));
+        }
+        if self.buffer_size_mb < 1 {
+            return Err(Invalid::new(
+                "buffer_size_mb",
+                format!("must be at least 1, got {}", self.buffer_size_mb),
+            ));
+        }
+        Ok(())
+    }
+}
