@@ -19,3 +19,4 @@ pub mod setup;
 pub mod sink;
 pub mod stats;
 pub mod units;
+pub mod yaml;

@@ -150,9 +150,9 @@ fn flatten(prefix: &str, props: &serde_json::Map<String, Value>, out: &mut Flat)
     }
 }
 
-fn ecs_flat() -> BTreeMap<String, serde_yaml::Value> {
+fn ecs_flat() -> BTreeMap<String, wirebeat::yaml::Value> {
     let text = std::fs::read_to_string(shared().join("ecs/ecs_flat.yml")).unwrap();
-    serde_yaml::from_str(&text).unwrap()
+    wirebeat::yaml::from_str(&text).unwrap()
 }
 
 #[test]
@@ -188,22 +188,22 @@ fn templates_map_ecs_fields_as_ecs_does_and_custom_fields_as_listed() {
             problems.push(format!("{}: not in ecs_flat.yml", f.name));
             continue;
         };
-        let s = |k: &str| e.get(k).and_then(serde_yaml::Value::as_str).map(str::to_owned);
+        let s = |k: &str| e.get(k).and_then(wirebeat::yaml::Value::as_str).map(str::to_owned);
         if s("type").as_deref() != Some(f.es_type.as_str()) {
             problems.push(format!("{}: ECS type {:?}, mapped {}", f.name, s("type"), f.es_type));
         }
-        let ia = e.get("ignore_above").and_then(serde_yaml::Value::as_u64).map(|n| n as u32);
+        let ia = e.get("ignore_above").and_then(wirebeat::yaml::Value::as_u64).map(|n| n as u32);
         if ia != f.ignore_above {
             problems
                 .push(format!("{}: ECS ignore_above {ia:?}, mapped {:?}", f.name, f.ignore_above));
         }
         let mf: Vec<(String, String)> = e
             .get("multi_fields")
-            .and_then(serde_yaml::Value::as_sequence)
+            .and_then(wirebeat::yaml::Value::as_sequence)
             .map(|s| {
                 s.iter()
                     .map(|m| {
-                        let g = |k: &str| m.get(k).and_then(serde_yaml::Value::as_str).unwrap();
+                        let g = |k: &str| m.get(k).and_then(wirebeat::yaml::Value::as_str).unwrap();
                         (g("name").to_owned(), g("type").to_owned())
                     })
                     .collect()
@@ -213,7 +213,7 @@ fn templates_map_ecs_fields_as_ecs_does_and_custom_fields_as_listed() {
             problems
                 .push(format!("{}: ECS multi_fields {mf:?}, mapped {:?}", f.name, f.multi_fields));
         }
-        let indexed = e.get("index").and_then(serde_yaml::Value::as_bool).unwrap_or(true);
+        let indexed = e.get("index").and_then(wirebeat::yaml::Value::as_bool).unwrap_or(true);
         if indexed != f.indexed {
             problems.push(format!("{}: ECS index {indexed}, mapped {}", f.name, f.indexed));
         }
@@ -737,7 +737,8 @@ fn logstash_pipeline_parses_and_routes_by_data_stream() {
         assert!(es.get(forbidden).is_none(), "{forbidden} is forbidden with data_stream");
     }
     // pipelines.yml: the pipeline, with its dead letter queue.
-    let yml: serde_yaml::Value = serde_yaml::from_str(&content::logstash_pipelines_yml()).unwrap();
+    let yml: wirebeat::yaml::Value =
+        wirebeat::yaml::from_str(&content::logstash_pipelines_yml()).unwrap();
     let p = &yml.as_sequence().unwrap()[0];
     assert_eq!(p["pipeline.id"].as_str(), Some("wirebeat"));
     assert!(p["path.config"].as_str().unwrap().ends_with("/wirebeat.conf"));
@@ -751,7 +752,7 @@ fn logstash_pipeline_parses_and_routes_by_data_stream() {
 #[test]
 fn docker_compose_parses_and_its_paths_exist() {
     let text = std::fs::read_to_string(repo().join("docker-compose.yml")).unwrap();
-    let y: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let y: wirebeat::yaml::Value = wirebeat::yaml::from_str(&text).unwrap();
     let services = y["services"].as_mapping().unwrap();
     let names: BTreeSet<&str> = services.keys().map(|k| k.as_str().unwrap()).collect();
     for s in ["elasticsearch", "kibana", "kafka", "logstash", "wirebeat", "setup"] {
@@ -808,7 +809,7 @@ fn docker_compose_parses_and_its_paths_exist() {
     assert!(caps.contains("NET_RAW") && caps.contains("NET_ADMIN"), "{caps:?}");
     let cmd = |n: &str| -> String {
         match &svc(n)["command"] {
-            serde_yaml::Value::Sequence(s) => {
+            wirebeat::yaml::Value::Sequence(s) => {
                 s.iter().map(|x| x.as_str().unwrap()).collect::<Vec<_>>().join(" ")
             }
             v => v.as_str().unwrap_or("").to_owned(),

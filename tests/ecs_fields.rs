@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 fn ecs_types() -> BTreeMap<String, (String, bool)> {
     let text = std::fs::read_to_string(shared().join("ecs/ecs_flat.yml")).unwrap();
-    let y: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let y: wirebeat::yaml::Value = wirebeat::yaml::from_str(&text).unwrap();
     let mut out = BTreeMap::new();
     for (k, v) in y.as_mapping().unwrap() {
         let ty = v.get("type").and_then(|t| t.as_str()).unwrap_or("").to_owned();

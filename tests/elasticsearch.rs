@@ -344,7 +344,7 @@ fn output_api_outcomes() {
     let es = EsServer::start();
     let dir = tempfile::tempdir().unwrap();
     let dlq = dir.path().join("dead.ndjson");
-    let mut cfg: Config = serde_yaml::from_str(&format!(
+    let mut cfg: Config = wirebeat::yaml::from_str(&format!(
         "hosts: [\"{}\"]\nbackoff: {{init: 5ms, max: 20ms}}\nmax_retries: 2\ndead_letter_file: {}\n",
         es.url(),
         dlq.display()

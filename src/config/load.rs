@@ -1,7 +1,8 @@
 //! Loading `wirebeat.yml` the way Beats users expect: dotted keys at any level, `${VAR}`
 //! expansion, `-E key=value` overrides, strict keys, and errors that name the key and line.
 //!
-//! Steps: parse the YAML to a `serde_yaml::Value` → expand `${VAR}` in string scalars (a scalar
+//! Steps: parse the YAML (with [`crate::yaml`], which gives every node its line; the lines of
+//! the keys are indexed by [`SourceIndex`]) → expand `${VAR}` in string scalars (a scalar
 //! that is a single `${...}` is re-read as YAML, so it may become a number or a list) → split
 //! dotted keys and merge them with the nested spelling → apply the `-E` overrides in order →
 //! deserialize into [`Config`] (with `serde_path_to_error` for the key path) → [`Settings::new`]
@@ -11,10 +12,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde_yaml::{Mapping, Value};
-
 use super::source::{display_path, parse_path, split_dotted, Seg, SourceIndex};
 use super::{Config, Settings};
+use crate::yaml::{self, Mapping, Value};
 
 /// Where a bad setting came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,14 +182,24 @@ pub fn load_str(
         overrides.iter().map(|a| parse_override(a)).collect::<Result<_, _>>()?;
     let mut cx = Context {
         name: source_name.to_string(),
-        index: SourceIndex::build(text),
+        index: SourceIndex::default(),
         env,
         raw_text: HashMap::new(),
         applied: Vec::new(),
     };
 
-    let mut doc: Value = serde_yaml::from_str(text).map_err(|e| cx.syntax_error(&e))?;
-    doc.apply_merge().map_err(|e| cx.syntax_error(&e))?;
+    let root = yaml::parse(text).map_err(|e| cx.syntax_error(e))?;
+    cx.index = SourceIndex::build(&root, text);
+    if let Some(d) = &cx.index.duplicate {
+        let name = display_path(&d.path);
+        return Err(ConfigError::Conflict {
+            origin: cx.file_origin(Some(d.second)),
+            message: format!("{name:?} is set twice, at lines {} and {}", d.first, d.second),
+            key: name,
+        });
+    }
+    let mut doc = root.to_value().map_err(|e| cx.syntax_error(e))?;
+    doc.apply_merge().map_err(|e| cx.syntax_error(e))?;
     cx.expand(&mut doc, &mut Vec::new(), None)?;
     let mut tree = cx.normalize(doc, &mut Vec::new(), None)?;
     if tree.is_null() {
@@ -214,7 +224,7 @@ pub fn load_str(
     if let Some(Value::Mapping(outputs)) = tree.get_mut("output") {
         for (name, section) in outputs.iter_mut() {
             let path = [Seg::Key("output".into()), Seg::Key(key_string(name).unwrap_or_default())];
-            if section.is_null() && cx.index.raw_value(&path).is_none() {
+            if section.is_null() && cx.index.written(&path).is_none() {
                 *section = Value::Mapping(Mapping::new());
             }
         }
@@ -274,27 +284,8 @@ impl Context<'_> {
         Origin::File { name: self.name.clone(), line }
     }
 
-    fn syntax_error(&self, e: &serde_yaml::Error) -> ConfigError {
-        let message = strip_marks(&e.to_string());
-        if let Some(conflict) = self.duplicate_key(&message) {
-            return conflict;
-        }
-        ConfigError::Syntax { origin: self.file_origin(e.location().map(|l| l.line())), message }
-    }
-
-    /// serde_yaml's `path: duplicate entry with key "k"` as a conflict naming both lines.
-    fn duplicate_key(&self, message: &str) -> Option<ConfigError> {
-        let (before, after) = message.split_once("duplicate entry with key \"")?;
-        let key = after.strip_suffix('"')?;
-        let mut path = parse_path(before.strip_suffix(": ").unwrap_or("").trim());
-        path.extend(split_dotted(key)?.into_iter().map(Seg::Key));
-        let name = display_path(&path);
-        let lines = self.index.lines_of(&path);
-        let (message, line) = match lines.as_slice() {
-            [x, y, ..] => (format!("{name:?} is set twice, at lines {x} and {y}"), Some(*y)),
-            _ => (format!("{name:?} is set twice"), None),
-        };
-        Some(ConfigError::Conflict { origin: self.file_origin(line), key: name, message })
+    fn syntax_error(&self, e: yaml::Error) -> ConfigError {
+        ConfigError::Syntax { origin: self.file_origin(e.line), message: one_line(&e.message) }
     }
 
     /// Who set `path` last: an override whose value holds it or that set something below it,
@@ -336,7 +327,6 @@ impl Context<'_> {
                     path.pop();
                 }
             }
-            Value::Tagged(t) => self.expand(&mut t.value, path, origin)?,
             Value::String(s) if s.contains('$') => {
                 let expanded = expand_str(s, self.env).map_err(|e| {
                     let origin = match origin {
@@ -344,7 +334,9 @@ impl Context<'_> {
                         None => {
                             let key_line = self.index.line_of(path);
                             let line = match &e {
-                                ExpandError::Missing(var) => self.index.var_line(var, key_line),
+                                ExpandError::Missing(var) => self
+                                    .index
+                                    .var_line(var, self.index.value_line(path).or(key_line)),
                                 ExpandError::Malformed(_) => key_line,
                             };
                             self.file_origin(line)
@@ -357,7 +349,7 @@ impl Context<'_> {
                 })?;
                 let quoted = match origin {
                     Some(ov) => is_quoted(&ov.value),
-                    None => self.index.raw_value(path).is_some_and(is_quoted),
+                    None => self.index.written(path).is_some_and(|w| w.quoted),
                 };
                 if is_single_reference(s) && !quoted {
                     let reread = reread(&expanded);
@@ -421,10 +413,6 @@ impl Context<'_> {
                 }
                 Ok(Value::Sequence(out))
             }
-            Value::Tagged(mut t) => {
-                t.value = self.normalize(t.value, path, origin)?;
-                Ok(Value::Tagged(t))
-            }
             other => Ok(other),
         }
     }
@@ -446,7 +434,7 @@ impl Context<'_> {
     ) -> Result<(), ConfigError> {
         let k = Value::String(key.clone());
         parent.push(Seg::Key(key));
-        let result = match map.get_mut(&k) {
+        let result = match map.get_value_mut(&k) {
             None => {
                 map.insert(k, val);
                 Ok(())
@@ -526,7 +514,7 @@ impl Context<'_> {
         let mut value = if text.is_empty() {
             Value::String(String::new())
         } else {
-            match serde_yaml::from_str::<Value>(text) {
+            match yaml::parse(text).and_then(|n| n.to_value()) {
                 Ok(v) => v,
                 Err(_) => Value::String(text.to_string()),
             }
@@ -574,7 +562,7 @@ impl Context<'_> {
                     serde_path_to_error::Segment::Unknown => None,
                 })
                 .collect();
-            let message = strip_marks(&err.inner().to_string());
+            let message = one_line(&err.inner().to_string());
             if message.starts_with("invalid type: ") && message.ends_with("expected a string") {
                 if let Some(slot) = value_at_mut(&mut tree, &path) {
                     let text = match &*slot {
@@ -588,9 +576,9 @@ impl Context<'_> {
                             self.raw_text.get(&path).cloned().or_else(|| match self.blame(&path) {
                                 Origin::File { .. } => self
                                     .index
-                                    .raw_value(&path)
-                                    .filter(|r| !is_quoted(r) && !r.starts_with(['&', '*', '!']))
-                                    .map(str::to_string),
+                                    .written(&path)
+                                    .filter(|w| !w.quoted)
+                                    .map(|w| w.text.clone()),
                                 Origin::Override(_) => None,
                             });
                         *slot = Value::String(raw.unwrap_or(text));
@@ -652,7 +640,7 @@ fn set_path(node: &mut Value, key: &[String], value: Value, landed: &mut Vec<Seg
     }
     if let Value::Mapping(m) = node {
         landed.push(Seg::Key(first.clone()));
-        let child = m.entry(Value::String(first.clone())).or_insert(Value::Null);
+        let child = m.entry(Value::String(first.clone()));
         set_path(child, rest, value, landed);
     }
 }
@@ -662,7 +650,7 @@ fn merge_override(dst: &mut Value, src: Value) {
     match (dst, src) {
         (Value::Mapping(d), Value::Mapping(s)) => {
             for (k, v) in s {
-                merge_override(d.entry(k).or_insert(Value::Null), v);
+                merge_override(d.entry(k), v);
             }
         }
         (dst, src) => *dst = src,
@@ -713,7 +701,6 @@ fn kind_of(v: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Sequence(_) => "a list",
         Value::Mapping(_) => "a mapping",
-        Value::Tagged(_) => "a tagged value",
     }
 }
 
@@ -722,23 +709,9 @@ fn is_quoted(raw: &str) -> bool {
     raw.starts_with('"') || raw.starts_with('\'')
 }
 
-/// Removes serde_yaml's ` at line N column M` marks and joins lines (messages are one line).
-fn strip_marks(msg: &str) -> String {
-    let mut out = msg.replace('\n', " ");
-    while let Some(at) = out.find(" at line ") {
-        let tail = &out[at + " at line ".len()..];
-        let digits = tail.find(|c: char| !c.is_ascii_digit()).unwrap_or(tail.len());
-        let mut end = at + " at line ".len() + digits;
-        if let Some(col) = out[end..].strip_prefix(" column ") {
-            let d = col.find(|c: char| !c.is_ascii_digit()).unwrap_or(col.len());
-            end += " column ".len() + d;
-        }
-        if digits == 0 {
-            break;
-        }
-        out.replace_range(at..end, "");
-    }
-    out
+/// Messages are one line.
+fn one_line(msg: &str) -> String {
+    msg.replace('\n', " ")
 }
 
 /// Parses serde's "unknown field `x`, expected one of `a`, `b`" (or variant) messages.
@@ -840,7 +813,7 @@ fn reread(expanded: &str) -> Value {
     if expanded.trim().is_empty() {
         return Value::String(expanded.to_string());
     }
-    match serde_yaml::from_str::<Value>(expanded) {
+    match yaml::parse(expanded).and_then(|n| n.to_value()) {
         Ok(Value::String(_)) | Err(_) => Value::String(expanded.to_string()),
         Ok(v) => v,
     }

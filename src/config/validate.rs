@@ -13,6 +13,7 @@ use super::{Config, ConfigError, Wirebeat};
 use crate::flow::FlowSettings;
 use crate::proto::{Limits, Registry};
 use crate::units::Invalid;
+use crate::yaml;
 
 /// Names accepted in `wirebeat.internal_networks` besides CIDRs.
 pub const NETWORK_NAMES: &[&str] =
@@ -227,21 +228,29 @@ impl Config {
     /// The configuration as YAML (what `wirebeat test config -v` prints); loading it back
     /// gives the same configuration. Unset optional settings (`null`) are left out.
     pub fn to_yaml(&self) -> String {
-        fn drop_nulls(v: &mut serde_yaml::Value) {
+        fn drop_nulls(v: &mut yaml::Value) {
             match v {
-                serde_yaml::Value::Mapping(m) => {
+                yaml::Value::Mapping(m) => {
                     m.retain(|_, v| !v.is_null());
                     m.iter_mut().for_each(|(_, v)| drop_nulls(v));
                 }
-                serde_yaml::Value::Sequence(s) => s.iter_mut().for_each(drop_nulls),
+                yaml::Value::Sequence(s) => s.iter_mut().for_each(drop_nulls),
                 _ => {}
             }
         }
-        let rendered = serde_yaml::to_value(self).and_then(|mut v| {
-            drop_nulls(&mut v);
-            serde_yaml::to_string(&v)
-        });
-        rendered.unwrap_or_else(|e| format!("# cannot render the configuration: {e}\n"))
+        // serde_json writes the fields in their declared order, and JSON is YAML: read back,
+        // it is the ordered tree the YAML writer needs.
+        let json = match serde_json::to_string(self) {
+            Ok(j) => j,
+            Err(e) => return format!("# cannot render the configuration: {e}\n"),
+        };
+        match yaml::parse(&json).and_then(|n| n.to_value()) {
+            Ok(mut v) => {
+                drop_nulls(&mut v);
+                yaml::to_string(&v)
+            }
+            Err(e) => format!("# cannot render the configuration: {e}\n"),
+        }
     }
 }
 

@@ -179,7 +179,7 @@ mod tests {
 
     #[test]
     fn yaml_shape() {
-        let c: Config = serde_yaml::from_str(
+        let c: Config = crate::yaml::from_str(
             "hosts: [\"https://es:9200\"]\nssl:\n  certificate_authorities: /ca.pem\n  \
              verification_mode: certificate\nbackoff.init: 10ms\n",
         )
@@ -187,7 +187,7 @@ mod tests {
         .unwrap_or_else(|e| {
             // dotted keys are expanded by the config loader, not by serde: retry nested
             assert!(e.contains("backoff.init"), "{e}");
-            serde_yaml::from_str(
+            crate::yaml::from_str(
                 "hosts: [\"https://es:9200\"]\nssl:\n  certificate_authorities: /ca.pem\n  \
                  verification_mode: certificate\nbackoff:\n  init: 10ms\n",
             )
@@ -196,6 +196,6 @@ mod tests {
         assert_eq!(c.ssl.certificate_authorities, vec!["/ca.pem".to_owned()]);
         assert_eq!(c.ssl.verification_mode, VerificationMode::Certificate);
         assert_eq!(c.backoff.init, Duration(std::time::Duration::from_millis(10)));
-        assert!(serde_yaml::from_str::<Config>("hostz: []").is_err());
+        assert!(crate::yaml::from_str::<Config>("hostz: []").is_err());
     }
 }

@@ -400,7 +400,7 @@ mod tests {
     use super::*;
 
     fn cfg(yaml: &str) -> Config {
-        serde_yaml::from_str(yaml).unwrap()
+        crate::yaml::from_str(yaml).unwrap()
     }
 
     #[test]
@@ -540,10 +540,10 @@ ssl:
             let err = cfg(yaml).validate().unwrap_err();
             assert!(err.starts_with(key), "{yaml:?}: {err}");
         }
-        assert!(serde_yaml::from_str::<Config>("compression: brotli").is_err());
-        assert!(serde_yaml::from_str::<Config>("partitioner: round_robin").is_err());
-        assert!(serde_yaml::from_str::<Config>("sasl: {mechanism: GSSAPI}").is_err());
-        assert!(serde_yaml::from_str::<Config>("topics: []").is_err());
+        assert!(crate::yaml::from_str::<Config>("compression: brotli").is_err());
+        assert!(crate::yaml::from_str::<Config>("partitioner: round_robin").is_err());
+        assert!(crate::yaml::from_str::<Config>("sasl: {mechanism: GSSAPI}").is_err());
+        assert!(crate::yaml::from_str::<Config>("topics: []").is_err());
         // required_acks other than -1 turns the default idempotence off instead of failing.
         let c = cfg("hosts: [\"k:9092\"]\nrequired_acks: 0");
         c.validate().unwrap();
