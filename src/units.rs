@@ -300,3 +300,34 @@ impl Invalid {
         Invalid { key, message: self.message }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_support_names_the_first_unsupported_key() {
+        let none = TlsSupport::default();
+        let all =
+            TlsSupport { switch: true, client_certificate: true, ca_trusted_fingerprint: true };
+        assert_eq!(Tls::default().unsupported(none), None);
+        let off = Tls { enabled: false, ..Tls::default() };
+        assert_eq!(off.unsupported(none), Some("enabled"));
+        assert_eq!(off.unsupported(all), None);
+        let cert = Tls { key: Some("k".into()), ..Tls::default() };
+        assert_eq!(cert.unsupported(none), Some("key"));
+        let fp = Tls { ca_trusted_fingerprint: Some("ab".into()), ..Tls::default() };
+        assert_eq!(fp.unsupported(none), Some("ca_trusted_fingerprint"));
+        assert_eq!(fp.unsupported(all), None);
+    }
+
+    #[test]
+    fn invalid_keys_go_under_their_section() {
+        assert_eq!(
+            Invalid::new("timeout", "m").under("wirebeat.flows").key,
+            "wirebeat.flows.timeout"
+        );
+        assert_eq!(Invalid::new("", "m").under("output").key, "output");
+        assert_eq!(Invalid::new("name", "m").under("").key, "name");
+    }
+}

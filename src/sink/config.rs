@@ -132,11 +132,19 @@ impl Output {
         let console = self.console.as_ref().is_some_and(|c| c.enabled);
         // Settings a client cannot honour are refused even in a disabled section, as an
         // unknown key is.
-        if let Some(k) = &self.kafka {
-            k.check_tls().map_err(|m| Invalid::new("kafka", m))?;
+        let kafka_tls = self.kafka.as_ref().and_then(|k| k.ssl.as_ref());
+        if let Some(key) = kafka_tls.and_then(|t| t.unsupported(kafka::config::TLS_SUPPORT)) {
+            return Err(Invalid::new(
+                format!("kafka.ssl.{key}"),
+                "not supported by the Kafka output",
+            ));
         }
-        if let Some(e) = &self.elasticsearch {
-            e.check_tls().map_err(|m| Invalid::new("elasticsearch", m))?;
+        let es_tls = self.elasticsearch.as_ref().map(|e| &e.ssl);
+        if let Some(key) = es_tls.and_then(|t| t.unsupported(elasticsearch::TLS_SUPPORT)) {
+            return Err(Invalid::new(
+                format!("elasticsearch.ssl.{key}"),
+                "not supported by the Elasticsearch client",
+            ));
         }
         if let Some(k) = self.kafka.as_ref().filter(|k| k.enabled) {
             k.validate().map_err(|m| Invalid::new("kafka", m))?;

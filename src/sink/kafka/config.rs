@@ -508,6 +508,19 @@ ssl:
         assert_eq!(c.properties().unwrap()["security.protocol"], "plaintext");
     }
 
+    /// The `ssl` section is the one every TLS client shares: `strict` is `full` (as in Beats),
+    /// and a CA fingerprint, which librdkafka cannot pin, is refused.
+    #[test]
+    fn shared_ssl_section() {
+        let c = cfg("hosts: [\"k:9092\"]\nssl: {verification_mode: strict}");
+        c.validate().unwrap();
+        let p = c.properties().unwrap();
+        assert_eq!(p["enable.ssl.certificate.verification"], "true");
+        assert_eq!(p["ssl.endpoint.identification.algorithm"], "https");
+        let err = cfg("hosts: [\"k:9092\"]\nssl: {ca_trusted_fingerprint: ab}").validate();
+        assert!(err.unwrap_err().starts_with("output.kafka.ssl.ca_trusted_fingerprint"));
+    }
+
     #[test]
     fn bad_values_are_named() {
         let bad = [
