@@ -104,6 +104,9 @@ counters!(
         spool_torn_records,
         /// Records failing their checksum at start (the rest of their segment is cut).
         spool_corrupt_records,
+        /// Acknowledgements found pointing past the spool's data at start (not trusted: the
+        /// records are sent again).
+        spool_ack_beyond_data,
         /// Spool read/write/acknowledgement failures (logged).
         spool_errors,
     }
