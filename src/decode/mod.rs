@@ -1,7 +1,7 @@
 //! Decode: a captured frame in, zero or more [`Packet`]s out.
 //!
 //! The layers, in the order a frame meets them, each in its own file:
-//! - [`link`](self::link): link-type dispatch (Ethernet, SLL, SLL2, NULL/LOOP, raw IP, PPP,
+//! - `link`: link-type dispatch (Ethernet, SLL, SLL2, NULL/LOOP, raw IP, PPP,
 //!   HDLC, NFLOG, FDDI, IPoIB, PKTAP) and the Ethernet-type walk (VLAN and QinQ tags, MPLS,
 //!   PPPoE, PBB, LLC/SNAP);
 //! - `ip`: IPv4/IPv6, extension headers and AH walked; fragments go to the [`defrag`] cache;
@@ -16,7 +16,7 @@
 //! Invariants: no input can panic this module (every read of packet bytes goes through
 //! [`crate::bytes::View`], nothing indexes them unchecked); nothing here reads the clock
 //! (fragment timeouts run on frame timestamps); a frame is counted in exactly one outcome counter
-//! of [`DecodeStats`]; nesting is bounded by [`MAX_ENCAP_DEPTH`], header walks by fixed counts.
+//! of [`DecodeStats`]; nesting is bounded by `MAX_ENCAP_DEPTH`, header walks by fixed counts.
 
 pub mod defrag;
 mod hash;

@@ -3,7 +3,7 @@
 //! different link types).
 //!
 //! Written for throughput and for hostile input:
-//! - one big read buffer ([`input`]); a [`Frame`] borrows its bytes straight from that buffer, so
+//! - one big read buffer (`input`); a [`Frame`] borrows its bytes straight from that buffer, so
 //!   there is no copy and no allocation per frame;
 //! - every length in the file is bounds-checked before use and every field is read through
 //!   [`crate::bytes::View`]: nothing is indexed unchecked and nothing panics on any input;
@@ -13,14 +13,11 @@
 //!
 //! Behaviour follows Wireshark 4.0's reader (tshark is the reference the corpus truth was made
 //! with) where it matters for the frames delivered: records with more than 262,144 captured bytes
-//! are damage; the classic pcap record-header variants are guessed as Wireshark does ([`pcap`]);
-//! a fraction-of-second field >= 1 s carries into the seconds. The formats live in [`pcap`] and
-//! [`pcapng`]; this file recognises the magic and hands out frames.
+//! are damage; the classic pcap record-header variants are guessed as Wireshark does (`pcap`);
+//! a fraction-of-second field >= 1 s carries into the seconds. The formats live in `pcap` and
+//! `pcapng`; this file recognises the magic and hands out frames.
 //!
-//! Why not the `pcap-file` crate: it reads only the two standard pcap magics (no "modified"
-//! magic, no record-header variant guessing, no swapped length fields of pcap < 2.3), its errors
-//! carry no file offset, and its damage rules are not Wireshark's, so the corpus truth would
-//! disagree; the writers in [`super::dump`] are a few dozen lines each, not worth a dependency.
+//! Hand-written rather than the `pcap-file` crate: see the [`capture`](super) module doc.
 
 mod input;
 mod pcap;
@@ -119,7 +116,8 @@ struct Counters {
     skipped_blocks: u64,
 }
 
-/// Where a frame sits in the read buffer (`start` is an index into the buffer, see [`input::Input::bytes_at`].)
+/// Where a frame sits in the read buffer (`start` is an index into it, see
+/// [`Input::bytes_at`]).
 struct Meta {
     start: usize,
     len: usize,

@@ -55,6 +55,7 @@ pub(super) enum Magic {
     Modified,
 }
 
+/// What the file header decided, for every record after it.
 pub(super) struct PcapState {
     order: Endian,
     pub magic: Magic,

@@ -101,7 +101,7 @@ pub(super) struct NgState {
 /// Checks the Section Header Block's byte-order magic and version, then reads the header blocks
 /// up to the first packet, so the link types and snapshot length are known right after open.
 /// An error in those blocks (other than I/O) is returned beside the state, for the first
-/// `next_frame` to report after nothing.
+/// `next_frame` to report (opening itself succeeds).
 pub(super) fn open(
     input: &mut Input,
     st: &mut Counters,
