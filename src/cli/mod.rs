@@ -417,9 +417,12 @@ fn run_failed(cfg: &Config, result: &RunResult, read: bool) -> Option<i32> {
     }
     let cut = result.drain_cut?;
     let line = cut.describe(cfg);
-    tracing::warn!(events = cut.events, kept_in_spool = cut.kept, "{line}");
+    if !read {
+        // A service's log should have it too, not only its standard error.
+        tracing::warn!(in_spool = cut.in_spool, lost = cut.lost, "{line}");
+    }
     complain(&line);
-    (read || !cut.kept).then_some(1)
+    (read || cut.lost > 0).then_some(1)
 }
 
 #[allow(clippy::print_stderr)]

@@ -135,11 +135,10 @@ pub struct RunResult {
 /// What the drain limit left undelivered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DrainCut {
-    /// Events not delivered.
-    pub events: u64,
-    /// They stay in the disk spool (sent at the next start); otherwise they are lost (counted
-    /// in `dropped_shutdown`).
-    pub kept: bool,
+    /// Events that stay in the disk spool, sent at the next start.
+    pub in_spool: u64,
+    /// Events lost (`dropped_shutdown`): a memory queue's, or what did not fit in the spool.
+    pub lost: u64,
 }
 
 /// How a pipeline stops.
@@ -353,17 +352,16 @@ impl Pipeline {
             let _ = w.join();
         }
         if self.drain_over.is_requested() {
-            let kept = self.queue.durable();
             let c = &self.counters;
-            let events = if kept {
-                c.get(&c.queue_events)
-            } else {
+            let mut in_spool = c.get(&c.queue_events);
+            if !self.queue.durable() {
                 // A batch still in a send whose fate is unknown counts as lost.
-                Counters::add(&c.dropped_shutdown, c.get(&c.queue_events));
-                c.get(&c.dropped_shutdown)
-            };
-            if events > 0 {
-                result.drain_cut = Some(DrainCut { events, kept });
+                Counters::add(&c.dropped_shutdown, in_spool);
+                in_spool = 0;
+            }
+            let lost = c.get(&c.dropped_shutdown);
+            if in_spool + lost > 0 {
+                result.drain_cut = Some(DrainCut { in_spool, lost });
             }
         }
         result
@@ -433,20 +431,23 @@ pub fn context(cfg: &crate::config::Config) -> Arc<EventContext> {
 impl DrainCut {
     /// One line for the user: how many events were not delivered, and where they are.
     pub fn describe(&self, cfg: &crate::config::Config) -> String {
-        let limit = &cfg.wirebeat.shutdown_timeout;
-        let spool = cfg.queue.disk.as_ref().filter(|d| d.enabled).map(|d| d.path.as_str());
-        match (self.kept, spool) {
-            (true, Some(path)) => format!(
-                "drain limit (wirebeat.shutdown_timeout: {limit}) reached: {} events not \
-                 delivered stay in the spool {path} and are sent at the next start",
-                self.events
-            ),
-            _ => format!(
-                "drain limit (wirebeat.shutdown_timeout: {limit}) reached: {} events not \
-                 delivered are lost (dropped_shutdown)",
-                self.events
-            ),
+        let mut parts = Vec::new();
+        if self.in_spool > 0 {
+            let path = cfg.queue.disk.as_ref().map(|d| d.path.as_str()).unwrap_or("");
+            parts.push(format!(
+                "{} events stay in the spool {path} and are sent at the next start",
+                self.in_spool
+            ));
         }
+        if self.lost > 0 {
+            parts.push(format!("{} events are lost (dropped shutdown)", self.lost));
+        }
+        format!(
+            "drain limit (wirebeat.shutdown_timeout: {}) reached before every event was \
+             delivered: {}",
+            cfg.wirebeat.shutdown_timeout,
+            parts.join("; ")
+        )
     }
 }
 
@@ -520,9 +521,10 @@ impl Worker {
     ) {
         for mut batch in rx {
             let mut events = Vec::new();
-            // After the drain limit the worker finishes the batch it has and skips the rest,
-            // still answering each epoch so the queue thread is not left waiting.
-            if !self.drain_over.is_requested() {
+            // After the drain limit the worker finishes the batch it has and skips the rest
+            // (still answering each epoch, so the queue thread is not left waiting), except the
+            // last: its final flow reports are counted lost or kept in the spool, not forgotten.
+            if batch.last || !self.drain_over.is_requested() {
                 self.process(&batch, &mut events);
             }
             let epoch = batch.epoch;
@@ -623,3 +625,6 @@ fn feed_loop(rx: Receiver<WorkerOut>, workers: usize, ordered: bool, queue: Arc<
     queue.push(buf);
     queue.close();
 }
+
+#[cfg(test)]
+mod tests;
