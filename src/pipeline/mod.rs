@@ -398,6 +398,13 @@ impl Pipeline {
     }
 }
 
+impl Drop for Pipeline {
+    /// Releases the drain watchdog of a pipeline dropped without [`Pipeline::finish`].
+    fn drop(&mut self) {
+        self.done.request();
+    }
+}
+
 /// Opens the output and the queue the configuration asks for and starts a pipeline on them,
 /// stopped by `stop` and drained within `wirebeat.shutdown_timeout`.
 pub fn open(
