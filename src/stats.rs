@@ -94,6 +94,9 @@ counters!(
         dropped_queue_full,
         /// Events dropped because the output failed for good (memory queue only).
         dropped_output_failed,
+        /// Events dropped because the drain limit (`wirebeat.shutdown_timeout`) passed before
+        /// they were delivered (memory queue only; the spool keeps them for the next start).
+        dropped_shutdown,
         /// Events dropped because the spool could not write them.
         dropped_spool_error,
         /// Bytes of the spool's segments on disk (gauge).

@@ -133,6 +133,24 @@ fn abort_releases_a_blocked_producer_and_counts_the_loss() {
 }
 
 #[test]
+fn abandon_releases_a_blocked_producer_and_counts_dropped_shutdown() {
+    let c = Arc::new(Counters::default());
+    let mut cfg = Config::default();
+    cfg.mem.events = 2;
+    let q = Arc::new(Queue::open(&cfg, c.clone()).unwrap());
+    let producer = {
+        let q = q.clone();
+        std::thread::spawn(move || q.push((0..5).map(ev).collect()))
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    q.abandon();
+    producer.join().unwrap();
+    assert_eq!(c.get(&c.dropped_shutdown), 5, "2 held + 3 never stored");
+    assert_eq!(c.get(&c.dropped_output_failed), 0);
+    assert!(matches!(q.take(7, Duration::from_millis(1)), Taken::Closed));
+}
+
+#[test]
 fn spool_survives_reopen_and_replays_only_unacknowledged() {
     let dir = tempfile::tempdir().unwrap();
     let c = Arc::new(Counters::default());
