@@ -104,6 +104,14 @@ impl<'a> View<'a> {
             Endian::Little => self.u32_le(at),
         }
     }
+    /// A 64-bit field in the given byte order.
+    #[inline]
+    pub fn u64_in(&self, at: usize, order: Endian) -> Option<u64> {
+        match order {
+            Endian::Big => self.u64(at),
+            Endian::Little => self.u64_le(at),
+        }
+    }
     /// Everything from `at` on (`Some(&[])` at the end).
     #[inline]
     pub fn from(&self, at: usize) -> Option<&'a [u8]> {
@@ -263,6 +271,7 @@ mod tests {
         assert_eq!(v.u32(4), Some(0x05060708));
         assert_eq!(v.u32_in(4, Endian::Little), Some(0x08070605));
         assert_eq!(v.u64(0), Some(0x0102030405060708));
+        assert_eq!(v.u64_in(0, Endian::Little), Some(0x0807060504030201));
         assert_eq!(v.u16(7), None);
         assert_eq!(v.u32(usize::MAX - 1), None, "offsets near usize::MAX cannot overflow");
         assert_eq!(v.from(8), Some(&[][..]));

@@ -3,12 +3,14 @@
 //! Data path (see ARCHITECTURE.md): `capture` → `pipeline` (shards frames over workers) →
 //! `decode` (+ defragmentation, tunnels) → `flow` (tables, Community ID) → `ecs` (typed events,
 //! derived fields, serialized once) → `sink` (console, file).
+pub mod backoff;
 pub mod bytes;
 pub mod capture;
 pub mod cli;
 pub mod config;
 pub mod content;
 pub mod decode;
+pub mod detect;
 pub mod ecs;
 pub mod flow;
 pub mod kibana;
@@ -16,6 +18,7 @@ pub mod pipeline;
 pub mod proto;
 pub mod queue;
 pub mod setup;
+pub mod shutdown;
 pub mod sink;
 pub mod stats;
 pub mod units;

@@ -94,6 +94,9 @@ counters!(
         dropped_queue_full,
         /// Events dropped because the output failed for good (memory queue only).
         dropped_output_failed,
+        /// Events dropped because the drain limit (`wirebeat.shutdown_timeout`) passed before
+        /// they were delivered (memory queue only; the spool keeps them for the next start).
+        dropped_shutdown,
         /// Events dropped because the spool could not write them.
         dropped_spool_error,
         /// Bytes of the spool's segments on disk (gauge).
@@ -104,6 +107,9 @@ counters!(
         spool_torn_records,
         /// Records failing their checksum at start (the rest of their segment is cut).
         spool_corrupt_records,
+        /// Acknowledgements found pointing past the spool's data at start (not trusted: the
+        /// records are sent again).
+        spool_ack_beyond_data,
         /// Spool read/write/acknowledgement failures (logged).
         spool_errors,
     }

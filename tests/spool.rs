@@ -296,3 +296,90 @@ fn sigkill_while_elasticsearch_fails_then_restart_indexes_everything_once() {
         want.len() - spooled.len()
     );
 }
+
+/// `wirebeat read` into the Elasticsearch test server with a 1 s drain limit; `extra` adds
+/// -E overrides. Returns the child.
+fn spawn_drain_limited(pcap: &Path, es_url: &str, extra: &[String]) -> Child {
+    let mut c = wirebeat();
+    c.arg("read").arg("--no-progress");
+    for o in [
+        format!("output.elasticsearch.hosts=[\"{es_url}\"]"),
+        "output.elasticsearch.backoff.init=5ms".into(),
+        "output.elasticsearch.backoff.max=20ms".into(),
+        "wirebeat.shutdown_timeout=1s".into(),
+    ]
+    .iter()
+    .chain(extra)
+    {
+        c.arg("-E").arg(o);
+    }
+    c.arg(pcap).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()
+}
+
+/// An Elasticsearch that answers every `_bulk` with 503.
+fn es_always_503() -> es_server::EsServer {
+    let es = es_server::EsServer::start();
+    for _ in 0..100_000 {
+        es.push_answer(es_server::Answer::Status(503));
+    }
+    es
+}
+
+#[test]
+fn drain_limit_with_memory_queue_counts_the_undelivered_events_lost() {
+    let es = es_always_503();
+    let want = console_lines(&capture());
+    let start = Instant::now();
+    let (code, stderr) =
+        finish(spawn_drain_limited(&capture(), &es.url(), &[]), Duration::from_secs(60));
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(10), "the drain limit is 1 s, the run took {took:?}");
+    assert_eq!(code, 1, "{stderr}");
+    assert!(es.docs().is_empty());
+    let n = want.len() as u64;
+    assert_eq!(summary_value(&stderr, "shutdown"), n, "every event counted lost: {stderr}");
+    assert_eq!(summary_value(&stderr, "written"), 0, "{stderr}");
+    let last = stderr.lines().last().unwrap();
+    assert!(last.starts_with("wirebeat: drain limit (wirebeat.shutdown_timeout: 1s) reached"));
+    assert!(last.contains(&format!("{n} events are lost")), "{stderr}");
+}
+
+#[test]
+fn drain_limit_with_spool_keeps_the_events_for_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("spool");
+    let queue = [format!("queue.disk.path={}", spool.display())];
+    let es = es_always_503();
+    let want = console_lines(&capture());
+    let start = Instant::now();
+    let (code, stderr) =
+        finish(spawn_drain_limited(&capture(), &es.url(), &queue), Duration::from_secs(60));
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(10), "the drain limit is 1 s, the run took {took:?}");
+    assert_eq!(code, 1, "{stderr}");
+    let n = want.len();
+    let last = stderr.lines().last().unwrap();
+    assert!(
+        last.contains(&format!("{n} events stay in the spool {}", spool.display())),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(" shutdown="), "nothing lost: {stderr}");
+    assert_eq!(spooled_documents(&spool), want, "the spool holds every event, in order");
+
+    // A working output: the spooled events go first, then the new capture's.
+    es.state.lock().unwrap().answers.clear();
+    let second_pcap = shared().join("corpus/pcaps/zeek-wikipedia.pcap");
+    let (code, stderr) =
+        finish(spawn_drain_limited(&second_pcap, &es.url(), &queue), Duration::from_secs(60));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(summary_value(&stderr, "replayed"), n as u64, "{stderr}");
+    let mut all: Vec<serde_json::Value> =
+        want.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+    all.extend(console_lines(&second_pcap).iter().map(|l| serde_json::from_str(l).unwrap()));
+    let key = |v: &serde_json::Value| v.to_string();
+    assert_eq!(
+        multiset(es.docs().iter().map(key)),
+        multiset(all.iter().map(key)),
+        "every event indexed exactly once"
+    );
+}

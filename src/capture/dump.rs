@@ -54,13 +54,14 @@ impl<W: Write> PcapWriter<W> {
     /// Writes a pcap file header to any writer (a pipe, stdout, memory).
     pub fn from_writer(mut w: W, linktype: u32, snaplen: u32) -> io::Result<Self> {
         let snaplen = effective_snaplen(snaplen);
-        let mut h = [0u8; 24];
-        h[0..4].copy_from_slice(&0xa1b2_3c4du32.to_le_bytes());
-        h[4..6].copy_from_slice(&2u16.to_le_bytes());
-        h[6..8].copy_from_slice(&4u16.to_le_bytes());
-        // thiszone, sigfigs: 0
-        h[16..20].copy_from_slice(&snaplen.to_le_bytes());
-        h[20..24].copy_from_slice(&linktype.to_le_bytes());
+        let mut h = Vec::with_capacity(24);
+        h.extend_from_slice(&0xa1b2_3c4du32.to_le_bytes());
+        h.extend_from_slice(&2u16.to_le_bytes());
+        h.extend_from_slice(&4u16.to_le_bytes());
+        h.extend_from_slice(&0u32.to_le_bytes()); // thiszone
+        h.extend_from_slice(&0u32.to_le_bytes()); // sigfigs
+        h.extend_from_slice(&snaplen.to_le_bytes());
+        h.extend_from_slice(&linktype.to_le_bytes());
         w.write_all(&h)?;
         Ok(PcapWriter { w, snaplen, linktype })
     }
@@ -78,12 +79,7 @@ impl<W: Write> PcapWriter<W> {
                 Err(_) => (u32::MAX, 999_999_999),
             }
         };
-        let mut h = [0u8; 16];
-        h[0..4].copy_from_slice(&sec.to_le_bytes());
-        h[4..8].copy_from_slice(&nsec.to_le_bytes());
-        h[8..12].copy_from_slice(&(data.len() as u32).to_le_bytes());
-        h[12..16].copy_from_slice(&orig.to_le_bytes());
-        self.w.write_all(&h)?;
+        put_u32s(&mut self.w, &[sec, nsec, data.len() as u32, orig])?;
         self.w.write_all(data)
     }
 
@@ -196,15 +192,8 @@ impl<W: Write> PcapngWriter<W> {
         let ts = ts_ns.max(0) as u64;
         let padded = pad4(data.len());
         let total = (28 + padded + 4) as u32;
-        let mut h = [0u8; 28];
-        h[0..4].copy_from_slice(&6u32.to_le_bytes());
-        h[4..8].copy_from_slice(&total.to_le_bytes());
-        h[8..12].copy_from_slice(&iface.to_le_bytes());
-        h[12..16].copy_from_slice(&((ts >> 32) as u32).to_le_bytes());
-        h[16..20].copy_from_slice(&(ts as u32).to_le_bytes());
-        h[20..24].copy_from_slice(&(data.len() as u32).to_le_bytes());
-        h[24..28].copy_from_slice(&orig.to_le_bytes());
-        self.w.write_all(&h)?;
+        let (ts_hi, ts_lo) = ((ts >> 32) as u32, ts as u32);
+        put_u32s(&mut self.w, &[6, total, iface, ts_hi, ts_lo, data.len() as u32, orig])?;
         self.w.write_all(data)?;
         let pad = padded - data.len();
         self.w.write_all(&[0u8; 3][..pad.min(3)])?;
@@ -229,6 +218,11 @@ impl<W: Write> PcapngWriter<W> {
     pub fn interfaces(&self) -> u32 {
         self.ifaces.len() as u32
     }
+}
+
+/// Little-endian 32-bit fields, in order (the writer buffers them).
+fn put_u32s(w: &mut impl Write, fields: &[u32]) -> io::Result<()> {
+    fields.iter().try_for_each(|v| w.write_all(&v.to_le_bytes()))
 }
 
 fn pad4(n: usize) -> usize {

@@ -1,18 +1,19 @@
 //! Command line: `run`, `read`, `devices`, `setup`, `export`, `test config|output`, `version`.
 //!
 //! Exit codes: 0 success; 1 runtime failure (a clear one-line message on stderr); 2 usage error.
+//!
+//! A thin shell: parse the arguments, load the configuration, start logging, hand the run to
+//! `pipeline::read` or `pipeline::live` with the stop token of SIGINT/SIGTERM, then print the
+//! summary and map the outcome to the exit code.
 
-use crate::capture::file::{CaptureFile, CaptureFileError};
-use crate::capture::live::LiveInterface;
 use crate::config::{self, Config, Settings};
-use crate::ecs::EventContext;
-use crate::pipeline::{Pipeline, PipelineSettings, RunResult};
+use crate::pipeline::RunResult;
+use crate::shutdown::Shutdown;
 use crate::stats::Counters;
 use clap::{Args, Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 #[derive(Parser, Debug)]
 #[command(name = "wirebeat", version, about = "Network traffic shipper for the Elastic stack")]
@@ -370,167 +371,24 @@ fn test_output(common: &Common) -> i32 {
     }
 }
 
-fn context(cfg: &Settings) -> Arc<EventContext> {
-    EventContext::new(
-        cfg.name.as_deref(),
-        std::env::var("WIREBEAT_AGENT_ID").ok().as_deref(),
-        &cfg.wirebeat.namespace,
-        cfg.internal_networks.clone(),
-        cfg.tags.clone(),
-        cfg.fields.clone(),
-    )
-}
-
-/// Capture files named on the command line: files as given, directories expanded (sorted).
-fn expand_inputs(inputs: &[PathBuf]) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for p in inputs {
-        if p.is_dir() {
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
-                .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
-                .unwrap_or_default();
-            entries.retain(|e| {
-                let n = e.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                e.is_file()
-                    && [".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz"]
-                        .iter()
-                        .any(|x| n.ends_with(x))
-            });
-            entries.sort();
-            out.extend(entries);
-        } else {
-            out.push(p.clone());
+fn read(cfg: &Settings, files: &[PathBuf], progress: bool) -> i32 {
+    let stop = Shutdown::on_signals();
+    let out = match crate::pipeline::read::read(cfg, files, progress, &stop, &mut complain) {
+        Ok(o) => o,
+        Err(e) => {
+            complain(&e);
+            return 1;
         }
-    }
-    out
-}
-
-fn stop_flag() -> Arc<AtomicBool> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let s = stop.clone();
-    // A second signal while draining exits at once.
-    let _ = ctrlc::set_handler(move || {
-        if s.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-    });
-    stop
-}
-
-fn start_pipeline(cfg: &Settings, ordered: bool) -> Result<(Pipeline, Arc<Counters>), i32> {
-    let output = crate::sink::open(&cfg.sink).map_err(|e| {
-        complain(&e.to_string());
-        1
-    })?;
-    let counters = Arc::new(Counters::default());
-    let queue = crate::queue::Queue::open(&cfg.queue, counters.clone()).map_err(|e| {
-        complain(&e.to_string());
-        1
-    })?;
-    let settings = PipelineSettings::from_settings(cfg, ordered);
-    let pipeline =
-        Pipeline::start(settings, context(cfg), output, Arc::new(queue), counters.clone());
-    Ok((pipeline, counters))
-}
-
-fn read(cfg: &Settings, inputs: &[PathBuf], progress: bool) -> i32 {
-    let files = expand_inputs(inputs);
-    if files.is_empty() {
-        complain("no capture files found in the given paths");
-        return 1;
-    }
-    let (mut pipeline, counters) = match start_pipeline(cfg, true) {
-        Ok(p) => p,
-        Err(code) => return code,
     };
-    let stop = stop_flag();
-    let total: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
-    let bar = progress.then(|| {
-        let b = indicatif::ProgressBar::new(total);
-        b.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {msg}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        b
-    });
-    let mut unreadable: Vec<String> = Vec::new();
-    let mut done_bytes = 0u64;
-    for path in &files {
-        if stop.load(Ordering::Relaxed) || pipeline.output_failed.load(Ordering::Relaxed) {
-            break;
-        }
-        match read_file(path, &mut pipeline, &stop, bar.as_ref(), done_bytes) {
-            Ok(()) => {}
-            Err(FileProblem::Unreadable(msg)) => {
-                complain(&msg);
-                Counters::add(&counters.capture_file_errors, 1);
-                unreadable.push(path.display().to_string());
-            }
-            Err(FileProblem::Damaged(msg)) => {
-                // What was read before the damage is kept and delivered.
-                tracing::warn!("{msg}");
-                Counters::add(&counters.capture_file_errors, 1);
-            }
-        }
-        done_bytes += std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    summary(&out.counters, &out.result);
+    if let Some(code) = run_failed(cfg, &out.result, true) {
+        return code;
     }
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    let result = pipeline.finish();
-    summary(&counters, &result);
-    if let Some(e) = &result.output_error {
-        complain(&format!("output failed: {e}"));
-        return 1;
-    }
-    if !unreadable.is_empty() {
-        complain(&format!("unreadable capture files: {}", unreadable.join(", ")));
+    if !out.unreadable.is_empty() {
+        complain(&format!("unreadable capture files: {}", out.unreadable.join(", ")));
         return 1;
     }
     0
-}
-
-enum FileProblem {
-    Unreadable(String),
-    Damaged(String),
-}
-
-fn read_file(
-    path: &Path,
-    pipeline: &mut Pipeline,
-    stop: &AtomicBool,
-    bar: Option<&indicatif::ProgressBar>,
-    done_before: u64,
-) -> Result<(), FileProblem> {
-    let mut file = CaptureFile::open(path)
-        .map_err(|e| FileProblem::Unreadable(format!("{}: {e}", path.display())))?;
-    let mut n: u64 = 0;
-    loop {
-        match file.next_frame() {
-            Ok(Some(f)) => {
-                pipeline.push(f.ts_ns, f.wire_len, f.linktype, f.data);
-                n += 1;
-                if n.is_multiple_of(65_536) {
-                    if let Some(b) = bar {
-                        b.set_position(done_before + file.bytes_read());
-                    }
-                    if stop.load(Ordering::Relaxed) {
-                        return Ok(());
-                    }
-                }
-            }
-            Ok(None) => return Ok(()),
-            Err(e @ CaptureFileError::Damaged { .. }) => {
-                return Err(FileProblem::Damaged(format!(
-                    "{}: {e}; kept the {n} frames before it",
-                    path.display()
-                )))
-            }
-            Err(e) => return Err(FileProblem::Damaged(format!("{}: {e}", path.display()))),
-        }
-    }
 }
 
 fn run(cfg: &Settings, dump: Option<&Path>) -> i32 {
@@ -538,140 +396,43 @@ fn run(cfg: &Settings, dump: Option<&Path>) -> i32 {
         complain("no interface to capture on: set wirebeat.interfaces or pass -i NAME");
         return 2;
     }
-    let mut ifaces = Vec::new();
-    for i in &cfg.wirebeat.interfaces {
-        match LiveInterface::open(i) {
-            Ok(li) => ifaces.push(li),
-            Err(e) => {
-                complain(&e.to_string());
-                return 1;
-            }
+    let stop = Shutdown::on_signals();
+    let out = match crate::pipeline::live::run(cfg, dump, &stop, &mut complain) {
+        Ok(o) => o,
+        Err(e) => {
+            complain(&e);
+            return 1;
         }
-    }
-    let mut dumper = match dump {
-        Some(p) => match crate::capture::dump::PcapngWriter::create(p) {
-            Ok(mut w) => {
-                let ids: Vec<u32> =
-                    ifaces.iter().map(|i| w.add_interface(i.linktype, i.snaplen)).collect();
-                Some((w, ids))
-            }
-            Err(e) => {
-                complain(&format!("cannot create dump file {}: {e}", p.display()));
-                return 1;
-            }
-        },
-        None => None,
     };
-    let (mut pipeline, counters) = match start_pipeline(cfg, false) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let stop = stop_flag();
-    tracing::info!(
-        interfaces = ?cfg.wirebeat.interfaces.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(),
-        "capturing"
-    );
-    let mut last_tick = std::time::Instant::now();
-    let health_ctx = context(cfg);
-    let health_period = cfg.wirebeat.health_period.0;
-    let mut last_health = std::time::Instant::now();
-    let mut failure: Option<String> = None;
-    while !stop.load(Ordering::Relaxed) && !pipeline.output_failed.load(Ordering::Relaxed) {
-        let mut got = 0;
-        for (idx, iface) in ifaces.iter_mut().enumerate() {
-            let res = iface.poll(1024, &mut |ts, len, lt, data| {
-                if let Some((w, ids)) = dumper.as_mut() {
-                    if let Err(e) = w.write(ids[idx], ts, len, data) {
-                        tracing::warn!(error = %e, "dump file write failed; dumping stopped");
-                    }
-                }
-                pipeline.push(ts, len, lt, data);
-            });
-            match res {
-                Ok(n) => got += n,
-                Err(e) => failure = Some(e.to_string()),
-            }
-        }
-        if failure.is_some() {
-            break;
-        }
-        if last_tick.elapsed() >= std::time::Duration::from_millis(200) {
-            last_tick = std::time::Instant::now();
-            pipeline.tick(wall_clock_ns());
-            publish_kernel_stats(&mut ifaces, &counters);
-            if !health_period.is_zero() && last_health.elapsed() >= health_period {
-                last_health = std::time::Instant::now();
-                let ev = crate::ecs::health::health_event(&health_ctx, &counters, wall_clock_ns());
-                pipeline.publish(ev);
-            }
-        }
-        if got == 0 {
-            std::thread::sleep(std::time::Duration::from_millis(2));
-        }
-    }
-    // Frames already in the kernel buffer when the stop came are still read and counted.
-    if failure.is_none() {
-        for (idx, iface) in ifaces.iter_mut().enumerate() {
-            let res = iface.poll(1 << 20, &mut |ts, len, lt, data| {
-                if let Some((w, ids)) = dumper.as_mut() {
-                    let _ = w.write(ids[idx], ts, len, data);
-                }
-                pipeline.push(ts, len, lt, data);
-            });
-            if let Err(e) = res {
-                tracing::warn!(error = %e, "final read of the capture buffer failed");
-            }
-        }
-    }
-    publish_kernel_stats(&mut ifaces, &counters);
-    if let Some((mut w, _)) = dumper {
-        if let Err(e) = w.flush() {
-            complain(&format!("dump file: {e}"));
-        }
-    }
-    tracing::info!("stopping: flushing flows and delivering events");
-    if !health_period.is_zero() && !pipeline.output_failed.load(Ordering::Relaxed) {
-        // Hands the last frames to the workers, which also publishes their count.
-        pipeline.tick(wall_clock_ns());
-        pipeline.publish(crate::ecs::health::health_event(&health_ctx, &counters, wall_clock_ns()));
-    }
-    let result = pipeline.finish();
-    summary(&counters, &result);
-    if let Some(f) = failure {
+    summary(&out.counters, &out.result);
+    if let Some(f) = out.failure {
         complain(&f);
         return 1;
     }
+    run_failed(cfg, &out.result, false).unwrap_or(0)
+}
+
+/// The exit code when the output failed or the drain limit left events undelivered. `read`
+/// fails in both cases; `run` fails when events were lost, not when the spool keeps them.
+fn run_failed(cfg: &Config, result: &RunResult, read: bool) -> Option<i32> {
     if let Some(e) = &result.output_error {
         complain(&format!("output failed: {e}"));
-        return 1;
+        return Some(1);
     }
-    0
-}
-
-fn publish_kernel_stats(ifaces: &mut [LiveInterface], counters: &Counters) {
-    let (mut dropped, mut if_dropped) = (0, 0);
-    for i in ifaces.iter_mut() {
-        if let Some(s) = i.stats() {
-            dropped += s.dropped;
-            if_dropped += s.if_dropped;
-        }
+    let cut = result.drain_cut?;
+    let line = cut.describe(cfg);
+    if !read {
+        // A service's log should have it too, not only its standard error.
+        tracing::warn!(in_spool = cut.in_spool, lost = cut.lost, "{line}");
     }
-    Counters::set(&counters.dropped_kernel, dropped);
-    Counters::set(&counters.dropped_interface, if_dropped);
-}
-
-/// The one place the wall clock enters: idle ticks of live capture.
-fn wall_clock_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    complain(&line);
+    (read || cut.lost > 0).then_some(1)
 }
 
 #[allow(clippy::print_stderr)]
 fn summary(c: &Counters, result: &RunResult) {
     let g = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
-    let dropped: Vec<String> = [
+    let mut causes = vec![
         ("channel_full", g(&c.dropped_channel_full)),
         ("kernel", g(&c.dropped_kernel)),
         ("interface", g(&c.dropped_interface)),
@@ -682,10 +443,12 @@ fn summary(c: &Counters, result: &RunResult) {
         ("queue_full", g(&c.dropped_queue_full)),
         ("output_failed", g(&c.dropped_output_failed)),
         ("spool_error", g(&c.dropped_spool_error)),
-    ]
-    .iter()
-    .map(|(k, v)| format!("{k}={v}"))
-    .collect();
+    ];
+    // Only when it happened, so the line of an ordinary run keeps its shape.
+    if g(&c.dropped_shutdown) > 0 {
+        causes.push(("shutdown", g(&c.dropped_shutdown)));
+    }
+    let dropped: Vec<String> = causes.iter().map(|(k, v)| format!("{k}={v}")).collect();
     eprintln!(
         "wirebeat summary: packets read={} decoded={} non_ip={} truncated={}; dropped {}; \
          fragments={} reassembled={} timed_out={} overlaps={}; tunnelled={}; \

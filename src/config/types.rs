@@ -55,6 +55,8 @@ pub struct Wirebeat {
     pub channel_batches: usize,
     /// `run`: a sensor-health event (`wirebeat.health`) this often; `0s` turns them off.
     pub health_period: Duration,
+    /// Longest final drain after a stop (signal or end of input); `0s` waits without limit.
+    pub shutdown_timeout: Duration,
 }
 
 impl Default for Wirebeat {
@@ -71,6 +73,7 @@ impl Default for Wirebeat {
             streams: Streams::default(),
             channel_batches: 16,
             health_period: Duration::from_secs(30),
+            shutdown_timeout: Duration::from_secs(30),
         }
     }
 }

@@ -78,7 +78,7 @@ impl Datagram {
 
     fn complete(&self) -> bool {
         match self.total {
-            Some(t) => self.covered.len() == 1 && self.covered[0].0 == 0 && self.covered[0].1 >= t,
+            Some(t) => matches!(self.covered.as_slice(), [(0, end)] if *end >= t),
             None => false,
         }
     }
@@ -89,8 +89,9 @@ impl Datagram {
         // Later pieces first, so earlier ones overwrite them: first seen wins.
         for (off, bytes) in self.pieces.iter().rev() {
             let end = (off + bytes.len()).min(total);
-            if *off < end {
-                buf[*off..end].copy_from_slice(&bytes[..end - off]);
+            let n = end.saturating_sub(*off);
+            if let (Some(to), Some(from)) = (buf.get_mut(*off..end), bytes.get(..n)) {
+                to.copy_from_slice(from);
             }
         }
         self.data = buf;

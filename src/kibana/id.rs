@@ -5,35 +5,19 @@
 //! when the content does. Keys are slugs chosen here, not display titles: renaming a dashboard
 //! or a rule keeps its id.
 
-use sha1::{Digest, Sha1};
+use uuid::Uuid;
 
 /// The RFC 4122 DNS namespace (6ba7b810-9dad-11d1-80b4-00c04fd430c8).
-pub const NAMESPACE_DNS: [u8; 16] = [
-    0x6b, 0xa7, 0xb8, 0x10, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8,
-];
+pub const NAMESPACE_DNS: [u8; 16] = *Uuid::NAMESPACE_DNS.as_bytes();
 
 /// UUIDv5 of `name` in `namespace`, as raw bytes.
 pub fn uuid5_bytes(namespace: &[u8; 16], name: &str) -> [u8; 16] {
-    let mut h = Sha1::new();
-    h.update(namespace);
-    h.update(name.as_bytes());
-    let d: [u8; 20] = h.finalize().into();
-    let mut b = [0u8; 16];
-    b.copy_from_slice(&d[..16]);
-    b[6] = (b[6] & 0x0f) | 0x50; // version 5
-    b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
-    b
-}
-
-/// Lower-case hyphenated form (8-4-4-4-12).
-pub fn format_uuid(b: &[u8; 16]) -> String {
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    *Uuid::new_v5(&Uuid::from_bytes(*namespace), name.as_bytes()).as_bytes()
 }
 
 /// UUIDv5 of `name` in `namespace`, hyphenated.
 pub fn uuid5(namespace: &[u8; 16], name: &str) -> String {
-    format_uuid(&uuid5_bytes(namespace, name))
+    Uuid::new_v5(&Uuid::from_bytes(*namespace), name.as_bytes()).hyphenated().to_string()
 }
 
 /// wirebeat's own namespace: UUIDv5("wirebeat.kibana") in the DNS namespace.

@@ -14,20 +14,39 @@
 //! Limits: each worker channel holds `channel_batches` batches. `read` blocks when it is full
 //! (backpressure, nothing lost); live capture drops the frames instead and counts them in
 //! `dropped_channel_full`.
+//!
+//! Stopping ([`Drain`], `crate::shutdown`): the run's *stop* token (a signal, or
+//! [`Pipeline::finish`] at the end of the input) ends capture and starts the final drain: every
+//! flow is reported final and the queue is emptied into the output. A watchdog thread gives that
+//! drain `wirebeat.shutdown_timeout`; when it passes it requests the pipeline's *drain over*
+//! token and abandons the queue: retry backoffs end at once, workers finish their current batch
+//! and skip the rest, the spool keeps what is left for the next start, a memory queue counts it
+//! in `dropped_shutdown`, and `finish` returns even if the output is stuck in a send.
+//!
+//! The capture loops that drive a pipeline live beside it (`read.rs` for capture files,
+//! `live.rs` for interfaces) rather than in the CLI: they own the order of stop, final tick and
+//! drain, which is the pipeline's contract, and the CLI only maps their outcome to an exit code.
+
+pub mod live;
+mod output;
+pub mod read;
 
 use crate::decode::{shard_hash, Decoder, FrameRef, TunnelPorts};
+use crate::detect::DetectStage;
 use crate::ecs::{EncodedEvent, EventContext, FlowEncoder};
 use crate::flow::app::AppLayer;
 use crate::flow::{Emit, FlowSettings, FlowTable};
 use crate::proto::Registry;
-use crate::queue::{Queue, Taken};
-use crate::sink::{Outcome, Output, OutputStats};
+use crate::queue::Queue;
+use crate::shutdown::Shutdown;
+use crate::sink::Output;
 use crate::stats::Counters;
-use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendError};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 /// Frames per epoch, across all workers.
 pub const EPOCH_FRAMES: usize = 8192;
@@ -95,7 +114,31 @@ impl PipelineSettings {
 pub struct RunResult {
     /// The output failed for good (its message).
     pub output_error: Option<String>,
+    /// The drain limit passed with events undelivered.
+    pub drain_cut: Option<DrainCut>,
 }
+
+/// What the drain limit left undelivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DrainCut {
+    /// Events that stay in the disk spool, sent at the next start.
+    pub in_spool: u64,
+    /// Events lost (`dropped_shutdown`): a memory queue's, or what did not fit in the spool.
+    pub lost: u64,
+}
+
+/// How a pipeline stops.
+#[derive(Debug, Clone, Default)]
+pub struct Drain {
+    /// The run's stop token (SIGINT/SIGTERM; [`Pipeline::finish`] requests it too).
+    pub stop: Shutdown,
+    /// Longest time from the stop to the end of the final drain (`wirebeat.shutdown_timeout`);
+    /// `None` waits as long as it takes.
+    pub limit: Option<Duration>,
+}
+
+/// After the drain limit, how long `finish` still waits for a send in progress to return.
+const OUTPUT_GRACE: Duration = Duration::from_secs(1);
 
 pub struct Pipeline {
     senders: Vec<Sender<FrameBatch>>,
@@ -108,7 +151,14 @@ pub struct Pipeline {
     ordered: bool,
     workers: Vec<JoinHandle<()>>,
     feeder: Option<JoinHandle<()>>,
-    output: Option<JoinHandle<RunResult>>,
+    /// The output thread and the channel its result comes on (so `finish` can stop waiting).
+    output: Option<(JoinHandle<()>, Receiver<RunResult>)>,
+    watchdog: Option<JoinHandle<()>>,
+    stop: Shutdown,
+    /// Requested by the watchdog when the drain limit passed.
+    drain_over: Shutdown,
+    /// Requested when `finish` is done: releases the watchdog.
+    done: Shutdown,
     queue: Arc<Queue>,
     counters: Arc<Counters>,
     /// Set by the output thread when the output failed for good: stop capturing.
@@ -119,11 +169,14 @@ impl Pipeline {
     pub fn start(
         settings: PipelineSettings,
         ctx: Arc<EventContext>,
-        output: Box<dyn Output>,
+        mut output: Box<dyn Output>,
         queue: Arc<Queue>,
         counters: Arc<Counters>,
+        drain: Drain,
     ) -> Pipeline {
         let n = settings.workers.max(1);
+        let drain_over = Shutdown::new();
+        let done = Shutdown::new();
         let (out_tx, out_rx) = bounded::<WorkerOut>(n * settings.channel_batches);
         let (recycle_tx, recycle_rx) = bounded::<FrameBatch>(n * settings.channel_batches + n);
         let mut senders = Vec::with_capacity(n);
@@ -131,7 +184,8 @@ impl Pipeline {
         for id in 0..n {
             let (tx, rx) = bounded::<FrameBatch>(settings.channel_batches);
             senders.push(tx);
-            let worker = Worker::new(id, n, &settings, ctx.clone(), counters.clone());
+            let mut worker = Worker::new(id, n, &settings, ctx.clone(), counters.clone());
+            worker.drain_over = drain_over.clone();
             let out_tx = out_tx.clone();
             let recycle_tx = recycle_tx.clone();
             workers.push(
@@ -151,14 +205,29 @@ impl Pipeline {
                 .spawn(move || feed_loop(out_rx, n, ordered, queue))
                 .unwrap_or_else(|e| panic!("cannot start queue thread: {e}"))
         };
+        output.watch_shutdown(&drain_over);
         let output = {
             let counters = counters.clone();
             let failed = failed.clone();
             let queue = queue.clone();
-            std::thread::Builder::new()
+            let drain_over = drain_over.clone();
+            let (tx, rx) = bounded::<RunResult>(1);
+            let handle = std::thread::Builder::new()
                 .name("wirebeat-output".into())
-                .spawn(move || send_loop(output, queue, counters, failed))
-                .unwrap_or_else(|e| panic!("cannot start output thread: {e}"))
+                .spawn(move || {
+                    let r = output::send_loop(output, queue, counters, failed, drain_over);
+                    let _ = tx.send(r);
+                })
+                .unwrap_or_else(|e| panic!("cannot start output thread: {e}"));
+            (handle, rx)
+        };
+        let watchdog = {
+            let (stop, done, drain_over) = (drain.stop.clone(), done.clone(), drain_over.clone());
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name("wirebeat-drain".into())
+                .spawn(move || watch_drain(&stop, &done, &drain_over, drain.limit, &queue))
+                .unwrap_or_else(|e| panic!("cannot start drain watchdog thread: {e}"))
         };
         Pipeline {
             senders,
@@ -172,6 +241,10 @@ impl Pipeline {
             workers,
             feeder: Some(feeder),
             output: Some(output),
+            watchdog: Some(watchdog),
+            stop: drain.stop,
+            drain_over,
+            done,
             queue,
             counters,
             output_failed: failed,
@@ -244,8 +317,11 @@ impl Pipeline {
         self.wire_bytes_in_epoch = 0;
     }
 
-    /// Flushes every flow as final, waits until the output has every event, and stops.
+    /// Flushes every flow as final, waits until the output has every event (at most the drain
+    /// limit after the stop), and stops.
     pub fn finish(mut self) -> RunResult {
+        // The end of the input is a stop too: the drain limit runs from here if no signal came.
+        self.stop.request();
         self.dispatch(true);
         self.senders.clear();
         for w in self.workers.drain(..) {
@@ -256,11 +332,139 @@ impl Pipeline {
         if self.feeder.take().map(|f| f.join()).is_some_and(|r| r.is_err()) {
             tracing::error!("the queue thread panicked");
         }
-        match self.output.take().map(|o| o.join()) {
-            Some(Ok(r)) => r,
-            _ => RunResult { output_error: Some("output thread panicked".into()) },
+        let mut result = self.output_result();
+        self.done.request();
+        if let Some(w) = self.watchdog.take() {
+            let _ = w.join();
+        }
+        if self.drain_over.is_requested() {
+            let c = &self.counters;
+            let mut in_spool = c.get(&c.queue_events);
+            if !self.queue.durable() {
+                // A batch still in a send whose fate is unknown counts as lost.
+                Counters::add(&c.dropped_shutdown, in_spool);
+                in_spool = 0;
+            }
+            let lost = c.get(&c.dropped_shutdown);
+            if in_spool + lost > 0 {
+                result.drain_cut = Some(DrainCut { in_spool, lost });
+            }
+        }
+        result
+    }
+
+    /// The output thread's result; after the drain limit, at most [`OUTPUT_GRACE`] more.
+    fn output_result(&mut self) -> RunResult {
+        let Some((handle, rx)) = self.output.take() else {
+            return RunResult::default();
+        };
+        let got = crossbeam_channel::select! {
+            recv(rx) -> r => r.map_err(|_| RecvTimeoutError::Disconnected),
+            recv(self.drain_over.receiver()) -> _ => rx.recv_timeout(OUTPUT_GRACE),
+        };
+        match got {
+            Ok(r) => {
+                let _ = handle.join();
+                r
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                // Left running: the process ends right after, and the spool is safe against
+                // being stopped at any point.
+                tracing::warn!(
+                    "the output did not return within {OUTPUT_GRACE:?} after the drain limit; \
+                     not waiting for it"
+                );
+                RunResult::default()
+            }
+            Err(RecvTimeoutError::Disconnected) => RunResult {
+                output_error: Some("output thread panicked".into()),
+                ..Default::default()
+            },
         }
     }
+}
+
+impl Drop for Pipeline {
+    /// Releases the drain watchdog of a pipeline dropped without [`Pipeline::finish`].
+    fn drop(&mut self) {
+        self.done.request();
+    }
+}
+
+/// Opens the output and the queue the configuration asks for and starts a pipeline on them,
+/// stopped by `stop` and drained within `wirebeat.shutdown_timeout`.
+pub fn open(
+    cfg: &crate::config::Settings,
+    ordered: bool,
+    stop: &Shutdown,
+) -> Result<(Pipeline, Arc<Counters>), String> {
+    let output = crate::sink::open(&cfg.sink).map_err(|e| e.to_string())?;
+    let counters = Arc::new(Counters::default());
+    let queue = Queue::open(&cfg.queue, counters.clone()).map_err(|e| e.to_string())?;
+    let settings = PipelineSettings::from_settings(cfg, ordered);
+    let limit = cfg.wirebeat.shutdown_timeout.0;
+    let drain = Drain { stop: stop.clone(), limit: (!limit.is_zero()).then_some(limit) };
+    let pipeline =
+        Pipeline::start(settings, context(cfg), output, Arc::new(queue), counters.clone(), drain);
+    Ok((pipeline, counters))
+}
+
+/// What every event of this sensor says about it (observer, agent, namespace, tags, labels).
+pub fn context(cfg: &crate::config::Settings) -> Arc<EventContext> {
+    EventContext::new(
+        cfg.name.as_deref(),
+        std::env::var("WIREBEAT_AGENT_ID").ok().as_deref(),
+        &cfg.wirebeat.namespace,
+        cfg.internal_networks.clone(),
+        cfg.tags.clone(),
+        cfg.fields.clone(),
+    )
+}
+
+impl DrainCut {
+    /// One line for the user: how many events were not delivered, and where they are.
+    pub fn describe(&self, cfg: &crate::config::Config) -> String {
+        let mut parts = Vec::new();
+        if self.in_spool > 0 {
+            let path = cfg.queue.disk.as_ref().map(|d| d.path.as_str()).unwrap_or("");
+            parts.push(format!(
+                "{} events stay in the spool {path} and are sent at the next start",
+                self.in_spool
+            ));
+        }
+        if self.lost > 0 {
+            parts.push(format!("{} events are lost (dropped shutdown)", self.lost));
+        }
+        format!(
+            "drain limit (wirebeat.shutdown_timeout: {}) reached before every event was \
+             delivered: {}",
+            cfg.wirebeat.shutdown_timeout,
+            parts.join("; ")
+        )
+    }
+}
+
+/// The drain limit: after the stop, waits `limit` for `done`; if it does not come, ends the
+/// drain (`drain_over`) and abandons the queue, which also frees a capture thread blocked on a
+/// full queue.
+fn watch_drain(
+    stop: &Shutdown,
+    done: &Shutdown,
+    drain_over: &Shutdown,
+    limit: Option<Duration>,
+    queue: &Queue,
+) {
+    crossbeam_channel::select! {
+        recv(stop.receiver()) -> _ => {},
+        recv(done.receiver()) -> _ => return,
+    }
+    let Some(limit) = limit else { return };
+    if done.wait_timeout(limit) {
+        return;
+    }
+    tracing::warn!(limit = ?limit, "drain limit (wirebeat.shutdown_timeout) reached: giving up");
+    drain_over.request();
+    queue.abandon();
 }
 
 struct Worker {
@@ -269,8 +473,12 @@ struct Worker {
     flows: FlowTable,
     flows_enabled: bool,
     encoder: FlowEncoder,
+    /// Detectors fed packets, flows and transactions on packet time (none yet).
+    detect: DetectStage,
     ctx: Arc<EventContext>,
     counters: Arc<Counters>,
+    /// Once requested, batches are passed through unprocessed: the drain is over.
+    drain_over: Shutdown,
 }
 
 impl Worker {
@@ -291,8 +499,10 @@ impl Worker {
             },
             flows_enabled: s.flows_enabled,
             encoder: FlowEncoder::new(ctx.clone(), id),
+            detect: DetectStage::from_config(),
             ctx,
             counters,
+            drain_over: Shutdown::new(),
         }
     }
 
@@ -304,7 +514,12 @@ impl Worker {
     ) {
         for mut batch in rx {
             let mut events = Vec::new();
-            self.process(&batch, &mut events);
+            // After the drain limit the worker finishes the batch it has and skips the rest
+            // (still answering each epoch, so the queue thread is not left waiting), except the
+            // last: its final flow reports are counted lost or kept in the spool, not forgotten.
+            if batch.last || !self.drain_over.is_requested() {
+                self.process(&batch, &mut events);
+            }
             let epoch = batch.epoch;
             batch.data.clear();
             batch.frames.clear();
@@ -316,29 +531,47 @@ impl Worker {
     }
 
     fn process(&mut self, batch: &FrameBatch, events: &mut Vec<EncodedEvent>) {
-        let Worker { decoder, flows, encoder, flows_enabled, ctx, .. } = self;
+        let Worker { decoder, flows, encoder, flows_enabled, detect, ctx, .. } = self;
         let enabled = *flows_enabled;
-        let mut emit = |e: Emit<'_>| match e {
+        // Flow reports and transactions go to the detectors, then out as events.
+        let mut emit = |e: Emit<'_>, detect: &mut DetectStage| match e {
             Emit::Flow(r) => {
+                detect.flow(&r);
                 if enabled {
                     events.push(encoder.encode(&r));
                 }
             }
-            Emit::Txn(f, t) => events.push(crate::ecs::txn::encode(ctx, f, &t)),
+            Emit::Txn(f, t) => {
+                detect.transaction(f, &t);
+                events.push(crate::ecs::txn::encode(ctx, f, &t));
+            }
         };
+        // Every decoded packet: the detectors, then the flow table.
+        macro_rules! packet {
+            () => {
+                &mut |p: &crate::decode::Packet<'_>| {
+                    detect.packet(p);
+                    flows.update(p, &mut |e| emit(e, detect));
+                }
+            };
+        }
         for m in &batch.frames {
             let Some(data) = batch.data.get(m.off..m.off + m.len) else {
                 continue;
             };
             let frame =
                 FrameRef { ts_ns: m.ts_ns, wire_len: m.wire_len, linktype: m.linktype, data };
-            decoder.decode(&frame, &mut |p| flows.update(p, &mut emit));
+            decoder.decode(&frame, packet!());
         }
-        decoder.tick(batch.now_ns, &mut |p| flows.update(p, &mut emit));
-        flows.tick(batch.now_ns, &mut emit);
+        decoder.tick(batch.now_ns, packet!());
+        flows.tick(batch.now_ns, &mut |e| emit(e, detect));
         if batch.last {
-            decoder.flush(&mut |p| flows.update(p, &mut emit));
-            flows.flush(batch.now_ns, &mut emit);
+            decoder.flush(packet!());
+            flows.flush(batch.now_ns, &mut |e| emit(e, detect));
+        }
+        detect.tick(batch.now_ns);
+        for alert in detect.take_alerts() {
+            events.push(alert.encode(ctx));
         }
         self.counters.add_decode(&self.decoder.stats);
         self.decoder.stats = Default::default();
@@ -386,90 +619,5 @@ fn feed_loop(rx: Receiver<WorkerOut>, workers: usize, ordered: bool, queue: Arc<
     queue.close();
 }
 
-/// Takes batches from the queue, delivers them, and acknowledges them to the queue once every
-/// event has a final outcome. Ends when the queue is closed and empty, or the output failed.
-fn send_loop(
-    mut output: Box<dyn Output>,
-    queue: Arc<Queue>,
-    counters: Arc<Counters>,
-    failed: Arc<AtomicBool>,
-) -> RunResult {
-    let mut result = RunResult::default();
-    let mut seen = OutputStats::default();
-    let max = output.max_batch().max(1);
-    loop {
-        match queue.take(max, std::time::Duration::from_millis(500)) {
-            Taken::Batch(batch) => {
-                let n = batch.len();
-                Counters::add(&counters.events_published, n as u64);
-                let ok = deliver(&mut *output, batch, &counters, &mut result);
-                publish_output_stats(&*output, &mut seen, &counters);
-                if !ok {
-                    failed.store(true, Ordering::Relaxed);
-                    queue.abort();
-                    return result;
-                }
-                queue.ack(n);
-            }
-            Taken::Empty => {}
-            Taken::Closed => break,
-        }
-    }
-    if let Err(e) = output.flush() {
-        result.output_error = Some(e.to_string());
-    }
-    publish_output_stats(&*output, &mut seen, &counters);
-    result
-}
-
-fn publish_output_stats(output: &dyn Output, seen: &mut OutputStats, counters: &Counters) {
-    let now = output.stats();
-    Counters::add(&counters.events_duplicate, now.duplicates.saturating_sub(seen.duplicates));
-    Counters::add(
-        &counters.events_dead_lettered,
-        now.dead_lettered.saturating_sub(seen.dead_lettered),
-    );
-    Counters::add(&counters.events_retried, now.retried.saturating_sub(seen.retried));
-    *seen = now;
-}
-
-/// Sends `batch` until every event has a final outcome; retries back off exponentially.
-/// Returns false when the output failed for good.
-fn deliver(
-    output: &mut dyn Output,
-    batch: Vec<EncodedEvent>,
-    counters: &Counters,
-    result: &mut RunResult,
-) -> bool {
-    let mut backoff = std::time::Duration::from_millis(100);
-    let mut todo = batch;
-    while !todo.is_empty() {
-        match output.send(&todo) {
-            Ok(outcomes) => {
-                let mut retry = Vec::new();
-                for (ev, outcome) in todo.into_iter().zip(outcomes) {
-                    match outcome {
-                        Outcome::Delivered => Counters::add(&counters.events_acked, 1),
-                        Outcome::Rejected(reason) => {
-                            Counters::add(&counters.events_rejected, 1);
-                            tracing::warn!(output = output.name(), %reason, "event rejected");
-                        }
-                        Outcome::Retry(_) => retry.push(ev),
-                    }
-                }
-                if !retry.is_empty() {
-                    Counters::add(&counters.events_retried, retry.len() as u64);
-                    std::thread::sleep(backoff);
-                    backoff = (backoff * 2).min(std::time::Duration::from_secs(30));
-                }
-                todo = retry;
-            }
-            Err(e) => {
-                tracing::error!(output = output.name(), error = %e, "output failed");
-                result.output_error = Some(e.to_string());
-                return false;
-            }
-        }
-    }
-    true
-}
+#[cfg(test)]
+mod tests;

@@ -55,6 +55,8 @@ struct State {
     store: Store,
     closed: bool,
     aborted: bool,
+    /// Aborted because the drain limit passed ([`Queue::abandon`]), not because the output failed.
+    abandoned: bool,
 }
 
 enum Store {
@@ -98,7 +100,7 @@ impl Queue {
             }),
         };
         let q = Queue {
-            state: Mutex::new(State { store, closed: false, aborted: false }),
+            state: Mutex::new(State { store, closed: false, aborted: false, abandoned: false }),
             arrived: Condvar::new(),
             room: Condvar::new(),
             counters,
@@ -166,7 +168,9 @@ impl Queue {
                 }
             };
             if !stored {
-                let cause = if aborted {
+                let cause = if st.abandoned {
+                    &self.counters.dropped_shutdown
+                } else if aborted {
                     &self.counters.dropped_output_failed
                 } else {
                     &self.counters.dropped_queue_full
@@ -198,8 +202,19 @@ impl Queue {
     /// The output failed for good: pushes stop blocking and drop (counted in
     /// `dropped_output_failed`; a spool keeps what it already holds for the next start).
     pub fn abort(&self) {
+        self.give_up(false);
+    }
+
+    /// The drain limit passed at shutdown: as [`Queue::abort`], but what a memory queue drops
+    /// is counted in `dropped_shutdown`.
+    pub fn abandon(&self) {
+        self.give_up(true);
+    }
+
+    fn give_up(&self, abandoned: bool) {
         let mut st = self.lock();
         st.aborted = true;
+        st.abandoned |= abandoned;
         let left = match &mut st.store {
             Store::Mem(m) => {
                 let n = m.waiting.len() as u64;
@@ -210,7 +225,12 @@ impl Queue {
             }
             Store::Disk(_) => 0,
         };
-        Counters::add(&self.counters.dropped_output_failed, left);
+        let cause = if st.abandoned {
+            &self.counters.dropped_shutdown
+        } else {
+            &self.counters.dropped_output_failed
+        };
+        Counters::add(cause, left);
         self.publish_depth(&st);
         drop(st);
         self.room.notify_all();
@@ -283,6 +303,11 @@ impl Queue {
         self.room.notify_all();
     }
 
+    /// Whether events survive a restart (the disk spool).
+    pub fn durable(&self) -> bool {
+        matches!(self.lock().store, Store::Disk(_))
+    }
+
     fn publish_depth(&self, st: &State) {
         let (events, bytes) = match &st.store {
             Store::Mem(m) => (m.events as u64, m.bytes),
@@ -304,11 +329,6 @@ impl Queue {
             Ok(q) => q,
             Err(_) => unreachable!("a memory queue cannot fail to open"),
         }
-    }
-
-    /// Whether events survive a restart.
-    fn durable(&self) -> bool {
-        matches!(self.lock().store, Store::Disk(_))
     }
 }
 

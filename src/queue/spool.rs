@@ -28,14 +28,29 @@
 //! # Recovery
 //!
 //! At start the spool reads `ack` (none: the oldest segment's first record), deletes segments
-//! before it, and checks every record after it. A record cut short at the end of a segment (the
-//! process died while writing) is cut off the file (`spool_torn_records`); a record whose CRC
-//! does not match ends that segment's readable part (`spool_corrupt_records`, logged with the
-//! bytes lost). Every intact record after the acknowledged offset is sent again
-//! (`spool_replayed`): those the output had already received before the stop reach the consumer
-//! twice, which is the at-least-once contract (Elasticsearch sees them as 409 duplicates through
-//! the deterministic `_id`; Kafka consumers can deduplicate on the same id). New records always
-//! go to a new segment.
+//! before it, and checks every record after it. Three kinds of damage are told apart, logged and
+//! counted, and none of them loses a record that can still be read:
+//!
+//! - a *torn tail*: the segment ends inside its last record (the process died while writing);
+//!   that record is cut off the file (`spool_torn_records`, warning);
+//! - a *corrupt record*: its length is impossible, its checksum does not match, or its payload
+//!   does not decode, and a valid record follows it (found by scanning forward for a length,
+//!   checksum and payload that agree). The damaged bytes are skipped, the records after them
+//!   are kept (the segment is rewritten without the damaged bytes, its acknowledged prefix
+//!   untouched), `spool_corrupt_records` counts each damaged stretch, and an error names the
+//!   segment, the offset and the bytes lost. Damage with nothing valid after it ends the
+//!   segment's readable part the same way;
+//! - an *acknowledgement beyond the data*: `ack` names a position past the end of its segment,
+//!   or a segment newer than any on disk. The data cannot have been delivered from there, so the
+//!   acknowledgement is not trusted: the records of that segment (all of them, when it names a
+//!   missing newer one) are sent again (`spool_ack_beyond_data`, warning). Duplicates are the
+//!   at-least-once side of the contract; losing the records would not be.
+//!
+//! Every intact record after the acknowledged offset is sent again (`spool_replayed`): those
+//! the output had already received before the stop reach the consumer twice, which is the
+//! at-least-once contract (Elasticsearch sees them as 409 duplicates through the deterministic
+//! `_id`; Kafka consumers can deduplicate on the same id). New records always go to a new
+//! segment.
 //!
 //! # Durability
 //!
@@ -149,10 +164,42 @@ enum Read1 {
     End,
     /// Cut short: the segment ends inside the record.
     Torn,
-    /// A complete record whose checksum or length is wrong.
-    Corrupt,
+    /// A record whose length or checksum is wrong.
+    Corrupt(&'static str),
 }
 
+fn head_at(data: &[u8], off: u64) -> Option<(u32, u32)> {
+    let at = usize::try_from(off).ok()?;
+    let h: [u8; 8] = data.get(at..at.checked_add(8)?)?.try_into().ok()?;
+    Some((
+        u32::from_le_bytes([h[0], h[1], h[2], h[3]]),
+        u32::from_le_bytes([h[4], h[5], h[6], h[7]]),
+    ))
+}
+
+/// The record at `off` of a segment held in memory (recovery).
+fn record_at(data: &[u8], off: u64) -> Read1 {
+    let size = data.len() as u64;
+    if off >= size {
+        return Read1::End;
+    }
+    let Some((len, crc)) = head_at(data, off) else { return Read1::Torn };
+    if !(3..=MAX_PAYLOAD).contains(&len) {
+        return Read1::Corrupt("impossible length");
+    }
+    let start = off + RECORD_HEAD;
+    let end = start + u64::from(len);
+    if end > size {
+        return Read1::Torn;
+    }
+    let payload = &data[start as usize..end as usize];
+    if crc32fast::hash(payload) != crc {
+        return Read1::Corrupt("checksum mismatch");
+    }
+    Read1::Record { payload: payload.to_vec(), next: end }
+}
+
+/// The record at `off` of an open segment (reading path; recovery has checked the segment).
 fn read_record(r: &mut impl Read, off: u64, size: u64) -> std::io::Result<Read1> {
     if off >= size {
         return Ok(Read1::End);
@@ -165,7 +212,7 @@ fn read_record(r: &mut impl Read, off: u64, size: u64) -> std::io::Result<Read1>
     let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
     let crc = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
     if !(3..=MAX_PAYLOAD).contains(&len) {
-        return Ok(Read1::Corrupt);
+        return Ok(Read1::Corrupt("impossible length"));
     }
     if size - off - RECORD_HEAD < u64::from(len) {
         return Ok(Read1::Torn);
@@ -173,9 +220,45 @@ fn read_record(r: &mut impl Read, off: u64, size: u64) -> std::io::Result<Read1>
     let mut payload = vec![0u8; len as usize];
     r.read_exact(&mut payload)?;
     if crc32fast::hash(&payload) != crc {
-        return Ok(Read1::Corrupt);
+        return Ok(Read1::Corrupt("checksum mismatch"));
     }
     Ok(Read1::Record { payload, next: off + RECORD_HEAD + u64::from(len) })
+}
+
+/// The first offset at or after `from` where a whole valid record starts (length in range,
+/// checksum matching, payload decoding), if any.
+fn resync(data: &[u8], from: u64) -> Option<u64> {
+    let size = data.len() as u64;
+    let mut off = from;
+    while off + RECORD_HEAD + 3 <= size {
+        if let Some((len, crc)) = head_at(data, off) {
+            let end = off + RECORD_HEAD + u64::from(len);
+            if (3..=MAX_PAYLOAD).contains(&len) && end <= size {
+                let payload = &data[(off + RECORD_HEAD) as usize..end as usize];
+                // Cheap checks before the checksum: a dataset name of printable ASCII.
+                let d = usize::from(payload[0]);
+                let plausible = d > 0
+                    && payload.get(1..1 + d).is_some_and(|s| s.iter().all(u8::is_ascii_graphic));
+                if plausible && crc32fast::hash(payload) == crc && decode(payload).is_some() {
+                    return Some(off);
+                }
+            }
+        }
+        off += 1;
+    }
+    None
+}
+
+/// Whether the acknowledged position lies within the data: `Err(Some(bytes))` when it is past
+/// the end of its segment (which holds `bytes`), `Err(None)` when it names a segment newer than
+/// every one on disk.
+fn check_ack(segments: &BTreeMap<u64, u64>, a_id: u64, a_off: u64) -> Result<(), Option<u64>> {
+    match segments.get(&a_id) {
+        Some(&size) if a_off > size => Err(Some(size)),
+        Some(_) => Ok(()),
+        None if segments.keys().next_back().is_some_and(|&last| last < a_id) => Err(None),
+        None => Ok(()),
+    }
 }
 
 fn read_ack(dir: &Path) -> Result<Option<(u64, u64)>, QueueError> {
@@ -225,7 +308,27 @@ impl Spool {
             segments.insert(id, size);
         }
         let first = segments.keys().next().copied();
-        let (a_id, a_off) = read_ack(&dir)?.unwrap_or((first.unwrap_or(0), HEADER));
+        let ack = read_ack(&dir)?;
+        let (a_id, a_off) = ack.unwrap_or((first.unwrap_or(0), HEADER));
+        let (a_id, a_off) = match check_ack(&segments, a_id, a_off) {
+            Ok(()) => (a_id, a_off),
+            Err(held) => {
+                Counters::add(&counters.spool_ack_beyond_data, 1);
+                let (id, off) = match held {
+                    Some(_) => (a_id, HEADER),
+                    None => (first.unwrap_or(a_id), HEADER),
+                };
+                tracing::warn!(
+                    path = %dir.display(),
+                    ack_segment = a_id,
+                    ack_offset = a_off,
+                    segment_bytes = held,
+                    "spool acknowledgement points past the data; its records are sent again \
+                     instead of being trusted as delivered"
+                );
+                (id, off)
+            }
+        };
         // Segments wholly acknowledged.
         let old: Vec<u64> = segments.range(..a_id).map(|(&id, _)| id).collect();
         for id in old {
@@ -275,8 +378,9 @@ impl Spool {
         })
     }
 
-    /// Checks one segment from `start`; cuts off a torn or corrupt tail. Returns (readable end,
-    /// records, JSON bytes).
+    /// Checks one segment from `start`: cuts a torn tail, skips corrupt stretches and keeps the
+    /// valid records after them (see "Recovery" above). Returns (readable end, records, JSON
+    /// bytes).
     fn recover_segment(
         dir: &Path,
         id: u64,
@@ -285,54 +389,80 @@ impl Spool {
     ) -> Result<(u64, u64, u64), QueueError> {
         let path = segment_path(dir, id);
         let io = |e: std::io::Error| err(dir, format!("{}: {e}", path.display()));
-        let file = OpenOptions::new().read(true).write(true).open(&path).map_err(io)?;
-        let size = file.metadata().map_err(io)?.len();
-        let mut r = BufReader::new(&file);
-        let mut magic = [0u8; 8];
-        if size < HEADER || r.read_exact(&mut magic).is_err() || &magic != MAGIC {
+        let data = std::fs::read(&path).map_err(io)?;
+        let size = data.len() as u64;
+        if size < HEADER || &data[..HEADER as usize] != MAGIC {
             tracing::error!(segment = %path.display(), "spool segment without a valid header, ignored");
             Counters::add(&counters.spool_corrupt_records, 1);
+            let file = OpenOptions::new().write(true).open(&path).map_err(io)?;
             file.set_len(HEADER.min(size)).map_err(io)?;
             return Ok((HEADER.min(size), 0, 0));
         }
-        let mut off = start.min(size);
-        r.seek(SeekFrom::Start(off)).map_err(io)?;
+        let start = start.clamp(HEADER, size);
+        // Byte ranges of the valid records after `start`, in order.
+        let mut kept: Vec<std::ops::Range<usize>> = Vec::new();
         let (mut n, mut bytes) = (0u64, 0u64);
+        let mut skipped = false;
+        let mut off = start;
         loop {
-            match read_record(&mut r, off, size).map_err(io)? {
-                Read1::Record { payload, next } => {
-                    match decode(&payload) {
-                        Some(ev) => {
-                            n += 1;
-                            bytes += ev.json.len() as u64;
-                        }
-                        None => {
-                            Counters::add(&counters.spool_corrupt_records, 1);
-                            tracing::error!(segment = %path.display(), offset = off,
-                                lost_bytes = size - off, "spool record undecodable; rest of segment cut");
-                            file.set_len(off).map_err(io)?;
-                            return Ok((off, n, bytes));
-                        }
+            let damage = match record_at(&data, off) {
+                Read1::Record { payload, next } => match decode(&payload) {
+                    Some(ev) => {
+                        n += 1;
+                        bytes += ev.json.len() as u64;
+                        kept.push(off as usize..next as usize);
+                        off = next;
+                        continue;
                     }
-                    off = next;
+                    None => "payload does not decode",
+                },
+                Read1::End => break,
+                Read1::Torn => "cut short",
+                Read1::Corrupt(why) => why,
+            };
+            match resync(&data, off + 1) {
+                Some(next_good) => {
+                    Counters::add(&counters.spool_corrupt_records, 1);
+                    tracing::error!(segment = %path.display(), offset = off,
+                        lost_bytes = next_good - off, damage,
+                        "spool record damaged; skipped, the records after it are kept");
+                    skipped = true;
+                    off = next_good;
                 }
-                Read1::End => return Ok((off, n, bytes)),
-                Read1::Torn => {
+                None if damage == "cut short" => {
                     Counters::add(&counters.spool_torn_records, 1);
                     tracing::warn!(segment = %path.display(), offset = off,
                         "spool record cut short by a stop while writing; removed");
-                    file.set_len(off).map_err(io)?;
-                    return Ok((off, n, bytes));
+                    break;
                 }
-                Read1::Corrupt => {
+                None => {
                     Counters::add(&counters.spool_corrupt_records, 1);
                     tracing::error!(segment = %path.display(), offset = off,
-                        lost_bytes = size - off, "spool record fails its checksum; rest of segment cut");
-                    file.set_len(off).map_err(io)?;
-                    return Ok((off, n, bytes));
+                        lost_bytes = size - off, damage,
+                        "spool record damaged and nothing valid after it; rest of segment cut");
+                    break;
                 }
             }
         }
+        let good_end = start + kept.iter().map(|r| r.len() as u64).sum::<u64>();
+        if skipped {
+            // Rewrite: the acknowledged prefix unchanged (so `ack` stays valid), then the kept
+            // records back to back; replaced atomically.
+            let tmp = path.with_extension("wbq.tmp");
+            let mut out = Vec::with_capacity(good_end as usize);
+            out.extend_from_slice(&data[..start as usize]);
+            for r in &kept {
+                out.extend_from_slice(&data[r.clone()]);
+            }
+            let mut f = File::create(&tmp).map_err(io)?;
+            f.write_all(&out).map_err(io)?;
+            f.sync_data().map_err(io)?;
+            std::fs::rename(&tmp, &path).map_err(io)?;
+        } else if good_end < size {
+            let file = OpenOptions::new().write(true).open(&path).map_err(io)?;
+            file.set_len(good_end).map_err(io)?;
+        }
+        Ok((good_end, n, bytes))
     }
 
     fn create_segment(dir: &Path, id: u64) -> Result<BufWriter<File>, QueueError> {

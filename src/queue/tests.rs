@@ -133,6 +133,24 @@ fn abort_releases_a_blocked_producer_and_counts_the_loss() {
 }
 
 #[test]
+fn abandon_releases_a_blocked_producer_and_counts_dropped_shutdown() {
+    let c = Arc::new(Counters::default());
+    let mut cfg = Config::default();
+    cfg.mem.events = 2;
+    let q = Arc::new(Queue::open(&cfg, c.clone()).unwrap());
+    let producer = {
+        let q = q.clone();
+        std::thread::spawn(move || q.push((0..5).map(ev).collect()))
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    q.abandon();
+    producer.join().unwrap();
+    assert_eq!(c.get(&c.dropped_shutdown), 5, "2 held + 3 never stored");
+    assert_eq!(c.get(&c.dropped_output_failed), 0);
+    assert!(matches!(q.take(7, Duration::from_millis(1)), Taken::Closed));
+}
+
+#[test]
 fn spool_survives_reopen_and_replays_only_unacknowledged() {
     let dir = tempfile::tempdir().unwrap();
     let c = Arc::new(Counters::default());
@@ -207,20 +225,119 @@ fn spool_cuts_a_torn_tail_and_a_corrupt_record() {
         q.close();
         assert_eq!(numbers(&take_all(&q)), (0..10).collect::<Vec<_>>());
     }
-    // Flip a byte inside the 6th record's JSON: records 0..5 stay, the rest is cut.
+    // Flip a byte inside the 6th record's JSON: only that record is lost, the ones after it
+    // are found again by their checksums and kept.
     let mut bytes = std::fs::read(&seg).unwrap();
-    let mut off = 8usize;
-    for _ in 0..5 {
-        let len = u32::from_le_bytes(bytes[off..off + 4].try_into().unwrap()) as usize;
-        off += 8 + len;
-    }
+    let off = record_offset(&bytes, 5);
     bytes[off + 20] ^= 0x55;
     std::fs::write(&seg, bytes).unwrap();
     let c3 = Arc::new(Counters::default());
-    let q = Queue::open(&cfg, c3.clone()).unwrap();
-    assert_eq!(c3.get(&c3.spool_corrupt_records), 1);
+    {
+        let q = Queue::open(&cfg, c3.clone()).unwrap();
+        assert_eq!(c3.get(&c3.spool_corrupt_records), 1);
+        assert_eq!(c3.get(&c3.spool_torn_records), 0, "damage in the middle is not a torn tail");
+        q.close();
+        let expect: Vec<usize> = (0..10).filter(|&i| i != 5).collect();
+        assert_eq!(numbers(&take_all(&q)), expect);
+    }
+    // The segment was rewritten without the damage: a third start finds nothing wrong.
+    let c4 = Arc::new(Counters::default());
+    let q = Queue::open(&cfg, c4.clone()).unwrap();
+    assert_eq!(c4.get(&c4.spool_corrupt_records) + c4.get(&c4.spool_torn_records), 0);
     q.close();
-    assert_eq!(numbers(&take_all(&q)), (0..5).collect::<Vec<_>>());
+    assert_eq!(take_all(&q).len(), 9);
+}
+
+/// Byte offset of record `i` in a segment file.
+fn record_offset(bytes: &[u8], i: usize) -> usize {
+    let mut off = 8usize;
+    for _ in 0..i {
+        let len = u32::from_le_bytes(bytes[off..off + 4].try_into().unwrap()) as usize;
+        off += 8 + len;
+    }
+    off
+}
+
+fn one_segment_spool(events: usize) -> (tempfile::TempDir, Config, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = Config {
+        disk: Some(DiskConfig {
+            path: dir.path().to_str().unwrap().into(),
+            segment_size: ByteSize(1 << 20),
+            max_size: ByteSize(4 << 20),
+            ..DiskConfig::default()
+        }),
+        ..Config::default()
+    };
+    {
+        let q = Queue::open(&cfg, Arc::new(Counters::default())).unwrap();
+        q.push((0..events).map(ev).collect());
+    }
+    let seg = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("segment-"))
+        .find(|p| std::fs::metadata(p).unwrap().len() > 8)
+        .unwrap();
+    (dir, cfg, seg)
+}
+
+#[test]
+fn spool_tells_a_corrupt_length_from_a_torn_tail_and_keeps_what_follows() {
+    // An impossible length, and a length that points past the end of the segment (which alone
+    // would look like a torn tail): in both, the records after the damaged one are valid.
+    for bad_len in [u32::MAX, 1 << 19] {
+        let (_dir, cfg, seg) = one_segment_spool(10);
+        let mut bytes = std::fs::read(&seg).unwrap();
+        let off = record_offset(&bytes, 3);
+        bytes[off..off + 4].copy_from_slice(&bad_len.to_le_bytes());
+        std::fs::write(&seg, bytes).unwrap();
+        let c = Arc::new(Counters::default());
+        let q = Queue::open(&cfg, c.clone()).unwrap();
+        assert_eq!(c.get(&c.spool_corrupt_records), 1, "length {bad_len:#x}");
+        assert_eq!(c.get(&c.spool_torn_records), 0, "length {bad_len:#x}");
+        assert_eq!(c.get(&c.spool_replayed), 9);
+        q.close();
+        let expect: Vec<usize> = (0..10).filter(|&i| i != 3).collect();
+        assert_eq!(numbers(&take_all(&q)), expect, "length {bad_len:#x}");
+    }
+}
+
+#[test]
+fn spool_does_not_trust_an_acknowledgement_beyond_its_data() {
+    // Past the end of its segment.
+    let (dir, cfg, seg) = one_segment_spool(6);
+    let id: u64 = seg.file_name().unwrap().to_str().unwrap()[8..28].parse().unwrap();
+    let size = std::fs::metadata(&seg).unwrap().len();
+    std::fs::write(dir.path().join("ack"), format!("wirebeat-spool-ack 1 {id} {}\n", size + 100))
+        .unwrap();
+    let c = Arc::new(Counters::default());
+    {
+        let q = Queue::open(&cfg, c.clone()).unwrap();
+        assert_eq!(c.get(&c.spool_ack_beyond_data), 1);
+        assert_eq!(c.get(&c.spool_replayed), 6, "every record is sent again, none is dropped");
+        q.close();
+        assert_eq!(numbers(&take_all(&q)), (0..6).collect::<Vec<_>>());
+    }
+    // A segment newer than any on disk.
+    let (dir, cfg, _seg) = one_segment_spool(4);
+    std::fs::write(dir.path().join("ack"), "wirebeat-spool-ack 1 999999 8\n").unwrap();
+    let c = Arc::new(Counters::default());
+    let q = Queue::open(&cfg, c.clone()).unwrap();
+    assert_eq!(c.get(&c.spool_ack_beyond_data), 1);
+    q.close();
+    assert_eq!(numbers(&take_all(&q)), (0..4).collect::<Vec<_>>());
+    // A valid acknowledgement is followed as before.
+    let (dir, cfg, seg) = one_segment_spool(5);
+    let bytes = std::fs::read(&seg).unwrap();
+    let id: u64 = seg.file_name().unwrap().to_str().unwrap()[8..28].parse().unwrap();
+    let off = record_offset(&bytes, 2);
+    std::fs::write(dir.path().join("ack"), format!("wirebeat-spool-ack 1 {id} {off}\n")).unwrap();
+    let c = Arc::new(Counters::default());
+    let q = Queue::open(&cfg, c.clone()).unwrap();
+    assert_eq!(c.get(&c.spool_ack_beyond_data), 0);
+    q.close();
+    assert_eq!(numbers(&take_all(&q)), (2..5).collect::<Vec<_>>());
 }
 
 #[test]

@@ -1,4 +1,7 @@
 //! Console output: NDJSON on stdout, one event a line (the default output).
+//!
+//! Each batch is flushed to stdout before its events count as delivered, so a live `run`
+//! shows events as they are made and a killed process has written everything it acknowledged.
 
 use super::{Outcome, Output, OutputError};
 use crate::ecs::EncodedEvent;
@@ -37,6 +40,7 @@ impl Output for ConsoleOutput {
             }
             self.out.write_all(b"\n").map_err(io)?;
         }
+        self.out.flush().map_err(io)?;
         Ok(vec![Outcome::Delivered; batch.len()])
     }
 

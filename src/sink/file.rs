@@ -3,6 +3,11 @@
 //! Rotation: when the current file reaches `rotate_every_kb`, it is renamed `<name>.1` (older
 //! ones shift up to `<name>.<number_of_files - 1>`, the oldest is deleted) and a new file starts.
 //! A CSV file starts with a header line.
+//!
+//! Delivered means written: every batch is handed to the kernel (`write`) before `send`
+//! reports its events delivered, so a SIGKILL cannot lose what the queue or spool was told is
+//! done; with [`FileOutput::sync_each_batch`] (used with the disk spool) it is also `fsync`ed,
+//! which a power loss needs.
 
 use super::config::{FileFormat, FileOutput as FileConfig};
 use super::{Outcome, Output, OutputError};
@@ -20,6 +25,8 @@ pub struct FileOutput {
     keep: usize,
     out: BufWriter<File>,
     written: u64,
+    /// `fsync` every batch before reporting it delivered.
+    sync: bool,
 }
 
 fn io(source: std::io::Error) -> OutputError {
@@ -44,6 +51,7 @@ impl FileOutput {
             keep: c.number_of_files.max(1),
             out,
             written,
+            sync: false,
         };
         if written == 0 {
             me.write_header()?;
@@ -62,6 +70,20 @@ impl FileOutput {
         Ok((BufWriter::with_capacity(1 << 20, f), len))
     }
 
+    /// Makes every delivered batch reach the disk (`fsync`), not only the kernel.
+    pub fn sync_each_batch(&mut self, on: bool) {
+        self.sync = on;
+    }
+
+    /// Hands the buffered bytes to the kernel, and to the disk when `sync` is on.
+    fn commit(&mut self) -> Result<(), OutputError> {
+        self.out.flush().map_err(io)?;
+        if self.sync {
+            self.out.get_ref().sync_data().map_err(io)?;
+        }
+        Ok(())
+    }
+
     fn write_header(&mut self) -> Result<(), OutputError> {
         if self.format == FileFormat::Csv {
             let line: Vec<String> = self.fields.iter().map(|f| csv_quote(f)).collect();
@@ -73,7 +95,7 @@ impl FileOutput {
     }
 
     fn rotate(&mut self) -> Result<(), OutputError> {
-        self.out.flush().map_err(io)?;
+        self.commit()?;
         let base = self.dir.join(&self.name);
         let numbered = |n: usize| PathBuf::from(format!("{}.{n}", base.display()));
         if self.keep <= 1 {
@@ -156,6 +178,7 @@ impl Output for FileOutput {
             };
             self.written += n as u64;
         }
+        self.commit()?;
         Ok(vec![Outcome::Delivered; batch.len()])
     }
 
@@ -197,6 +220,23 @@ mod tests {
         assert_eq!(names, ["out.ndjson", "out.ndjson.1", "out.ndjson.2"]);
         let size = std::fs::metadata(dir.path().join("out.ndjson.1")).unwrap().len();
         assert!((1024..1024 + 300).contains(&size), "rotated file size {size}");
+    }
+
+    #[test]
+    fn a_delivered_batch_is_in_the_file_before_flush() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = FileConfig {
+            path: dir.path().display().to_string(),
+            filename: "out.ndjson".into(),
+            ..FileConfig::default()
+        };
+        let mut out = FileOutput::open(&cfg).unwrap();
+        out.sync_each_batch(true);
+        let outcomes = out.send(&[ev(r#"{"n":1}"#), ev(r#"{"n":2}"#)]).unwrap();
+        assert_eq!(outcomes, vec![Outcome::Delivered; 2]);
+        // Read through another handle, as a reader after a SIGKILL would: no flush() yet.
+        let text = std::fs::read_to_string(dir.path().join("out.ndjson")).unwrap();
+        assert_eq!(text, "{\"n\":1}\n{\"n\":2}\n");
     }
 
     #[test]

@@ -61,6 +61,10 @@ pub trait Output: Send {
     fn stats(&self) -> OutputStats {
         OutputStats::default()
     }
+    /// The run's *drain over* signal (`crate::shutdown`): an output that waits inside `send`
+    /// (its own retries, delivery reports) stops waiting once it is requested and answers
+    /// `Retry` for what is left.
+    fn watch_shutdown(&mut self, _drain_over: &crate::shutdown::Shutdown) {}
 }
 
 /// The output the configuration selects (console when none is enabled).

@@ -31,10 +31,12 @@ mod retry;
 pub use crate::units::VerificationMode;
 pub use config::{Backoff, Config, TLS_SUPPORT};
 
+use crate::backoff::Jitter;
 use crate::ecs::EncodedEvent;
+use crate::shutdown::Shutdown;
 use crate::sink::{Outcome, Output, OutputError};
 use client::Client;
-use retry::{ItemClass, Jitter, RequestClass};
+use retry::{ItemClass, RequestClass};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -143,6 +145,8 @@ pub struct ElasticsearchOutput {
     backoff: Backoff,
     dead_letter: Option<(PathBuf, BufWriter<File>)>,
     jitter: Jitter,
+    /// Requested when the run's drain is over: the waits between attempts end at once.
+    drain_over: Shutdown,
     duplicates: u64,
     reported_duplicates: u64,
     dead_lettered: u64,
@@ -203,6 +207,7 @@ impl ElasticsearchOutput {
             backoff: cfg.backoff.clone(),
             dead_letter,
             jitter: Jitter::new(),
+            drain_over: Shutdown::new(),
             duplicates: 0,
             reported_duplicates: 0,
             dead_lettered: 0,
@@ -220,9 +225,13 @@ impl ElasticsearchOutput {
         self.dead_lettered
     }
 
-    fn sleep(&mut self, attempt: u32) {
+    /// Waits before the attempt after `attempt` (the shared policy from `backoff.init` to
+    /// `backoff.max`, spread by equal jitter); false when the drain is over: give up now.
+    fn sleep(&mut self, attempt: u32) -> bool {
         let unit = self.jitter.unit();
-        std::thread::sleep(retry::backoff(self.backoff.init.0, self.backoff.max.0, attempt, unit));
+        let policy = crate::backoff::Backoff::new(self.backoff.init.0, self.backoff.max.0);
+        let wait = crate::backoff::equal_jitter(policy.delay(attempt), unit);
+        crate::backoff::sleep(wait, &self.drain_over)
     }
 
     /// Records a refused document and gives its `Rejected` reason.
@@ -341,10 +350,9 @@ impl ElasticsearchOutput {
                     }
                 }
             }
-            if attempt >= self.max_retries {
+            if attempt >= self.max_retries || !self.sleep(attempt) {
                 return Ok(Answer::Failed(last));
             }
-            self.sleep(attempt);
             attempt += 1;
         }
     }
@@ -398,17 +406,16 @@ impl ElasticsearchOutput {
                             *o = Some(outcome);
                         }
                     }
-                    if !again.is_empty() && round >= self.max_retries {
-                        for &i in &again {
-                            if let Some(o) = out.get_mut(i) {
-                                *o = Some(Outcome::Retry(last.clone()));
-                            }
-                        }
-                        return Ok(());
-                    }
                     if !again.is_empty() {
+                        if round >= self.max_retries || !self.sleep(round) {
+                            for &i in &again {
+                                if let Some(o) = out.get_mut(i) {
+                                    *o = Some(Outcome::Retry(last.clone()));
+                                }
+                            }
+                            return Ok(());
+                        }
                         self.retried += again.len() as u64;
-                        self.sleep(round);
                         round += 1;
                     }
                     todo = again;
@@ -515,6 +522,10 @@ impl Output for ElasticsearchOutput {
             self.reported_duplicates = self.duplicates;
         }
         Ok(())
+    }
+
+    fn watch_shutdown(&mut self, drain_over: &Shutdown) {
+        self.drain_over = drain_over.clone();
     }
 
     fn stats(&self) -> crate::sink::OutputStats {

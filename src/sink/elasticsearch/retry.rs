@@ -10,8 +10,6 @@
 //! credentials are wrong or were revoked (the output cannot work); any other status is a request
 //! the cluster will never accept (its events are rejected).
 
-use std::time::Duration;
-
 /// The fate of one bulk item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ItemClass {
@@ -59,36 +57,6 @@ pub fn classify_request(status: u16) -> RequestClass {
     }
 }
 
-/// Exponential backoff with "equal jitter": the wait for attempt `n` (0-based) is between half
-/// and all of `min(init * 2^n, max)`. `unit` is a random number in [0, 1).
-pub fn backoff(init: Duration, max: Duration, n: u32, unit: f64) -> Duration {
-    let full = init.saturating_mul(1u32 << n.min(20)).min(max);
-    let half = full / 2;
-    half + half.mul_f64(unit.clamp(0.0, 1.0))
-}
-
-/// A small xorshift generator for jitter (no need for a crate).
-pub struct Jitter(u64);
-
-impl Jitter {
-    pub fn new() -> Self {
-        use std::hash::{BuildHasher, Hasher};
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(0x9e37_79b9_7f4a_7c15);
-        Jitter(h.finish() | 1)
-    }
-
-    /// A number in [0, 1).
-    pub fn unit(&mut self) -> f64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        (x >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,21 +80,5 @@ mod tests {
         assert_eq!(classify_request(503), RequestClass::Retry { failover: true });
         assert_eq!(classify_request(401), RequestClass::Fatal);
         assert_eq!(classify_request(400), RequestClass::Reject);
-    }
-
-    #[test]
-    fn backoff_grows_with_jitter_and_caps() {
-        let i = Duration::from_millis(100);
-        let m = Duration::from_secs(1);
-        assert_eq!(backoff(i, m, 0, 0.0), Duration::from_millis(50));
-        assert_eq!(backoff(i, m, 0, 1.0), Duration::from_millis(100));
-        assert_eq!(backoff(i, m, 2, 0.0), Duration::from_millis(200));
-        assert_eq!(backoff(i, m, 10, 1.0), m);
-        assert_eq!(backoff(i, m, 40, 1.0), m);
-        let mut j = Jitter::new();
-        for _ in 0..1000 {
-            let u = j.unit();
-            assert!((0.0..1.0).contains(&u));
-        }
     }
 }

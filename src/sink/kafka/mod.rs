@@ -50,6 +50,7 @@ pub mod trim;
 pub use config::Config;
 
 use crate::ecs::EncodedEvent;
+use crate::shutdown::Shutdown;
 use crate::sink::{Outcome, Output, OutputError};
 use classify::{classify, Class};
 use config::KeyMode;
@@ -117,6 +118,8 @@ pub struct KafkaOutput {
     topic: TopicTemplate,
     /// Sequence number of the next message; reports of earlier batches are ignored.
     seq: usize,
+    /// Requested when the run's drain is over: `send` stops waiting for reports and room.
+    drain_over: Shutdown,
 }
 
 /// Opens the output.
@@ -154,6 +157,7 @@ impl KafkaOutput {
             fatal: fatal_flag,
             topic,
             seq: 0,
+            drain_over: Shutdown::new(),
         })
     }
 
@@ -271,7 +275,7 @@ impl Output for KafkaOutput {
                     Ok(()) => break,
                     Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                         // Backpressure: let librdkafka deliver, then enqueue again.
-                        if Instant::now() >= deadline {
+                        if Instant::now() >= deadline || self.drain_over.is_requested() {
                             out[i] = Some(Outcome::Retry("local producer queue full".into()));
                             pending -= 1;
                             break;
@@ -300,6 +304,9 @@ impl Output for KafkaOutput {
                 tracing::warn!(output = NAME, events = pending, "no delivery report in time");
                 break;
             }
+            if pending > 0 && self.drain_over.is_requested() {
+                break;
+            }
         }
         if fatal_seen {
             self.fatal.store(true, Ordering::Relaxed);
@@ -316,7 +323,18 @@ impl Output for KafkaOutput {
         (self.cfg.queue_max_events / 2).clamp(1, 16_384)
     }
 
+    fn watch_shutdown(&mut self, drain_over: &Shutdown) {
+        self.drain_over = drain_over.clone();
+    }
+
     fn flush(&mut self) -> Result<(), OutputError> {
+        if self.drain_over.is_requested() {
+            // What is still in librdkafka's queue was answered `Retry`: it stays in the spool
+            // (or was counted lost); waiting `timeout` for it would break the drain limit.
+            let _ = self.producer.flush(POLL);
+            for _ in self.reports.try_iter() {}
+            return Ok(());
+        }
         self.producer.flush(self.cfg.timeout.0).map_err(|e| fatal(format!("flush: {e}")))?;
         // Reports of earlier batches that arrive now are not awaited by anyone: drop them.
         for _ in self.reports.try_iter() {}
