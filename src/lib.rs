@@ -6,6 +6,7 @@
 pub mod bytes;
 pub mod capture;
 pub mod cli;
+pub mod community_id;
 pub mod config;
 pub mod content;
 pub mod decode;
@@ -18,4 +19,5 @@ pub mod queue;
 pub mod setup;
 pub mod sink;
 pub mod stats;
+pub mod time;
 pub mod units;

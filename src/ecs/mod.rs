@@ -6,7 +6,7 @@
 
 pub mod fields;
 pub mod health;
-pub mod time;
+pub use crate::time;
 pub mod txn;
 
 use crate::flow::{community_id, Flow, Report};
