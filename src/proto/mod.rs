@@ -3,35 +3,41 @@
 //! Parsers know nothing of pcap, threads, flows, ECS or outputs: the flow layer hands them
 //! ordered bytes per direction (TCP through [`stream::Reassembler`], UDP one datagram at a time,
 //! ICMP one message at a time) and the packet clock; they return [`Txn`]s, which `ecs` turns
-//! into events. This module imports only the leaf modules `bytes`, `units`, `time` and
-//! `community_id` of the crate (a test in ARCHITECTURE.md's edge list keeps it so).
+//! into events. So this module imports, of the crate, only the leaf modules `bytes`, `units`,
+//! `time` and `community_id` (`flow` and `ecs` import `proto`, never the reverse).
 //!
 //! Every protocol has one shape, `src/proto/<name>/`:
-//! - `mod.rs`: the descriptor [`Protocol`] (`pub static PROTOCOL`) and the protocol's `Config`
-//!   section (`wirebeat.protocols.<name>`: `enabled`, `ports` and its options;
-//!   `deny_unknown_fields`, named defaults);
+//! - `mod.rs`: the descriptor [`Protocol`] (`pub static PROTOCOL`: name, dataset, transports,
+//!   default ports, probe, custom fields, constructor) and the protocol's `Config`, the section
+//!   `wirebeat.protocols.<name>` (`enabled`, `ports` and its options; `deny_unknown_fields`,
+//!   defaults named in `Default`);
 //! - `parser.rs`: pure, bytes in and messages out through [`crate::bytes`]; `Incomplete` is not
-//!   `Malformed`, anomalies are notes, never panics (other pure files may sit beside it);
+//!   `Malformed`, anomalies become notes, no input panics (more pure files may sit beside it:
+//!   `dns/rdata.rs`, `tls/hello.rs`, `http/head.rs`, …);
 //! - `session.rs`: the per-flow [`Parser`]: request/response pairing into [`Txn`]s, the
 //!   [`Limits`], the [`ParserCounters`];
 //! - `fields.rs`: the ECS `Fields` struct flattened into the event, and `CUSTOM_FIELDS`, the
 //!   fields outside ECS it emits (mapped by the index templates);
-//! - `tests.rs`: the unit tests.
+//! - `tests.rs`: its unit tests (a single-file module keeps its own at its bottom).
 //!
-//! The descriptor is the only registry: the one list in [`registry!`] below generates the
-//! [`Protocols`] config struct, [`PROTOCOLS`], the [`ProtoFields`] enum, [`custom_fields`] and
-//! [`content_datasets`] (the Kibana dashboards' dataset list).
+//! The descriptor is the only registry. The one list in `registry!` below generates the
+//! modules, the [`Protocols`] config struct, [`PROTOCOLS`] and the [`ProtoFields`] enum;
+//! [`custom_fields`] (index templates, field test) and [`content_datasets`] (Kibana) read the
+//! descriptors. `template/` is a complete protocol to copy, kept compiling and tested.
 //!
 //! Adding a protocol `<name>`:
-//! 1. Copy `src/proto/template/` to `src/proto/<name>/` and rename inside it (`template` →
-//!    `<name>`, `TemplateParser`, the dataset, the config defaults and ports, `in_content:
-//!    true`).
-//! 2. Write the pure parser, the session's pairing and the `Fields`/`CUSTOM_FIELDS`.
-//! 3. Add one line `<name>: <Variant>,` to the [`registry!`] list below (the order is the order
-//!    of content probes and of the config sections).
-//! 4. Add `tests/proto_<name>.rs` comparing with the tshark truth of the corpus, and a golden
-//!    capture in `tests/golden.rs`; regenerate the Elastic content (`elasticsearch/`, `kibana/`)
-//!    with the content tests' update switch.
+//! 1. Copy `src/proto/template/` to `src/proto/<name>/`; in it rename `template`/`Template`,
+//!    set the descriptor (name, `DATASET`, transports, default ports, probe, `in_content:
+//!    true`) and the `Config` options.
+//! 2. Write `parser.rs`, the pairing in `session.rs`, and `Fields` and `CUSTOM_FIELDS` in
+//!    `fields.rs`; unit tests in `tests.rs` (every prefix of a message is `Incomplete`).
+//! 3. Add one line `<name>: <Variant>,` to the list in `registry!` below. Its order is the
+//!    order of content probes and of the config sections.
+//!
+//! That is the whole code change. Then, outside the code: `UPDATE_CONTENT=1 cargo test --test
+//! content_elasticsearch --test content_kibana` regenerates the checked-in Elastic content,
+//! `tests/proto_<name>.rs` compares with the tshark truth of the corpus, a capture goes into
+//! `tests/golden.rs`, and `packaging/wirebeat.yml` documents the section.
 
 pub mod stream;
 
@@ -55,7 +61,7 @@ pub enum Transport {
 pub type CustomField = (&'static str, &'static str, &'static str);
 
 /// One protocol: everything the rest of wirebeat knows about it. Each protocol module defines
-/// one as `pub static PROTOCOL` and [`registry!`] lists it.
+/// one as `pub static PROTOCOL` and `registry!` lists it.
 pub struct Protocol {
     /// `network.protocol` and `type` of its events, and its config key.
     pub name: &'static str,

@@ -69,8 +69,7 @@ pub const CUSTOM_FIELDS: &[CustomField] = &[
 /// The ECS fields of a DNS transaction: the top-level `dns` object.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Fields {
-    /// Boxed: the fields are large and `ProtoFields` holds every protocol's variant.
-    pub dns: Box<DnsFields>,
+    pub dns: DnsFields,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

@@ -9,10 +9,9 @@ use std::collections::BTreeMap;
 /// The ECS fields of an HTTP transaction (flattened at the top level of the event).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Fields {
-    // Boxed: transactions move through queues; keep `ProtoFields` small.
-    pub http: Box<HttpFields>,
+    pub http: HttpFields,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<Box<url::Url>>,
+    pub url: Option<url::Url>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<UserAgent>,
 }

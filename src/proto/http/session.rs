@@ -717,12 +717,8 @@ fn txn(req: Option<Request>, resp: Option<Message>) -> Txn {
         PROTOCOL.dataset,
         start.unwrap_or(0),
         Fields {
-            http: Box::new(HttpFields {
-                version: version.map(|v| format!("1.{v}")),
-                request,
-                response,
-            }),
-            url: url.map(Box::new),
+            http: HttpFields { version: version.map(|v| format!("1.{v}")), request, response },
+            url,
             user_agent,
         },
     );

@@ -5,10 +5,10 @@ use super::cert::{CertFields, ChainEntry};
 use crate::proto::CustomField;
 use serde::Serialize;
 
-/// The ECS fields of a TLS session (boxed: they are large, and `ProtoFields` holds one).
+/// The ECS fields of a TLS session (the top-level `tls` object).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Fields {
-    pub tls: Box<TlsFields>,
+    pub tls: TlsFields,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]

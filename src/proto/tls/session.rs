@@ -664,7 +664,7 @@ impl TlsParser {
                 .and_then(|s| s.ext.key_share.first().copied())
         });
         Fields {
-            tls: Box::new(TlsFields {
+            tls: TlsFields {
                 version: ecs_version.map(|v| v.0),
                 version_protocol: ecs_version.map(|v| v.1),
                 cipher: sh.map(|s| names::cipher_name(s.cipher)),
@@ -677,7 +677,7 @@ impl TlsParser {
                 client,
                 server,
                 detailed,
-            }),
+            },
         }
     }
 }
