@@ -397,3 +397,6 @@ impl Registry {
         PROTOCOLS.get(idx).map(|p| p.name).unwrap_or("unknown")
     }
 }
+
+#[cfg(test)]
+mod tests;
