@@ -221,15 +221,11 @@ pub struct Txn {
 }
 
 impl Txn {
-    pub fn new(
-        protocol: &'static str,
-        dataset: &'static str,
-        start_ns: i64,
-        fields: impl Into<ProtoFields>,
-    ) -> Self {
+    /// A transaction of `protocol` starting at `start_ns`, with nothing seen yet but its fields.
+    pub fn new(protocol: &'static Protocol, start_ns: i64, fields: impl Into<ProtoFields>) -> Self {
         Txn {
-            protocol,
-            dataset,
+            protocol: protocol.name,
+            dataset: protocol.dataset,
             start_ns,
             end_ns: None,
             client_bytes: 0,

@@ -23,10 +23,7 @@ impl Dhcpv4Parser {
     /// The transaction (a single message) of a parsed datagram.
     fn txn(m: &Message, dir: Dir, ts_ns: i64, len: usize) -> Txn {
         let f = fields_of(m);
-        let mut t = Txn::new(
-            PROTOCOL.name,
-            PROTOCOL.dataset,
-            ts_ns,
+        let mut t = Txn::new(&PROTOCOL, ts_ns,
             Fields { dhcpv4: f.clone(), network_traffic: NetworkTraffic { dhcpv4: f.clone() } },
         );
         match dir {

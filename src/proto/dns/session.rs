@@ -264,7 +264,7 @@ impl DnsParser {
             .filter(|n| n != ".")
             .into_iter()
             .collect();
-        let mut t = Txn::new(PROTOCOL.name, PROTOCOL.dataset, start, Fields { dns: fields });
+        let mut t = Txn::new(&PROTOCOL, start, Fields { dns: fields });
         for s in [q, r].into_iter().flatten() {
             match s.dir {
                 Dir::ToServer => t.client_bytes += s.bytes,

@@ -712,10 +712,7 @@ fn txn(req: Option<Request>, resp: Option<Message>) -> Txn {
         StartLine::Request { .. } => None,
     });
     let domain = url.as_ref().and_then(|u| u.domain.clone());
-    let mut t = Txn::new(
-        PROTOCOL.name,
-        PROTOCOL.dataset,
-        start.unwrap_or(0),
+    let mut t = Txn::new(&PROTOCOL, start.unwrap_or(0),
         Fields {
             http: HttpFields { version: version.map(|v| format!("1.{v}")), request, response },
             url,

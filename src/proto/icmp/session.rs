@@ -89,7 +89,7 @@ impl IcmpParser {
             },
         };
         let start = req.or(resp).map(|s| s.ts).unwrap_or(0);
-        let mut t = Txn::new(PROTOCOL.name, PROTOCOL.dataset, start, fields);
+        let mut t = Txn::new(&PROTOCOL, start, fields);
         for s in [req, resp].into_iter().flatten() {
             match s.dir {
                 Dir::ToServer => t.client_bytes += s.bytes,

@@ -37,10 +37,7 @@ impl TemplateParser {
     }
 
     fn txn(req: Option<&Pending>, resp: Option<(i64, String, u64)>, start: i64) -> Txn {
-        let mut t = Txn::new(
-            PROTOCOL.name,
-            PROTOCOL.dataset,
-            req.map(|r| r.ts).unwrap_or(start),
+        let mut t = Txn::new(&PROTOCOL, req.map(|r| r.ts).unwrap_or(start),
             Fields {
                 network_traffic: NetworkTraffic {
                     template: TemplateFields {

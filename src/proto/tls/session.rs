@@ -481,7 +481,7 @@ impl TlsParser {
             self.note("handshake not completed".into());
         }
         let fatal = self.alerts.iter().any(|a| a.level == 2);
-        let mut t = Txn::new(PROTOCOL.name, PROTOCOL.dataset, start, self.fields(established));
+        let mut t = Txn::new(&PROTOCOL, start, self.fields(established));
         t.end_ns = Some(self.last_ns.max(start));
         t.client_bytes = self.sides[0].bytes;
         t.server_bytes = self.sides[1].bytes;
