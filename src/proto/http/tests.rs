@@ -1,8 +1,9 @@
 //! Parser tests on connections extracted from corpus captures (`tests/data/http/`, see its
 //! README for the capture and frames of each) and on hand-made edge cases.
 
+use super::session::MAX_INTERIM;
 use super::*;
-use crate::proto::Limits;
+use crate::proto::{Dir, Limits, Outcome, Parser, ParserContext, ProtoFields, Transport, Txn};
 
 type Records = Vec<(Dir, Vec<u8>)>;
 
@@ -22,7 +23,7 @@ fn load(name: &str) -> Records {
 }
 
 fn parser_with(cfg: Config, limits: Limits) -> HttpParser {
-    let protocols = crate::config::Protocols { http: cfg, ..Default::default() };
+    let protocols = crate::proto::Protocols { http: cfg, ..Default::default() };
     let ctx = ParserContext {
         config: &protocols,
         limits: &limits,
