@@ -14,7 +14,9 @@ pub fn probe(t: Transport, _dir: Dir, b: &[u8]) -> bool {
     let b = b.get(head::leading_blank(b)..).unwrap_or_default();
     match head::strict_start(b) {
         Plausible::Yes => true,
-        Plausible::No => false,
+        // A whole line that a known method starts and an HTTP version ends, with a stray token
+        // between (`CONNECT host:25 / HTTP/1.0`, as some proxies' clients send).
+        Plausible::No => loose_request_line(b),
         // The first segment ends inside a long request target.
         Plausible::Maybe => head::KNOWN_METHODS.iter().any(|m| {
             b.strip_prefix(*m).and_then(|r| r.strip_prefix(b" ")).is_some_and(|t| {
@@ -22,6 +24,20 @@ pub fn probe(t: Transport, _dir: Dir, b: &[u8]) -> bool {
             })
         }),
     }
+}
+
+fn loose_request_line(b: &[u8]) -> bool {
+    let Some(end) = b.iter().position(|&c| c == b'\n') else { return false };
+    let line = b.get(..end).unwrap_or_default();
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let words: Vec<&[u8]> = line.split(|&c| c == b' ').collect();
+    let version = |w: &[u8]| {
+        matches!(w, [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+            if major.is_ascii_digit() && minor.is_ascii_digit())
+    };
+    words.len() >= 3
+        && words.first().is_some_and(|m| head::KNOWN_METHODS.contains(m))
+        && words.last().is_some_and(|v| version(v))
 }
 
 /// Where a resynchronising stream may pick up again.
