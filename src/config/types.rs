@@ -48,9 +48,9 @@ pub struct Wirebeat {
     pub defrag: Defrag,
     pub tunnels: Tunnels,
     /// Application protocols (`wirebeat.protocols.<name>`).
-    pub protocols: Protocols,
+    pub protocols: crate::proto::Protocols,
     /// Per-flow limits of TCP reassembly and the protocol parsers.
-    pub streams: Streams,
+    pub streams: crate::proto::Streams,
     /// Capacity of each worker's input channel, in batches.
     pub channel_batches: usize,
     /// `run`: a sensor-health event (`wirebeat.health`) this often; `0s` turns them off.
@@ -69,8 +69,8 @@ impl Default for Wirebeat {
             flows: Flows::default(),
             defrag: Defrag::default(),
             tunnels: Tunnels::default(),
-            protocols: Protocols::default(),
-            streams: Streams::default(),
+            protocols: Default::default(),
+            streams: Default::default(),
             channel_batches: 16,
             health_period: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(30),
@@ -90,56 +90,5 @@ pub struct Logging {
 impl Default for Logging {
     fn default() -> Self {
         Logging { level: "info".into(), format: "text".into() }
-    }
-}
-
-/// Per-flow limits of the application layer; each has a counter when hit.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct Streams {
-    /// Out-of-order bytes held per TCP direction before the hole is given up as a gap.
-    pub max_out_of_order_bytes: usize,
-    /// Bytes a parser buffers per direction for one incomplete message.
-    pub max_buffer_bytes: usize,
-    /// Requests waiting for their response per flow.
-    pub max_pending_transactions: usize,
-    /// A request unanswered this long is published without a response.
-    pub transaction_timeout: Duration,
-}
-
-impl Default for Streams {
-    fn default() -> Self {
-        Streams {
-            max_out_of_order_bytes: 1 << 20,
-            max_buffer_bytes: 1 << 20,
-            max_pending_transactions: 64,
-            transaction_timeout: Duration::from_secs(10),
-        }
-    }
-}
-
-/// `wirebeat.protocols`: one section per protocol.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct Protocols {
-    pub dns: crate::proto::dns::Config,
-    pub http: crate::proto::http::Config,
-    pub tls: crate::proto::tls::Config,
-    pub dhcpv4: crate::proto::dhcpv4::Config,
-    pub icmp: crate::proto::icmp::Config,
-    pub template: TemplateProtocol,
-}
-
-/// The template protocol (a toy used as the pattern for new protocols); off by default.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct TemplateProtocol {
-    pub enabled: bool,
-    pub ports: Vec<u16>,
-}
-
-impl Default for TemplateProtocol {
-    fn default() -> Self {
-        TemplateProtocol { enabled: false, ports: vec![7] }
     }
 }

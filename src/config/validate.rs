@@ -11,7 +11,7 @@ use ipnet::{IpNet, Ipv4Net, Ipv4Subnets, Ipv6Net, Ipv6Subnets};
 
 use super::{Config, ConfigError, Wirebeat};
 use crate::flow::FlowSettings;
-use crate::proto::{Limits, Registry};
+use crate::proto::Registry;
 use crate::units::Invalid;
 use crate::yaml;
 
@@ -181,24 +181,9 @@ impl Config {
         check_namespace(&w.namespace)
             .map_err(|m| ConfigError::validation("wirebeat.namespace", m))?;
         positive("wirebeat.channel_batches", w.channel_batches > 0)?;
-        let limits = Limits {
-            max_buffer_bytes: w.streams.max_buffer_bytes,
-            max_pending: w.streams.max_pending_transactions,
-            transaction_timeout_ns: w.streams.transaction_timeout.as_nanos(),
-            max_out_of_order_bytes: w.streams.max_out_of_order_bytes,
-        };
-        let registry = Registry::new(&w.protocols, limits)
+        let registry = Registry::new(&w.protocols, w.streams.limits())
             .map_err(|m| ConfigError::validation("wirebeat.protocols", m))?;
-        positive("wirebeat.streams.max_buffer_bytes", w.streams.max_buffer_bytes > 0)?;
-        positive("wirebeat.streams.max_out_of_order_bytes", w.streams.max_out_of_order_bytes > 0)?;
-        positive(
-            "wirebeat.streams.max_pending_transactions",
-            w.streams.max_pending_transactions > 0,
-        )?;
-        positive(
-            "wirebeat.streams.transaction_timeout",
-            !w.streams.transaction_timeout.0.is_zero(),
-        )?;
+        w.streams.validate().map_err(|e| e.under("wirebeat.streams"))?;
         w.flows.validate().map_err(|e| e.under("wirebeat.flows"))?;
         w.defrag.validate().map_err(|e| e.under("wirebeat.defrag"))?;
 

@@ -2,9 +2,13 @@
 //! counter of the run (cumulative since start) under `wirebeat.stats.*`, so dashboards and
 //! alerting rules see drops by cause, queue and spool depth and delivery outcomes per sensor.
 //! `run` publishes one every `wirebeat.health_period` of wall-clock time and one at the end.
+//! The envelope is the one every event has (no traffic part): `message` after `event`, the
+//! counters at the end.
 
+use super::envelope::{Envelope, EventFields, Facts};
 use super::{EncodedEvent, EventContext};
 use crate::stats::Counters;
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 pub const DATASET_HEALTH: &str = "wirebeat.health";
@@ -39,8 +43,27 @@ pub fn stat_name(counter: &str) -> String {
     counter.to_owned()
 }
 
+/// The health event's own head (after `event`).
+#[derive(Serialize)]
+struct HealthHead {
+    message: &'static str,
+}
+
+/// The health event's tail: the counters.
+#[derive(Serialize)]
+struct HealthBody {
+    wirebeat: Stats,
+}
+
+#[derive(Serialize)]
+struct Stats {
+    stats: Map<String, Value>,
+}
+
 /// One health event with the counters as they are now.
 pub fn health_event(ctx: &EventContext, counters: &Counters, now_ns: i64) -> EncodedEvent {
+    // The tree of counter names is built once per health period, off the data path; a JSON
+    // map is the simplest form for names only the counter list defines.
     let mut stats = Map::new();
     for (name, value) in counters.snapshot() {
         let path = stat_name(name);
@@ -58,19 +81,11 @@ pub fn health_event(ctx: &EventContext, counters: &Counters, now_ns: i64) -> Enc
             }
         }
     }
-    let ts = super::time::rfc3339(now_ns);
-    let doc = json!({
-        "@timestamp": ts,
-        "ecs": {"version": super::ECS_VERSION},
-        "data_stream": {"type": "logs", "dataset": DATASET_HEALTH, "namespace": ctx.namespace},
-        "event": {"kind": "metric", "dataset": DATASET_HEALTH, "module": "wirebeat",
-                  "category": ["host"], "type": ["info"]},
-        "message": "wirebeat sensor health",
-        "observer": ctx.observer,
-        "agent": ctx.agent,
-        "tags": ctx.tags,
-        "wirebeat": {"stats": stats},
-    });
+    let event = EventFields::new("metric", &["host"], &["info"], "wirebeat");
+    let facts = Facts { dataset: DATASET_HEALTH, ts_ns: now_ns, event, doc_type: None };
+    let head = HealthHead { message: "wirebeat sensor health" };
+    let body = HealthBody { wirebeat: Stats { stats } };
+    let doc = Envelope::new(ctx, facts, None, head, (), body);
     EncodedEvent::encode(DATASET_HEALTH, None, &doc)
 }
 

@@ -1,15 +1,21 @@
 //! ECS events: typed structs, the derived fields filled in one place, serialized once.
 //!
+//! Every event is an [`envelope::Envelope`] (the shared top-level fields, derived in
+//! [`envelope::Envelope::new`]) with its kind's bodies flattened in: flow reports here, transactions
+//! in [`txn`], sensor health in [`health`].
+//!
 //! Layout follows Elastic's Network Packet Capture integration (`data_stream.dataset:
 //! network_traffic.flow`, …) so Elastic's prebuilt rules read wirebeat documents unchanged.
 //! Fields outside ECS are listed in [`fields::CUSTOM_FIELDS`], which the index template maps.
 
+pub mod envelope;
 pub mod fields;
 pub mod health;
-pub mod time;
+pub use crate::time;
 pub mod txn;
 
 use crate::flow::{community_id, Flow, Report};
+use envelope::{Endpoint, Envelope, EventFields, Facts, Peers, Traffic};
 use ipnet::IpNet;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -188,111 +194,10 @@ fn is_zero(v: &u64) -> bool {
     *v == 0
 }
 
+/// The flow event's own head: `flow.*` (after `type`).
 #[derive(Serialize)]
-pub(crate) struct Ecs {
-    version: &'static str,
-}
-
-#[derive(Serialize)]
-pub(crate) struct DataStream<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    dataset: &'static str,
-    namespace: &'a str,
-}
-
-#[derive(Serialize)]
-struct EventFields {
-    kind: &'static str,
-    category: [&'static str; 1],
-    #[serde(rename = "type")]
-    types: &'static [&'static str],
-    action: &'static str,
-    dataset: &'static str,
-    module: &'static str,
-    start: String,
-    end: String,
-    duration: i64,
-}
-
-#[derive(Serialize)]
-struct Endpoint {
-    ip: IpAddr,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    port: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    mac: Option<String>,
-    bytes: u64,
-    packets: u64,
-}
-
-#[derive(Serialize)]
-pub(crate) struct Peer {
-    ip: IpAddr,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    port: Option<u16>,
-}
-
-#[derive(Serialize)]
-pub(crate) struct VlanId {
-    id: String,
-}
-
-#[derive(Serialize)]
-pub(crate) struct Vlan {
-    vlan: VlanId,
-}
-
-#[derive(Serialize)]
-struct Network {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    transport: Option<&'static str>,
-    iana_number: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    protocol: Option<&'static str>,
-    bytes: u64,
-    /// Flow events only (transactions count application bytes, not packets).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    packets: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    community_id: Option<String>,
-    direction: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    vlan: Option<VlanId>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    inner: Option<Vlan>,
-}
-
-impl Network {
-    /// `network.*` of a flow's event: the derived fields, shared by flow and transaction events.
-    fn of(
-        ctx: &EventContext,
-        f: &Flow,
-        protocol: Option<&'static str>,
-        bytes: u64,
-        packets: Option<u64>,
-        community_id: Option<String>,
-    ) -> Self {
-        Network {
-            kind: if f.src.is_ipv4() { "ipv4" } else { "ipv6" },
-            transport: transport_name(f.key.proto),
-            iana_number: f.key.proto.to_string(),
-            protocol,
-            bytes,
-            packets,
-            community_id,
-            direction: ctx.direction(&f.src, &f.dst),
-            vlan: f.link.vlan[0].map(|v| VlanId { id: v.to_string() }),
-            inner: f.link.vlan[1].map(|v| Vlan { vlan: VlanId { id: v.to_string() } }),
-        }
-    }
-}
-
-/// `related.ip` of a flow's events.
-fn related_ips(f: &Flow) -> Related {
-    Related { ip: if f.src == f.dst { vec![f.src] } else { vec![f.src, f.dst] } }
+struct FlowHead {
+    flow: FlowFields,
 }
 
 #[derive(Serialize)]
@@ -304,13 +209,19 @@ struct FlowFields {
     vlan: Option<u16>,
 }
 
+/// The flow event's `network_traffic.*` (after `network`).
+#[derive(Serialize)]
+struct FlowTraffic {
+    network_traffic: NetworkTraffic,
+}
+
 #[derive(Serialize)]
 struct TunnelFields {
     #[serde(rename = "type")]
     kind: &'static str,
     id: u32,
-    source: Peer,
-    destination: Peer,
+    source: Endpoint,
+    destination: Endpoint,
 }
 
 #[derive(Serialize)]
@@ -336,38 +247,6 @@ struct NetworkTraffic {
     tunnel: Option<TunnelFields>,
 }
 
-#[derive(Serialize)]
-pub(crate) struct Related {
-    ip: Vec<IpAddr>,
-}
-
-#[derive(Serialize)]
-struct FlowEvent<'a> {
-    #[serde(rename = "@timestamp")]
-    timestamp: String,
-    ecs: Ecs,
-    data_stream: DataStream<'a>,
-    event: EventFields,
-    #[serde(rename = "type")]
-    doc_type: &'static str,
-    flow: FlowFields,
-    source: Endpoint,
-    destination: Endpoint,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    client: Option<Peer>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    server: Option<Peer>,
-    network: Network,
-    network_traffic: NetworkTraffic,
-    related: Related,
-    observer: &'a Observer,
-    agent: &'a Agent,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    tags: &'a [String],
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    labels: &'a BTreeMap<String, String>,
-}
-
 /// Builds and serializes flow events for one worker.
 pub struct FlowEncoder {
     ctx: Arc<EventContext>,
@@ -381,61 +260,37 @@ impl FlowEncoder {
 
     pub fn encode(&self, r: &Report<'_>) -> EncodedEvent {
         let f: &Flow = r.flow;
-        let ctx = &*self.ctx;
-        let has_ports = f.key.has_ports && matches!(f.key.proto, 6 | 17 | 132);
-        let port = |p: u16| has_ports.then_some(p);
-        let cid = community_id_of(ctx.community_id_seed, f);
         let is_final = r.final_reason.is_some();
-        let known = f.initiator_known();
-        let ev = FlowEvent {
-            timestamp: time::rfc3339(r.ts_ns),
-            ecs: Ecs { version: ECS_VERSION },
-            data_stream: DataStream {
-                kind: "logs",
-                dataset: DATASET_FLOW,
-                namespace: &ctx.namespace,
-            },
-            event: EventFields {
-                kind: "event",
-                category: ["network"],
-                types: if is_final { &["connection", "end"] } else { &["connection"] },
-                action: "network_flow",
-                dataset: DATASET_FLOW,
-                module: "network_traffic",
-                start: time::rfc3339(f.first_ts),
-                end: time::rfc3339(f.last_ts),
-                duration: f.last_ts.saturating_sub(f.first_ts),
-            },
-            doc_type: "flow",
+        let mut event = EventFields::new(
+            "event",
+            &["network"],
+            if is_final { &["connection", "end"] } else { &["connection"] },
+            "network_traffic",
+        );
+        event.action = Some("network_flow");
+        event.start = Some(time::rfc3339(f.first_ts));
+        event.end = Some(time::rfc3339(f.last_ts));
+        event.duration = Some(f.last_ts.saturating_sub(f.first_ts));
+        let facts = Facts { dataset: DATASET_FLOW, ts_ns: r.ts_ns, event, doc_type: Some("flow") };
+        let traffic = Traffic {
+            flow: f,
+            protocol: f.app_protocol(),
+            source_bytes: f.fwd.bytes,
+            destination_bytes: f.rev.bytes,
+            packets: Some((f.fwd.packets, f.rev.packets)),
+            peers: Peers::IfInitiatorKnown,
+            server_domain: None,
+            related_hosts: Vec::new(),
+            related_hashes: Vec::new(),
+        };
+        let head = FlowHead {
             flow: FlowFields {
                 id: format!("{:x}-{:x}-{}", f.first_ts, f.seq, self.worker),
                 is_final,
                 vlan: f.link.vlan[0],
             },
-            source: Endpoint {
-                ip: f.src,
-                port: port(f.sport),
-                mac: f.link.src_mac.as_ref().map(mac),
-                bytes: f.fwd.bytes,
-                packets: f.fwd.packets,
-            },
-            destination: Endpoint {
-                ip: f.dst,
-                port: port(f.dport),
-                mac: f.link.dst_mac.as_ref().map(mac),
-                bytes: f.rev.bytes,
-                packets: f.rev.packets,
-            },
-            client: known.then(|| Peer { ip: f.src, port: port(f.sport) }),
-            server: known.then(|| Peer { ip: f.dst, port: port(f.dport) }),
-            network: Network::of(
-                ctx,
-                f,
-                f.app_protocol(),
-                f.bytes(),
-                Some(f.packets()),
-                cid.clone(),
-            ),
+        };
+        let body = FlowTraffic {
             network_traffic: NetworkTraffic {
                 flow: NtFlow {
                     tcp_flags: crate::flow::tcp_flag_names(f.fwd.tcp_flags | f.rev.tcp_flags),
@@ -443,22 +298,18 @@ impl FlowEncoder {
                     end_reason: r.final_reason.map(|e| e.as_str()),
                     truncated_packets: f.truncated_packets,
                     reassembled_packets: f.reassembled_packets,
-                    initiator_guessed: f.key.proto == 6 && !known,
+                    initiator_guessed: f.key.proto == 6 && !f.initiator_known(),
                 },
                 tunnel: f.tunnel.map(|t| TunnelFields {
                     kind: t.kind.as_str(),
                     id: t.id,
-                    source: Peer { ip: t.outer_src, port: None },
-                    destination: Peer { ip: t.outer_dst, port: None },
+                    source: Endpoint::peer(t.outer_src, None),
+                    destination: Endpoint::peer(t.outer_dst, None),
                 }),
             },
-            related: related_ips(f),
-            observer: &ctx.observer,
-            agent: &ctx.agent,
-            tags: &ctx.tags,
-            labels: &ctx.labels,
         };
-        EncodedEvent::encode(DATASET_FLOW, cid, &ev)
+        let ev = Envelope::new(&self.ctx, facts, Some(traffic), head, body, ());
+        EncodedEvent::encode(DATASET_FLOW, ev.community_id(), &ev)
     }
 }
 

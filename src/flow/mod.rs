@@ -10,8 +10,8 @@
 //! RST) is reported final at the next sweep.
 
 pub mod app;
-pub mod community_id;
 pub mod config;
+pub use crate::community_id;
 
 use crate::decode::{LinkInfo, Packet, Tunnel, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN};
 use crate::proto::Txn;

@@ -21,9 +21,13 @@ const HTTP: &str = "data_stream.dataset:\"network_traffic.http\"";
 const TLS: &str = "data_stream.dataset:\"network_traffic.tls\"";
 const ALERTS: &str = "data_stream.dataset:\"wirebeat.alert\" and event.kind:alert";
 const HEALTH: &str = "data_stream.dataset:\"wirebeat.health\"";
-const TRANSACTIONS: &str = "data_stream.dataset:(\"network_traffic.dns\" or \
-     \"network_traffic.http\" or \"network_traffic.tls\" or \"network_traffic.icmp\" or \
-     \"network_traffic.dhcpv4\")";
+
+/// Every transaction event: the datasets of the protocol registry.
+fn transactions() -> String {
+    let datasets: Vec<String> =
+        crate::proto::content_datasets().map(|d| format!("\"{d}\"")).collect();
+    format!("data_stream.dataset:({})", datasets.join(" or "))
+}
 
 /// Runtime fields the data view defines for the DNS dashboard: (name, type, Painless source).
 /// They exist only in the data view (not in the index), so rules cannot use them.
@@ -191,7 +195,7 @@ fn overview() -> Board {
     b.add(Lens::metric("Traffic", FLOWS_FINAL, l, &m), 12, 6);
     let mut l = b.layer();
     let m = l.count("Transactions", None);
-    b.add(Lens::metric("Transactions", TRANSACTIONS, l, &m), 12, 6);
+    b.add(Lens::metric("Transactions", &transactions(), l, &m), 12, 6);
     let mut l = b.layer();
     let m = l.count("Alerts", None);
     b.add(Lens::metric("Alerts", ALERTS, l, &m), 12, 6);

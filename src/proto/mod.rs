@@ -1,24 +1,47 @@
 //! Application protocols: the registry, the parser contract, and transactions.
 //!
-//! Adding a protocol (see ARCHITECTURE.md, "Adding a protocol"): copy `template.rs`, write the
-//! pure parser (bytes in, messages out; `Incomplete` is not `Malformed`), the pairing of
-//! requests and responses into [`Txn`]s, the ECS fields struct, then add one line to
-//! [`PROTOCOLS`] and a config section in `config::Protocols`.
+//! Parsers know nothing of pcap, threads, flows, ECS or outputs: the flow layer hands them
+//! ordered bytes per direction (TCP through [`stream::Reassembler`], UDP one datagram at a time,
+//! ICMP one message at a time) and the packet clock; they return [`Txn`]s, which `ecs` turns
+//! into events. So this module imports, of the crate, only the leaf modules `bytes`, `units`,
+//! `time` and `community_id` (`flow` and `ecs` import `proto`, never the reverse).
 //!
-//! Parsers know nothing of pcap, threads or outputs: the flow layer hands them ordered bytes per
-//! direction (TCP through [`stream::Reassembler`], UDP one datagram at a time) and the packet
-//! clock; they return transactions.
+//! Every protocol has one shape, `src/proto/<name>/`:
+//! - `mod.rs`: the descriptor [`Protocol`] (`pub static PROTOCOL`: name, dataset, transports,
+//!   default ports, probe, custom fields, constructor) and the protocol's `Config`, the section
+//!   `wirebeat.protocols.<name>` (`enabled`, `ports` and its options; `deny_unknown_fields`,
+//!   defaults named in `Default`);
+//! - `parser.rs`: pure, bytes in and messages out through [`crate::bytes`]; `Incomplete` is not
+//!   `Malformed`, anomalies become notes, no input panics (more pure files may sit beside it:
+//!   `dns/rdata.rs`, `tls/hello.rs`, `http/head.rs`, …);
+//! - `session.rs`: the per-flow [`Parser`]: request/response pairing into [`Txn`]s, the
+//!   [`Limits`], the [`ParserCounters`];
+//! - `fields.rs`: the ECS `Fields` struct flattened into the event, and `CUSTOM_FIELDS`, the
+//!   fields outside ECS it emits (mapped by the index templates);
+//! - `tests.rs`: its unit tests (a single-file module keeps its own at its bottom).
+//!
+//! The descriptor is the only registry. The one list in `registry!` below generates the
+//! modules, the [`Protocols`] config struct, [`PROTOCOLS`] and the [`ProtoFields`] enum;
+//! [`custom_fields`] (index templates, field test) and [`content_datasets`] (Kibana) read the
+//! descriptors. `template/` is a complete protocol to copy, kept compiling and tested.
+//!
+//! Adding a protocol `<name>`:
+//! 1. Copy `src/proto/template/` to `src/proto/<name>/`; in it rename `template`/`Template`,
+//!    set the descriptor (name, `DATASET`, transports, default ports, probe, `in_content:
+//!    true`) and the `Config` options.
+//! 2. Write `parser.rs`, the pairing in `session.rs`, and `Fields` and `CUSTOM_FIELDS` in
+//!    `fields.rs`; unit tests in `tests.rs` (every prefix of a message is `Incomplete`).
+//! 3. Add one line `<name>: <Variant>,` to the list in `registry!` below. Its order is the
+//!    order of content probes and of the config sections.
+//!
+//! That is the whole code change. Then, outside the code: `UPDATE_CONTENT=1 cargo test --test
+//! content_elasticsearch --test content_kibana` regenerates the checked-in Elastic content,
+//! `tests/proto_<name>.rs` compares with the tshark truth of the corpus, a capture goes into
+//! `tests/golden.rs`, and `packaging/wirebeat.yml` documents the section.
 
-pub mod dhcpv4;
-pub mod dns;
-pub mod http;
-pub mod icmp;
 pub mod stream;
-pub mod template;
-pub mod tls;
 
-use crate::config;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Direction of bytes relative to the flow's initiator (the client).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +55,31 @@ pub enum Transport {
     Tcp,
     Udp,
     Icmp,
+}
+
+/// (dotted name, Elasticsearch type, description) of a field outside ECS.
+pub type CustomField = (&'static str, &'static str, &'static str);
+
+/// One protocol: everything the rest of wirebeat knows about it. Each protocol module defines
+/// one as `pub static PROTOCOL` and `registry!` lists it.
+pub struct Protocol {
+    /// `network.protocol` and `type` of its events, and its config key.
+    pub name: &'static str,
+    /// `data_stream.dataset` of its events, e.g. `network_traffic.dns`.
+    pub dataset: &'static str,
+    pub transports: &'static [Transport],
+    /// Ports of the default configuration (`Config::default` uses them).
+    pub default_ports: &'static [u16],
+    /// Content check on the first bytes a side sent (client first), for flows whose ports did
+    /// not match any protocol.
+    pub probe: fn(Transport, Dir, &[u8]) -> bool,
+    /// Fields outside ECS its events carry, for the index templates and the field test.
+    pub custom_fields: &'static [CustomField],
+    /// False only for the template: an example kept compiling, not a product, so its dataset
+    /// and fields stay out of the Elastic content (index templates, dashboards).
+    pub in_content: bool,
+    /// A parser for one flow.
+    pub make: fn(&ParserContext<'_>) -> Box<dyn Parser>,
 }
 
 /// Per-flow limits every parser honours; each has a counter when hit.
@@ -49,18 +97,60 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_buffer_bytes: 1 << 20,
-            max_pending: 64,
-            transaction_timeout_ns: 10_000_000_000,
+        Streams::default().limits()
+    }
+}
+
+/// `wirebeat.streams`: per-flow limits of the application layer; each has a counter when hit.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Streams {
+    /// Out-of-order bytes held per TCP direction before the hole is given up as a gap.
+    pub max_out_of_order_bytes: usize,
+    /// Bytes a parser buffers per direction for one incomplete message.
+    pub max_buffer_bytes: usize,
+    /// Requests waiting for their response per flow.
+    pub max_pending_transactions: usize,
+    /// A request unanswered this long is published without a response.
+    pub transaction_timeout: crate::units::Duration,
+}
+
+impl Default for Streams {
+    fn default() -> Self {
+        Streams {
             max_out_of_order_bytes: 1 << 20,
+            max_buffer_bytes: 1 << 20,
+            max_pending_transactions: 64,
+            transaction_timeout: crate::units::Duration::from_secs(10),
+        }
+    }
+}
+
+impl Streams {
+    /// Pure checks of `wirebeat.streams` (keys relative to it).
+    pub fn validate(&self) -> Result<(), crate::units::Invalid> {
+        use crate::units::Invalid;
+        Invalid::positive("max_buffer_bytes", self.max_buffer_bytes > 0)?;
+        Invalid::positive("max_out_of_order_bytes", self.max_out_of_order_bytes > 0)?;
+        Invalid::positive("max_pending_transactions", self.max_pending_transactions > 0)?;
+        Invalid::positive("transaction_timeout", !self.transaction_timeout.0.is_zero())
+    }
+
+    /// The limits the parsers and the reassembler apply.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_buffer_bytes: self.max_buffer_bytes,
+            max_pending: self.max_pending_transactions,
+            transaction_timeout_ns: self.transaction_timeout.as_nanos(),
+            max_out_of_order_bytes: self.max_out_of_order_bytes,
         }
     }
 }
 
 /// Everything a protocol constructor may need.
 pub struct ParserContext<'a> {
-    pub config: &'a config::Protocols,
+    /// Every protocol's section; a protocol reads its own (`config.<name>`).
+    pub config: &'a Protocols,
     pub limits: &'a Limits,
     pub transport: Transport,
     /// IP protocol number of the flow (1 ICMP, 58 ICMPv6, 6, 17; 0 when unknown).
@@ -140,15 +230,11 @@ pub struct Txn {
 }
 
 impl Txn {
-    pub fn new(
-        protocol: &'static str,
-        dataset: &'static str,
-        start_ns: i64,
-        fields: ProtoFields,
-    ) -> Self {
+    /// A transaction of `protocol` starting at `start_ns`, with nothing seen yet but its fields.
+    pub fn new(protocol: &'static Protocol, start_ns: i64, fields: impl Into<ProtoFields>) -> Self {
         Txn {
-            protocol,
-            dataset,
+            protocol: protocol.name,
+            dataset: protocol.dataset,
             start_ns,
             end_ns: None,
             client_bytes: 0,
@@ -159,55 +245,72 @@ impl Txn {
             related_hosts: Vec::new(),
             related_hashes: Vec::new(),
             server_domain: None,
-            fields,
+            fields: fields.into(),
         }
     }
 }
 
-/// Per-protocol fields; each variant serializes to its top-level ECS objects.
-#[derive(Debug, Clone, Serialize)]
-#[serde(untagged)]
-pub enum ProtoFields {
-    Dns(dns::Fields),
-    Http(http::Fields),
-    Tls(tls::Fields),
-    Dhcpv4(Box<dhcpv4::Fields>),
-    Icmp(Box<icmp::Fields>),
-    Template(template::Fields),
+/// Generates, from one line `<module>: <Variant>` per protocol, everything that lists the
+/// protocols: the modules, [`Protocols`], [`PROTOCOLS`] and [`ProtoFields`]. A protocol module
+/// must define `PROTOCOL: Protocol`, `Config` (with `enabled` and `ports`) and `Fields`.
+macro_rules! registry {
+    ($($module:ident: $variant:ident,)*) => {
+        $(pub mod $module;)*
+
+        /// `wirebeat.protocols`: one section per protocol, each the protocol's own `Config`.
+        #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+        #[serde(deny_unknown_fields, default)]
+        pub struct Protocols {
+            $(pub $module: $module::Config,)*
+        }
+
+        impl Protocols {
+            /// (enabled, ports) of every protocol, in the order of [`PROTOCOLS`].
+            pub fn settings(&self) -> Vec<(bool, &[u16])> {
+                vec![$((self.$module.enabled, self.$module.ports.as_slice()),)*]
+            }
+        }
+
+        /// The registry: the one list of protocols. Port lookups and probes go in this order.
+        pub static PROTOCOLS: &[&Protocol] = &[$(&$module::PROTOCOL,)*];
+
+        /// Per-protocol fields; each variant serializes to its top-level ECS objects. Boxed so
+        /// a [`Txn`] stays small whatever the protocol.
+        #[derive(Debug, Clone, Serialize)]
+        #[serde(untagged)]
+        pub enum ProtoFields {
+            $($variant(Box<$module::Fields>),)*
+        }
+
+        $(impl From<$module::Fields> for ProtoFields {
+            fn from(f: $module::Fields) -> Self {
+                ProtoFields::$variant(Box::new(f))
+            }
+        })*
+    };
 }
 
-/// One entry of the registry.
-pub struct Protocol {
-    pub name: &'static str,
-    pub transports: &'static [Transport],
-    /// Enabled state and ports from the configuration.
-    pub settings: fn(&config::Protocols) -> (bool, &[u16]),
-    /// Content check on the first bytes a side sent (client first), for flows whose ports did
-    /// not match any protocol.
-    pub probe: fn(Transport, Dir, &[u8]) -> bool,
-    pub make: fn(&ParserContext<'_>) -> Box<dyn Parser>,
+registry! {
+    dns: Dns,
+    http: Http,
+    tls: Tls,
+    icmp: Icmp,
+    dhcpv4: Dhcpv4,
+    template: Template,
 }
-
-/// The registry: the one list of protocols. Port lookups and probes go in this order.
-pub static PROTOCOLS: &[&Protocol] = &[
-    &dns::PROTOCOL,
-    &http::PROTOCOL,
-    &tls::PROTOCOL,
-    &dhcpv4::PROTOCOL,
-    &icmp::PROTOCOL,
-    &template::PROTOCOL,
-];
 
 /// Fields outside ECS emitted by the protocols, for the index template and the field test.
-pub fn custom_fields() -> Vec<(&'static str, &'static str, &'static str)> {
-    [
-        dns::CUSTOM_FIELDS,
-        http::CUSTOM_FIELDS,
-        tls::CUSTOM_FIELDS,
-        dhcpv4::CUSTOM_FIELDS,
-        icmp::CUSTOM_FIELDS,
-    ]
-    .concat()
+pub fn custom_fields() -> Vec<CustomField> {
+    PROTOCOLS
+        .iter()
+        .filter(|p| p.in_content)
+        .flat_map(|p| p.custom_fields.iter().copied())
+        .collect()
+}
+
+/// Datasets of the protocols' events, in registry order, for the Kibana content.
+pub fn content_datasets() -> impl Iterator<Item = &'static str> {
+    PROTOCOLS.iter().filter(|p| p.in_content).map(|p| p.dataset)
 }
 
 /// Resolved protocol selection for a run: port tables built once, duplicates rejected.
@@ -216,17 +319,16 @@ pub struct Registry {
     udp_ports: rustc_hash::FxHashMap<u16, usize>,
     enabled: Vec<bool>,
     pub limits: Limits,
-    pub config: config::Protocols,
+    pub config: Protocols,
 }
 
 impl Registry {
     /// Builds the port tables; two enabled protocols on one port of one transport is an error.
-    pub fn new(cfg: &config::Protocols, limits: Limits) -> Result<Registry, String> {
+    pub fn new(cfg: &Protocols, limits: Limits) -> Result<Registry, String> {
         let mut tcp_ports = rustc_hash::FxHashMap::default();
         let mut udp_ports = rustc_hash::FxHashMap::default();
         let mut enabled = Vec::new();
-        for (i, p) in PROTOCOLS.iter().enumerate() {
-            let (on, ports) = (p.settings)(cfg);
+        for (i, (p, (on, ports))) in PROTOCOLS.iter().zip(cfg.settings()).enumerate() {
             enabled.push(on);
             if !on {
                 continue;
@@ -300,3 +402,6 @@ impl Registry {
         PROTOCOLS.get(idx).map(|p| p.name).unwrap_or("unknown")
     }
 }
+
+#[cfg(test)]
+mod tests;

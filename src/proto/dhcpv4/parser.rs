@@ -7,7 +7,7 @@
 //! flow layer needs: a UDP datagram is all there is, so what `parse` would wait for becomes an
 //! anomaly note on a message that is still reported.
 
-use crate::decode::Bytes;
+use crate::bytes::{ParseError, View};
 use std::net::Ipv4Addr;
 
 /// op, htype, hlen, hops, xid, secs, flags, 4 addresses, chaddr, sname, file.
@@ -16,14 +16,6 @@ pub const HEADER_LEN: usize = 236;
 pub const MAGIC_COOKIE: [u8; 4] = [99, 130, 83, 99];
 const SNAME: std::ops::Range<usize> = 44..108;
 const FILE: std::ops::Range<usize> = 108..236;
-
-#[derive(Debug, PartialEq, Eq)]
-pub enum ParseError {
-    /// More bytes are needed; nothing is wrong yet.
-    Incomplete,
-    /// These bytes can never be a valid message.
-    Malformed(&'static str),
-}
 
 /// A parsed BOOTP/DHCP message. Fields beyond the end of a cut datagram are `None`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -76,7 +68,7 @@ pub fn parse_datagram(buf: &[u8]) -> Result<Message, ParseError> {
 }
 
 fn parse_inner(buf: &[u8], whole: bool) -> Result<Message, ParseError> {
-    let b = Bytes(buf);
+    let b = View(buf);
     let (Some(op), Some(htype), Some(hlen), Some(hops), Some(xid)) =
         (b.u8(0), b.u8(1), b.u8(2), b.u8(3), b.u32(4))
     else {
@@ -516,7 +508,7 @@ pub fn sub_options(v: &[u8]) -> Vec<(u8, &[u8])> {
 pub fn vendor_classes(v: &[u8]) -> Vec<(u32, &[u8])> {
     let mut out = Vec::new();
     let mut i = 0;
-    let b = Bytes(v);
+    let b = View(v);
     while let (Some(id), Some(len)) = (b.u32(i), b.u8(i + 4)) {
         let Some(data) = v.get(i + 5..i + 5 + usize::from(len)) else { break };
         out.push((id, data));

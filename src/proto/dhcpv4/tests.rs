@@ -1,8 +1,10 @@
 //! Unit tests on messages cut from corpus captures (tests/data/dhcpv4/README.md says which).
 
-use super::parser::{self, ParseError};
+use super::parser;
 use super::*;
-use crate::proto::Limits;
+use crate::bytes::ParseError;
+use std::net::Ipv4Addr;
+use crate::proto::{Dir, Limits, Outcome, Parser, ParserContext, ProtoFields, Transport, Txn};
 
 const DISCOVER: &[u8] = include_bytes!("../../../tests/data/dhcpv4/discover.bin");
 const OFFER: &[u8] = include_bytes!("../../../tests/data/dhcpv4/offer.bin");
@@ -18,7 +20,7 @@ const WELL_FORMED: &[&[u8]] =
     &[DISCOVER, OFFER, NAK, OFFER_OVERLOAD_A, OFFER_OVERLOAD_B, USER_CLASS, REQUEST_FQDN];
 
 fn parser_with(limits: &Limits) -> Dhcpv4Parser {
-    let cfg = crate::config::Protocols::default();
+    let cfg = crate::proto::Protocols::default();
     let ctx = ParserContext { config: &cfg, limits, transport: Transport::Udp, ip_proto: 0 };
     Dhcpv4Parser::new(&ctx)
 }

@@ -6,7 +6,8 @@
 //! type keeps its hex and is marked `malformed`, with an anomaly on the message.
 
 use super::names;
-use super::wire::{be16, be32, escape_label, read_name, Anomalies, Anomaly};
+use super::parser::{escape_label, read_name, Anomalies, Anomaly};
+use crate::bytes::{Cursor, View};
 use base64::Engine;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use std::fmt::Write;
@@ -112,67 +113,24 @@ fn quoted(b: &[u8]) -> String {
 
 /// `YYYYMMDDHHMMSS` (UTC) for RRSIG times, as dig and Packetbeat print them.
 fn sig_time(t: u32) -> String {
-    let iso = crate::ecs::time::rfc3339(i64::from(t) * 1_000_000_000);
+    let iso = crate::time::rfc3339(i64::from(t) * 1_000_000_000);
     iso.chars().take(19).filter(char::is_ascii_digit).collect()
 }
 
-/// A checked cursor over one record's RDATA inside the whole message (names may point back).
-struct Cur<'a> {
-    msg: &'a [u8],
-    pos: usize,
-    end: usize,
-}
-
-impl<'a> Cur<'a> {
-    fn u8(&mut self) -> Option<u8> {
-        let v = *self.msg.get(self.pos).filter(|_| self.pos < self.end)?;
-        self.pos += 1;
-        Some(v)
+/// A name inside one record's RDATA: read from the whole message (names may point back),
+/// but it must end inside the cursor's window.
+fn name(c: &mut Cursor<'_>, an: &mut Anomalies) -> Option<String> {
+    let (n, e) = read_name(c.whole(), c.pos(), an).ok()?;
+    if e > c.pos() + c.remaining() {
+        return None;
     }
-    fn u16(&mut self) -> Option<u16> {
-        let v = be16(self.msg, self.pos).filter(|_| self.pos + 2 <= self.end)?;
-        self.pos += 2;
-        Some(v)
-    }
-    fn u32(&mut self) -> Option<u32> {
-        let v = be32(self.msg, self.pos).filter(|_| self.pos + 4 <= self.end)?;
-        self.pos += 4;
-        Some(v)
-    }
-    fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
-        if self.pos + n > self.end {
-            return None;
-        }
-        let v = self.msg.get(self.pos..self.pos + n)?;
-        self.pos += n;
-        Some(v)
-    }
-    fn rest(&mut self) -> &'a [u8] {
-        let v = self.msg.get(self.pos..self.end).unwrap_or_default();
-        self.pos = self.end;
-        v
-    }
-    /// A `<character-string>`: length byte then bytes.
-    fn cstring(&mut self) -> Option<&'a [u8]> {
-        let n = self.u8()?;
-        self.bytes(usize::from(n))
-    }
-    fn name(&mut self, an: &mut Anomalies) -> Option<String> {
-        let (n, e) = read_name(self.msg, self.pos, an).ok()?;
-        if e > self.end {
-            return None;
-        }
-        self.pos = e;
-        Some(n)
-    }
-    fn at_end(&self) -> bool {
-        self.pos >= self.end
-    }
+    c.seek(e);
+    Some(n)
 }
 
 /// Renders the RDATA at `start..end` of `msg` for type `rtype`.
 pub fn render(msg: &[u8], rtype: u16, start: usize, end: usize, an: &mut Anomalies) -> Rendered {
-    let mut c = Cur { msg, pos: start, end };
+    let mut c = Cursor::window(msg, start, end);
     let parsed = render_typed(&mut c, rtype, an);
     match parsed {
         Some(mut r) => {
@@ -190,23 +148,23 @@ pub fn render(msg: &[u8], rtype: u16, start: usize, end: usize, an: &mut Anomali
     }
 }
 
-fn render_typed(c: &mut Cur<'_>, rtype: u16, an: &mut Anomalies) -> Option<Rendered> {
+fn render_typed(c: &mut Cursor<'_>, rtype: u16, an: &mut Anomalies) -> Option<Rendered> {
     Some(match rtype {
         1 => {
-            let b = c.bytes(4)?;
+            let b = c.take(4)?;
             let ip = IpAddr::V4(Ipv4Addr::new(b[0], b[1], b[2], b[3]));
             Rendered { data: ip.to_string(), ip: Some(ip), ..Rendered::default() }
         }
         28 => {
-            let b: [u8; 16] = c.bytes(16)?.try_into().ok()?;
+            let b: [u8; 16] = c.take(16)?.try_into().ok()?;
             let ip = IpAddr::V6(Ipv6Addr::from(b));
             Rendered { data: ip.to_string(), ip: Some(ip), ..Rendered::default() }
         }
         // NS, MD, MF, CNAME, MB, MG, MR, PTR, DNAME: one name.
-        2..=5 | 7..=9 | 12 | 39 => Rendered::data(c.name(an)?),
+        2..=5 | 7..=9 | 12 | 39 => Rendered::data(name(c, an)?),
         6 => {
-            let mname = c.name(an)?;
-            let rname = c.name(an)?;
+            let mname = name(c, an)?;
+            let rname = name(c, an)?;
             let nums = [c.u32()?, c.u32()?, c.u32()?, c.u32()?, c.u32()?];
             let mut r = Rendered::data(mname).with("rname", Extra::Str(rname));
             for (k, v) in ["serial", "refresh", "retry", "expire", "minimum"].into_iter().zip(nums)
@@ -218,37 +176,37 @@ fn render_typed(c: &mut Cur<'_>, rtype: u16, an: &mut Anomalies) -> Option<Rende
         // MX, KX, RT, AFSDB: preference and a name.
         15 | 36 | 21 | 18 => {
             let pref = c.u16()?;
-            Rendered::data(c.name(an)?).with("preference", Extra::Num(u64::from(pref)))
+            Rendered::data(name(c, an)?).with("preference", Extra::Num(u64::from(pref)))
         }
         // TXT, SPF: strings joined by a space (Packetbeat).
         16 | 99 => {
             let mut parts = Vec::new();
             while !c.at_end() {
-                parts.push(text(c.cstring()?));
+                parts.push(text(c.vec8()?));
             }
             Rendered::data(parts.join(" "))
         }
         13 => {
-            let cpu = c.cstring()?;
-            let os = c.cstring()?;
+            let cpu = c.vec8()?;
+            let os = c.vec8()?;
             Rendered::data(format!("{} {}", quoted(cpu), quoted(os)))
         }
         14 | 17 => {
-            let a = c.name(an)?;
-            let b = c.name(an)?;
+            let a = name(c, an)?;
+            let b = name(c, an)?;
             Rendered::data(format!("{a} {b}"))
         }
         33 => {
             let (prio, weight, port) = (c.u16()?, c.u16()?, c.u16()?);
-            Rendered::data(c.name(an)?)
+            Rendered::data(name(c, an)?)
                 .with("priority", Extra::Num(u64::from(prio)))
                 .with("weight", Extra::Num(u64::from(weight)))
                 .with("port", Extra::Num(u64::from(port)))
         }
         35 => {
             let (order, pref) = (c.u16()?, c.u16()?);
-            let (flags, services, regexp) = (c.cstring()?, c.cstring()?, c.cstring()?);
-            let repl = c.name(an)?;
+            let (flags, services, regexp) = (c.vec8()?, c.vec8()?, c.vec8()?);
+            let repl = name(c, an)?;
             Rendered::data(format!(
                 "{order} {pref} {} {} {} {repl}",
                 quoted(flags),
@@ -259,7 +217,7 @@ fn render_typed(c: &mut Cur<'_>, rtype: u16, an: &mut Anomalies) -> Option<Rende
         // DS, CDS, DLV, TA.
         43 | 59 | 32768 | 32769 => {
             let (tag, alg, dt) = (c.u16()?, c.u8()?, c.u8()?);
-            Rendered::data(hex_upper(c.rest()))
+            Rendered::data(hex_upper(c.take_rest()))
                 .with("key_tag", Extra::Num(u64::from(tag)))
                 .with("algorithm", Extra::Str(names::algorithm_name(alg)))
                 .with("digest_type", Extra::Str(names::digest_name(dt)))
@@ -267,7 +225,7 @@ fn render_typed(c: &mut Cur<'_>, rtype: u16, an: &mut Anomalies) -> Option<Rende
         // DNSKEY, CDNSKEY, KEY.
         48 | 60 | 25 => {
             let (flags, proto, alg) = (c.u16()?, c.u8()?, c.u8()?);
-            Rendered::data(b64(c.rest()))
+            Rendered::data(b64(c.take_rest()))
                 .with("flags", Extra::Num(u64::from(flags)))
                 .with("protocol", Extra::Num(u64::from(proto)))
                 .with("algorithm", Extra::Str(names::algorithm_name(alg)))
@@ -276,8 +234,8 @@ fn render_typed(c: &mut Cur<'_>, rtype: u16, an: &mut Anomalies) -> Option<Rende
         46 | 24 => {
             let (covered, alg, labels) = (c.u16()?, c.u8()?, c.u8()?);
             let (orig_ttl, exp, inc, tag) = (c.u32()?, c.u32()?, c.u32()?, c.u16()?);
-            let signer = c.name(an)?;
-            Rendered::data(b64(c.rest()))
+            let signer = name(c, an)?;
+            Rendered::data(b64(c.take_rest()))
                 .with("type_covered", Extra::Str(names::type_name(covered)))
                 .with("algorithm", Extra::Str(names::algorithm_name(alg)))
                 .with("labels", Extra::Num(u64::from(labels)))
@@ -288,15 +246,15 @@ fn render_typed(c: &mut Cur<'_>, rtype: u16, an: &mut Anomalies) -> Option<Rende
                 .with("signer_name", Extra::Str(signer))
         }
         47 => {
-            let next = c.name(an)?;
-            let bits = type_bitmap(c.rest())?;
+            let next = name(c, an)?;
+            let bits = type_bitmap(c.take_rest())?;
             Rendered::data(next).with("type_bits", Extra::Str(bits))
         }
         50 => {
             let (hash, flags, iter) = (c.u8()?, c.u8()?, c.u16()?);
-            let salt = c.cstring()?;
-            let next = c.cstring()?;
-            let bits = type_bitmap(c.rest())?;
+            let salt = c.vec8()?;
+            let next = c.vec8()?;
+            let bits = type_bitmap(c.take_rest())?;
             Rendered::data(base32hex(next))
                 .with("hash", Extra::Str(nsec3_hash(hash)))
                 .with("flags", Extra::Num(u64::from(flags)))
@@ -306,7 +264,7 @@ fn render_typed(c: &mut Cur<'_>, rtype: u16, an: &mut Anomalies) -> Option<Rende
         }
         51 => {
             let (hash, flags, iter) = (c.u8()?, c.u8()?, c.u16()?);
-            let salt = c.cstring()?;
+            let salt = c.vec8()?;
             Rendered::data(salt_text(salt))
                 .with("hash", Extra::Str(nsec3_hash(hash)))
                 .with("flags", Extra::Num(u64::from(flags)))
@@ -315,34 +273,34 @@ fn render_typed(c: &mut Cur<'_>, rtype: u16, an: &mut Anomalies) -> Option<Rende
         // CSYNC: serial, flags, type bitmap.
         62 => {
             let (serial, flags) = (c.u32()?, c.u16()?);
-            Rendered::data(format!("{serial} {flags} {}", type_bitmap(c.rest())?))
+            Rendered::data(format!("{serial} {flags} {}", type_bitmap(c.take_rest())?))
         }
         44 => {
             let (alg, fpt) = (c.u8()?, c.u8()?);
-            Rendered::data(format!("{alg} {fpt} {}", hex_upper(c.rest())))
+            Rendered::data(format!("{alg} {fpt} {}", hex_upper(c.take_rest())))
         }
         // TLSA, SMIMEA.
         52 | 53 => {
             let (usage, sel, mt) = (c.u8()?, c.u8()?, c.u8()?);
-            Rendered::data(format!("{usage} {sel} {mt} {}", hex_upper(c.rest())))
+            Rendered::data(format!("{usage} {sel} {mt} {}", hex_upper(c.take_rest())))
         }
         256 => {
             let (prio, weight) = (c.u16()?, c.u16()?);
-            Rendered::data(format!("{prio} {weight} {}", quoted(c.rest())))
+            Rendered::data(format!("{prio} {weight} {}", quoted(c.take_rest())))
         }
         257 => {
             let flags = c.u8()?;
-            let tag = c.cstring()?;
+            let tag = c.vec8()?;
             if tag.is_empty() {
                 return None;
             }
-            Rendered::data(format!("{flags} {} {}", text(tag), quoted(c.rest())))
+            Rendered::data(format!("{flags} {} {}", text(tag), quoted(c.take_rest())))
         }
         64 | 65 => svcb(c, an)?,
         29 => Rendered::data(loc(c)?),
         250 => tsig(c, an)?,
         // OPT outside the additional section, and everything unknown: hex.
-        _ => Rendered::data(hex(c.rest())),
+        _ => Rendered::data(hex(c.take_rest())),
     })
 }
 
@@ -385,19 +343,19 @@ fn type_bitmap(mut b: &[u8]) -> Option<String> {
 }
 
 /// SVCB/HTTPS (RFC 9460) in presentation format: `1 . alpn="h2,h3" ipv4hint=192.0.2.1`.
-fn svcb(c: &mut Cur<'_>, an: &mut Anomalies) -> Option<Rendered> {
+fn svcb(c: &mut Cursor<'_>, an: &mut Anomalies) -> Option<Rendered> {
     let prio = c.u16()?;
-    let target = c.name(an)?;
+    let target = name(c, an)?;
     let mut out = format!("{prio} {target}");
     while !c.at_end() {
         let key = c.u16()?;
         let len = c.u16()?;
-        let v = c.bytes(usize::from(len))?;
+        let v = c.take(usize::from(len))?;
         out.push(' ');
         match key {
             0 => {
                 let keys: Option<Vec<String>> =
-                    v.chunks(2).map(|k| be16(k, 0).map(svc_key_name)).collect();
+                    v.chunks(2).map(|k| View(k).u16(0).map(svc_key_name)).collect();
                 let _ = write!(out, "mandatory={}", keys?.join(","));
             }
             1 => {
@@ -412,7 +370,7 @@ fn svcb(c: &mut Cur<'_>, an: &mut Anomalies) -> Option<Rendered> {
             }
             2 | 8 if v.is_empty() => out.push_str(&svc_key_name(key)),
             3 => {
-                let _ = write!(out, "port={}", be16(v, 0).filter(|_| v.len() == 2)?);
+                let _ = write!(out, "port={}", View(v).u16(0).filter(|_| v.len() == 2)?);
             }
             4 | 6 => {
                 let size = if key == 4 { 4 } else { 16 };
@@ -457,7 +415,7 @@ fn svc_key_name(k: u16) -> String {
 }
 
 /// LOC (RFC 1876) as dig prints it: `52 22 23.000 N 4 53 32.000 E -2.00m 1m 10000m 10m`.
-fn loc(c: &mut Cur<'_>) -> Option<String> {
+fn loc(c: &mut Cursor<'_>) -> Option<String> {
     if c.u8()? != 0 {
         return None;
     }
@@ -499,17 +457,17 @@ fn loc(c: &mut Cur<'_>) -> Option<String> {
 }
 
 /// TSIG (RFC 8945): `data` is the algorithm; the error is an extra key.
-fn tsig(c: &mut Cur<'_>, an: &mut Anomalies) -> Option<Rendered> {
-    let alg = c.name(an)?;
+fn tsig(c: &mut Cursor<'_>, an: &mut Anomalies) -> Option<Rendered> {
+    let alg = name(c, an)?;
     let hi = u64::from(c.u16()?);
     let lo = u64::from(c.u32()?);
     let fudge = c.u16()?;
     let mac_len = c.u16()?;
-    let mac = c.bytes(usize::from(mac_len))?;
+    let mac = c.take(usize::from(mac_len))?;
     let orig = c.u16()?;
     let err = c.u16()?;
     let other_len = c.u16()?;
-    c.bytes(usize::from(other_len))?;
+    c.take(usize::from(other_len))?;
     Some(
         Rendered::data(alg)
             .with("time_signed", Extra::Num((hi << 32) | lo))
@@ -521,7 +479,7 @@ fn tsig(c: &mut Cur<'_>, an: &mut Anomalies) -> Option<Rendered> {
 }
 
 /// Writes `name, type, class, ttl, data` and the extras of a record as one JSON object.
-pub struct RecordJson<'a>(pub &'a super::wire::Record);
+pub struct RecordJson<'a>(pub &'a super::parser::Record);
 
 impl Serialize for RecordJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

@@ -1,9 +1,10 @@
 //! Unit tests on messages cut from corpus captures (`tests/data/dns/README.md` names the
 //! capture and frame of each file).
 
-use super::wire::{self, Anomaly, ParseError};
+use super::parser::{self, Anomaly};
 use super::*;
-use crate::proto::Limits;
+use crate::bytes::ParseError;
+use crate::proto::{Dir, Limits, Outcome, Parser, ParserContext, ProtoFields, Transport, Txn};
 
 macro_rules! fixture {
     ($f:literal) => {
@@ -12,7 +13,7 @@ macro_rules! fixture {
 }
 
 fn parser(transport: Transport, limits: Limits) -> DnsParser {
-    let cfg = crate::config::Protocols::default();
+    let cfg = crate::proto::Protocols::default();
     let ctx = ParserContext { config: &cfg, limits: &limits, transport, ip_proto: 0 };
     DnsParser::new(&ctx)
 }
@@ -30,11 +31,11 @@ fn json(t: &Txn) -> serde_json::Value {
 
 #[test]
 fn cookie_query_and_badcookie_response() {
-    let q = wire::parse(fixture!("badcookie-query.bin")).unwrap();
+    let q = parser::parse(fixture!("badcookie-query.bin")).unwrap();
     assert!(!q.header.qr());
     assert_eq!(q.questions[0].name, ".");
     assert_eq!(q.questions[0].qtype, 6);
-    let r = wire::parse(fixture!("badcookie-response.bin")).unwrap();
+    let r = parser::parse(fixture!("badcookie-response.bin")).unwrap();
     assert_eq!(r.header.rcode(), 7, "header bits of BADCOOKIE");
     assert_eq!(r.rcode(), 23);
     assert!(r.anomalies.is_empty());
@@ -69,7 +70,7 @@ fn cookie_query_and_badcookie_response() {
 
 #[test]
 fn edns_client_subnet_and_do_bit() {
-    let m = wire::parse(fixture!("ecs-query.bin")).unwrap();
+    let m = parser::parse(fixture!("ecs-query.bin")).unwrap();
     let opt = m.opt.as_ref().unwrap();
     assert!(opt.dnssec_ok);
     assert_eq!(opt.udp_size, 4096);
@@ -85,7 +86,7 @@ fn edns_client_subnet_and_do_bit() {
 
 #[test]
 fn record_types_render_like_dig_and_packetbeat() {
-    let m = wire::parse(fixture!("https-response.bin")).unwrap();
+    let m = parser::parse(fixture!("https-response.bin")).unwrap();
     assert!(m.anomalies.is_empty(), "{:?}", m.anomalies);
     assert_eq!(
         m.answers[0].data.data,
@@ -93,13 +94,13 @@ fn record_types_render_like_dig_and_packetbeat() {
          ech=\"AEX+DQBBdAAgACDB6UNjy9kyv48V6cEOb99HnrfJuiTGKjW9A05sDxhcKQAEAAEAAQASY2xvdWRmbGFyZS1lY2guY29tAAA=\" \
          ipv6hint=2606:4700::6812:a76,2606:4700::6812:b76"
     );
-    let m = wire::parse(fixture!("loc-response.bin")).unwrap();
+    let m = parser::parse(fixture!("loc-response.bin")).unwrap();
     assert_eq!(m.answers[0].data.data, "37 22 26.000 N 121 59 28.000 W 0.00m 1m 1000m 10m");
     let sig = &m.answers[1].data;
     assert!(sig.extra.contains(&("type_covered", rdata::Extra::Str("LOC".into()))));
-    let m = wire::parse(fixture!("uri-response.bin")).unwrap();
+    let m = parser::parse(fixture!("uri-response.bin")).unwrap();
     assert_eq!(m.answers[0].data.data, "10 5 \"http://www.dns.test:8000\"");
-    let m = wire::parse(fixture!("rrsig-response.bin")).unwrap();
+    let m = parser::parse(fixture!("rrsig-response.bin")).unwrap();
     assert_eq!(m.answers[0].data.data, "194.63.248.47");
     let sig = &m.answers[1].data;
     assert!(sig.extra.contains(&("algorithm", rdata::Extra::Str("ED25519".into()))));
@@ -112,15 +113,15 @@ fn record_types_render_like_dig_and_packetbeat() {
 
 #[test]
 fn update_and_mdns_messages() {
-    let m = wire::parse(fixture!("update-query.bin")).unwrap();
+    let m = parser::parse(fixture!("update-query.bin")).unwrap();
     assert_eq!(m.header.opcode(), 5);
     assert!(m.anomalies.is_empty(), "deletes without RDATA are valid: {:?}", m.anomalies);
     assert_eq!(m.additionals[0].rtype, 250);
     assert_eq!(m.additionals[0].data.data, "gss-tsig");
-    let m = wire::parse(fixture!("mdns-4-questions.bin")).unwrap();
+    let m = parser::parse(fixture!("mdns-4-questions.bin")).unwrap();
     assert_eq!(m.questions.len(), 4);
     assert_eq!(m.questions[1].name, "johanna-QEMU-Virtual-Machine.local");
-    let r = wire::parse(fixture!("mdns-response.bin")).unwrap();
+    let r = parser::parse(fixture!("mdns-response.bin")).unwrap();
     assert!(r.questions.is_empty());
     assert_eq!(r.answers.len(), 6);
     assert!(r.answers.iter().any(|a| a.class & 0x8000 != 0), "cache-flush bit");
@@ -147,19 +148,19 @@ fn update_and_mdns_messages() {
 #[test]
 fn broken_names_are_flagged_and_the_message_kept() {
     // A name that points at itself: the question is kept, flagged, with no labels.
-    let m = wire::parse(fixture!("invalid-names-2.bin")).unwrap();
+    let m = parser::parse(fixture!("invalid-names-2.bin")).unwrap();
     assert_eq!(m.questions.len(), 1);
     assert_eq!(m.questions[0].name, "");
     assert_eq!(m.questions[0].qtype, 1);
     assert_eq!(m.anomalies.0, [Anomaly::NamePointerLoop]);
     // Names cut short: the header is reported, the question is not.
     for f in [&fixture!("invalid-names-1.bin")[..], fixture!("invalid-names-3.bin")] {
-        let m = wire::parse(f).unwrap();
+        let m = parser::parse(f).unwrap();
         assert!(m.questions.is_empty());
         assert_eq!(m.anomalies.0, [Anomaly::Truncated]);
     }
     // SNMP on port 53: header only, the name points outside the message.
-    let m = wire::parse(fixture!("junk-query.bin")).unwrap();
+    let m = parser::parse(fixture!("junk-query.bin")).unwrap();
     assert_eq!(m.header.id, 0x3040);
     assert!(m.questions.is_empty());
     assert_eq!(m.anomalies.0, [Anomaly::NameBadPointer]);
@@ -176,12 +177,12 @@ fn broken_names_are_flagged_and_the_message_kept() {
 
 #[test]
 fn malformed_rdata_and_short_sections_are_flagged() {
-    let m = wire::parse(fixture!("svcb-malformed.bin")).unwrap();
+    let m = parser::parse(fixture!("svcb-malformed.bin")).unwrap();
     assert_eq!(m.answers.len(), 1);
     assert!(m.answers[0].data.malformed);
     assert_eq!(m.answers[0].data.data, "00010000010006026832086833");
     assert_eq!(m.anomalies.0, [Anomaly::RdataMalformed]);
-    let m = wire::parse(fixture!("corrupt-additionals.bin")).unwrap();
+    let m = parser::parse(fixture!("corrupt-additionals.bin")).unwrap();
     assert_eq!(m.answers.len(), 2);
     assert_eq!(m.answers[1].data.data, "sip-anycast-1.voice.google.com");
     assert_eq!(m.anomalies.0, [Anomaly::Truncated]);
@@ -192,24 +193,24 @@ fn every_prefix_is_incomplete_or_flagged_never_lost() {
     // TCP: every prefix of a framed message is Incomplete, never Malformed.
     let stream = fixture!("tcp-response-id0.bin");
     for n in 0..stream.len() {
-        assert_eq!(wire::frame(&stream[..n]), Err(ParseError::Incomplete), "prefix {n}");
+        assert_eq!(parser::frame(&stream[..n]), Err(ParseError::Incomplete), "prefix {n}");
     }
-    assert!(wire::frame(stream).is_ok());
+    assert!(parser::frame(stream).is_ok());
     // UDP (a datagram cut by the snaplen): shorter than a header is Malformed, anything longer
     // is reported with its header and flagged.
     let msg = fixture!("loc-response.bin");
     for n in 0..msg.len() {
-        match wire::parse(&msg[..n]) {
-            Err(ParseError::Malformed(_)) => assert!(n < wire::HEADER_LEN),
+        match parser::parse(&msg[..n]) {
+            Err(ParseError::Malformed(_)) => assert!(n < parser::HEADER_LEN),
             Err(ParseError::Incomplete) => panic!("a datagram is never incomplete"),
             Ok(m) => {
-                assert!(n >= wire::HEADER_LEN);
+                assert!(n >= parser::HEADER_LEN);
                 assert_eq!(m.header.id, 33295);
                 assert!(!m.anomalies.is_empty(), "prefix {n} not flagged");
             }
         }
     }
-    assert!(wire::parse(msg).unwrap().anomalies.is_empty());
+    assert!(parser::parse(msg).unwrap().anomalies.is_empty());
 }
 
 #[test]
@@ -356,9 +357,9 @@ fn garbage_and_mutations_never_panic() {
         if i % 7 == 0 {
             m.truncate((rnd() as usize) % m.len());
         }
-        if let Ok(msg) = wire::parse(&m) {
+        if let Ok(msg) = parser::parse(&m) {
             for r in msg.answers.iter().chain(&msg.authorities).chain(&msg.additionals) {
-                assert!(r.name.len() <= 4 * wire::MAX_NAME_TEXT);
+                assert!(r.name.len() <= 4 * parser::MAX_NAME_TEXT);
             }
         }
         p.data(Dir::ToServer, i as i64, &m, &mut out);
@@ -368,7 +369,7 @@ fn garbage_and_mutations_never_panic() {
     for _ in 0..2_000 {
         let len = (rnd() % 600) as usize;
         let m: Vec<u8> = (0..len).map(|_| rnd() as u8).collect();
-        let _ = wire::parse(&m);
+        let _ = parser::parse(&m);
         p.data(Dir::ToClient, 0, &m, &mut out);
     }
     // A message made of pointers to pointers: bounded work, flagged.
@@ -379,6 +380,6 @@ fn garbage_and_mutations_never_panic() {
         m.extend_from_slice(&(0xc000 | target).to_be_bytes());
     }
     m.extend_from_slice(&[0, 0, 1, 0, 1]);
-    let msg = wire::parse(&m).unwrap();
+    let msg = parser::parse(&m).unwrap();
     assert_eq!(msg.anomalies.0[0], Anomaly::NamePointerLoop);
 }

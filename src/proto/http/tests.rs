@@ -1,8 +1,9 @@
 //! Parser tests on connections extracted from corpus captures (`tests/data/http/`, see its
 //! README for the capture and frames of each) and on hand-made edge cases.
 
+use super::session::MAX_INTERIM;
 use super::*;
-use crate::proto::Limits;
+use crate::proto::{Dir, Limits, Outcome, Parser, ParserContext, ProtoFields, Transport, Txn};
 
 type Records = Vec<(Dir, Vec<u8>)>;
 
@@ -22,7 +23,7 @@ fn load(name: &str) -> Records {
 }
 
 fn parser_with(cfg: Config, limits: Limits) -> HttpParser {
-    let protocols = crate::config::Protocols { http: cfg, ..Default::default() };
+    let protocols = crate::proto::Protocols { http: cfg, ..Default::default() };
     let ctx = ParserContext {
         config: &protocols,
         limits: &limits,
@@ -527,4 +528,24 @@ fn mutated_captures_never_panic() {
             let _ = p.take_counters();
         }
     }
+}
+
+#[test]
+fn connect_with_a_stray_token_opens_a_tunnel() {
+    // zeek-http-connect-with-smtp.pcap: a proxy CONNECT whose request line carries an extra
+    // " /" before the version; after the 200 the connection carries SMTP, not HTTP.
+    let connect = b"CONNECT mailin03.sul.t-online.de:25 / HTTP/1.0\r\n\
+        Mozilla 4.0 (compatible; MSIE 5.01; Windows NT 5.0)\r\n\r\n";
+    assert!(probe(Transport::Tcp, Dir::ToServer, connect), "the probe takes the CONNECT line");
+    let recs: Records = vec![
+        (Dir::ToServer, connect.to_vec()),
+        (Dir::ToClient, b"HTTP/1.0 200 Connection established\r\n\r\n".to_vec()),
+        (Dir::ToClient, b"220 mailin03.sul.t-online.de ESMTP ready.\r\n".to_vec()),
+        (Dir::ToServer, b"HELO 208.191.73.21\r\n".to_vec()),
+        (Dir::ToClient, b"250 Ok.\r\n".to_vec()),
+        (Dir::ToServer, b"MAIL FROM:<a@b.example>\r\n".to_vec()),
+    ];
+    let out = run(&mut parser(), &recs);
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert_eq!(req(&out[0]).method, "CONNECT");
 }

@@ -7,21 +7,13 @@
 //! the body. Fewer than 8 bytes is `Incomplete`: the caller, which knows the datagram is all
 //! there is, may still report type and code of such a cut message (`parse_truncated`).
 
-use crate::decode::Bytes;
+use crate::bytes::{ParseError, View};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Length of the fixed ICMP header (type, code, checksum, rest of header).
 pub const HEADER_LEN: usize = 8;
 /// IPv6 extension headers walked in a quoted packet before giving up.
 pub const MAX_QUOTED_EXT_HEADERS: usize = 8;
-
-#[derive(Debug, PartialEq, Eq)]
-pub enum ParseError {
-    /// More bytes are needed; nothing is wrong yet.
-    Incomplete,
-    /// These bytes can never be a valid message.
-    Malformed(&'static str),
-}
 
 /// How a message takes part in request/response pairing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +73,7 @@ pub struct Quoted {
 
 /// Parses one whole ICMP (`version` 4) or ICMPv6 (`version` 6) message.
 pub fn parse(buf: &[u8], version: u8) -> Result<Message, ParseError> {
-    let b = Bytes(buf);
+    let b = View(buf);
     let (Some(ty), Some(code), Some(checksum), Some(id), Some(seq)) =
         (b.u8(0), b.u8(1), b.u16(2), b.u16(4), b.u16(6))
     else {
@@ -122,7 +114,7 @@ pub fn parse(buf: &[u8], version: u8) -> Result<Message, ParseError> {
 /// A message shorter than the fixed header but with its type and code: what a datagram cut by
 /// the snaplen still tells. `None` below 2 bytes.
 pub fn parse_truncated(buf: &[u8], version: u8) -> Option<Message> {
-    let b = Bytes(buf);
+    let b = View(buf);
     let (ty, code) = (b.u8(0)?, b.u8(1)?);
     Some(Message {
         version,
@@ -211,7 +203,7 @@ pub fn is_reply(version: u8, ty: u8) -> bool {
 
 /// Parses the packet quoted by an error: an IPv4 or IPv6 header and whatever follows it.
 pub fn parse_quoted(buf: &[u8]) -> Result<Quoted, &'static str> {
-    let b = Bytes(buf);
+    let b = View(buf);
     let first = b.u8(0).ok_or("no quoted packet in the ICMP error")?;
     match first >> 4 {
         4 => {
@@ -253,7 +245,7 @@ pub fn parse_quoted(buf: &[u8]) -> Result<Quoted, &'static str> {
 /// `None` when they are missing or belong to a non-first fragment.
 fn walk_ipv6_extensions(mut next: u8, mut rest: &[u8]) -> (u8, Option<&[u8]>) {
     for _ in 0..MAX_QUOTED_EXT_HEADERS {
-        let b = Bytes(rest);
+        let b = View(rest);
         let len = match next {
             0 | 43 | 60 | 135 => b.u8(1).map(|l| (usize::from(l) + 1) * 8),
             51 => b.u8(1).map(|l| (usize::from(l) + 2) * 4),
@@ -279,7 +271,7 @@ fn walk_ipv6_extensions(mut next: u8, mut rest: &[u8]) -> (u8, Option<&[u8]>) {
 }
 
 fn ports(proto: u8, l4: &[u8]) -> Option<(u16, u16)> {
-    let b = Bytes(l4);
+    let b = View(l4);
     match proto {
         6 | 17 | 132 => Some((b.u16(0)?, b.u16(2)?)),
         1 | 58 => Some((u16::from(b.u8(0)?), u16::from(b.u8(1)?))),

@@ -1,8 +1,10 @@
 //! Unit tests on messages cut from corpus captures (tests/data/icmp/README.md says which).
 
-use super::parser::{self, ParseError, Role};
+use super::parser::{self, Role};
 use super::*;
-use crate::proto::Limits;
+use crate::bytes::ParseError;
+use crate::community_id::community_id;
+use crate::proto::{Dir, Limits, Outcome, Parser, ParserContext, ProtoFields, Transport, Txn};
 use std::net::{IpAddr, Ipv4Addr};
 
 const V4_ECHO_REQUEST: &[u8] = include_bytes!("../../../tests/data/icmp/v4-echo-request.bin");
@@ -31,7 +33,7 @@ const ALL: &[&[u8]] = &[
 ];
 
 fn parser_with(limits: &Limits) -> IcmpParser {
-    let cfg = crate::config::Protocols::default();
+    let cfg = crate::proto::Protocols::default();
     let ctx = ParserContext { config: &cfg, limits, transport: Transport::Icmp, ip_proto: 0 };
     IcmpParser::new(&ctx, None)
 }

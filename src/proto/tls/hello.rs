@@ -1,6 +1,6 @@
 //! Pure parsers for the messages the TLS event is built from: ClientHello (TLS and the
 //! SSLv2-compatible form), ServerHello (incl. TLS 1.3 drafts), their extensions, Certificate and
-//! ServerKeyExchange. Bodies come in whole (the record layer in `mod.rs` reassembles them); a
+//! ServerKeyExchange. Bodies come in whole (the session reassembles them); a
 //! short or inconsistent body is `Malformed`, never a panic.
 //!
 //! tls-parser parses the fixed part of ClientHello, of ServerHello for SSL 3.0–TLS 1.2 (and
@@ -8,41 +8,7 @@
 //! drafts other than 18 nor SSLv2, so those are read here. Extensions are walked here, in wire
 //! order with their raw type numbers, which is what JA3/JA4 need.
 
-/// A checked reader over untrusted bytes.
-pub struct Rd<'a> {
-    b: &'a [u8],
-}
-
-impl<'a> Rd<'a> {
-    pub fn new(b: &'a [u8]) -> Self {
-        Rd { b }
-    }
-    pub fn rest(&self) -> &'a [u8] {
-        self.b
-    }
-    pub fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let (h, t) = (self.b.get(..n)?, self.b.get(n..)?);
-        self.b = t;
-        Some(h)
-    }
-    pub fn u8(&mut self) -> Option<u8> {
-        self.take(1).and_then(|b| b.first().copied())
-    }
-    pub fn u16(&mut self) -> Option<u16> {
-        self.take(2).map(|b| b.iter().fold(0u16, |a, &x| (a << 8) | u16::from(x)))
-    }
-    pub fn u24(&mut self) -> Option<u32> {
-        self.take(3).map(|b| b.iter().fold(0u32, |a, &x| (a << 8) | u32::from(x)))
-    }
-    pub fn vec8(&mut self) -> Option<&'a [u8]> {
-        let n = self.u8()?;
-        self.take(usize::from(n))
-    }
-    pub fn vec16(&mut self) -> Option<&'a [u8]> {
-        let n = self.u16()?;
-        self.take(usize::from(n))
-    }
-}
+use crate::bytes::Cursor;
 
 fn u16s(b: &[u8]) -> Vec<u16> {
     b.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect()
@@ -75,17 +41,17 @@ pub struct Extensions {
 /// ClientHello layouts of supported_versions and key_share.
 pub fn parse_extensions(block: &[u8], client: bool) -> Extensions {
     let mut e = Extensions::default();
-    let mut r = Rd::new(block);
+    let mut r = Cursor::new(block);
     while !r.rest().is_empty() {
         let (Some(t), Some(data)) = (r.u16(), r.vec16()) else {
             e.anomalies.push("truncated_extension");
             break;
         };
         e.types.push(t);
-        let mut d = Rd::new(data);
+        let mut d = Cursor::new(data);
         let ok = match t {
             0 => d.vec16().map(|list| {
-                let mut l = Rd::new(list);
+                let mut l = Cursor::new(list);
                 while let (Some(kind), Some(name)) = (l.u8(), l.vec16()) {
                     if kind == 0 {
                         e.server_names.push(String::from_utf8_lossy(name).into_owned());
@@ -93,7 +59,7 @@ pub fn parse_extensions(block: &[u8], client: bool) -> Extensions {
                 }
             }),
             16 => d.vec16().map(|list| {
-                let mut l = Rd::new(list);
+                let mut l = Cursor::new(list);
                 while let Some(p) = l.vec8() {
                     e.alpn.push(p.to_vec());
                 }
@@ -116,7 +82,7 @@ pub fn parse_extensions(block: &[u8], client: bool) -> Extensions {
                 Some(())
             }
             51 if client => d.vec16().map(|list| {
-                let mut l = Rd::new(list);
+                let mut l = Cursor::new(list);
                 while let (Some(g), Some(_)) = (l.u16(), l.vec16()) {
                     e.key_share.push(g);
                 }
@@ -189,7 +155,7 @@ pub fn sslv2_record_len(b: &[u8]) -> Option<usize> {
 
 /// SSLv2-compatible ClientHello record (RFC 5246 appendix E.2), header included.
 pub fn parse_sslv2_client_hello(rec: &[u8]) -> Result<ClientHello, &'static str> {
-    let mut r = Rd::new(rec.get(2..).ok_or("malformed_sslv2_client_hello")?);
+    let mut r = Cursor::new(rec.get(2..).ok_or("malformed_sslv2_client_hello")?);
     if r.u8() != Some(1) {
         return Err("unexpected_sslv2_message");
     }
@@ -231,7 +197,7 @@ pub fn parse_sslv2_client_hello(rec: &[u8]) -> Result<ClientHello, &'static str>
 /// SSLv2 ServerHello: the version and the server certificate.
 pub fn parse_sslv2_server_hello(rec: &[u8]) -> Result<(u16, Vec<u8>), &'static str> {
     let bad = "malformed_sslv2_server_hello";
-    let mut r = Rd::new(rec.get(2..).ok_or(bad)?);
+    let mut r = Cursor::new(rec.get(2..).ok_or(bad)?);
     if r.u8() != Some(4) {
         return Err("unexpected_sslv2_message");
     }
@@ -274,10 +240,10 @@ impl ServerHello {
 /// ServerHello body (after the 4-byte handshake header).
 pub fn parse_server_hello(body: &[u8]) -> Result<ServerHello, &'static str> {
     let bad = "malformed_server_hello";
-    let version = Rd::new(body).u16().ok_or(bad)?;
+    let version = Cursor::new(body).u16().ok_or(bad)?;
     if matches!(version, 0x7f00..=0x7f15) {
         // TLS 1.3 drafts before 22: version, random, cipher suite, extensions.
-        let mut r = Rd::new(body);
+        let mut r = Cursor::new(body);
         r.take(2 + 32).ok_or(bad)?;
         let cipher = r.u16().ok_or(bad)?;
         let block = r.vec16().ok_or(bad)?;
@@ -334,7 +300,7 @@ pub fn parse_certificate_list(msg: &[u8]) -> Result<Vec<&[u8]>, &'static str> {
 
 /// The named group of an ECDHE ServerKeyExchange (curve type 3 = named_curve).
 pub fn server_key_exchange_group(body: &[u8]) -> Option<u16> {
-    let mut r = Rd::new(body);
+    let mut r = Cursor::new(body);
     (r.u8()? == 3).then_some(())?;
     r.u16()
 }

@@ -2,12 +2,13 @@
 //! provenance of each file).
 
 use super::*;
-use crate::proto::Limits;
+use crate::bytes::{Cursor, ParseError};
+use crate::proto::{Dir, Limits, Outcome, Parser, ParserContext, ProtoFields, Transport, Txn};
 
 /// (direction, bytes) chunks of a fixture: 1 byte direction, 4 bytes length, the bytes.
 fn chunks(file: &[u8]) -> Vec<(Dir, Vec<u8>)> {
     let mut out = Vec::new();
-    let mut r = hello::Rd::new(file);
+    let mut r = Cursor::new(file);
     while let (Some(d), Some(n)) = (r.u8(), r.take(4)) {
         let n = u32::from_be_bytes([n[0], n[1], n[2], n[3]]) as usize;
         let dir = if d == 0 { Dir::ToServer } else { Dir::ToClient };
@@ -21,7 +22,7 @@ const SSLV2: &[u8] = include_bytes!("../../../tests/data/tls/sslv2-upgrade.bin")
 const TLS13: &[u8] = include_bytes!("../../../tests/data/tls/tls13-5881.bin");
 
 fn parser_with(limits: &Limits, raw: bool) -> TlsParser {
-    let mut cfg = crate::config::Protocols::default();
+    let mut cfg = crate::proto::Protocols::default();
     cfg.tls.include_raw_certificates = raw;
     let ctx = ParserContext { config: &cfg, limits, transport: Transport::Tcp, ip_proto: 0 };
     TlsParser::new(&ctx)

@@ -1,74 +1,13 @@
-//! Template protocol: copy this file to add a protocol (see ARCHITECTURE.md).
-//!
-//! It parses a toy line protocol — a request line `PING <text>\n` answered by `PONG <text>\n` —
-//! and shows every piece a real protocol has: a pure parser telling "need more bytes" from
-//! "malformed", request/response pairing with a bounded pending queue and a timeout, a buffer
-//! limit, counters, and an ECS fields struct. It is disabled by default; CI keeps it compiling
-//! and tested.
+//! The template's per-flow session: pairs each PING with the next PONG, bounded by the
+//! pending-request limit and the transaction timeout, with a buffer limit per direction;
+//! every limit hit and anomaly is counted.
 
-use super::{
-    Dir, Outcome, Parser, ParserContext, ParserCounters, ProtoFields, Protocol, Transport, Txn,
-};
-use serde::Serialize;
+use super::fields::{Fields, NetworkTraffic, TemplateFields};
+use super::parser::{parse, Message};
+use super::PROTOCOL;
+use crate::bytes::ParseError;
+use crate::proto::{Dir, Outcome, Parser, ParserContext, ParserCounters, Txn};
 use std::collections::VecDeque;
-
-pub static PROTOCOL: Protocol = Protocol {
-    name: "template",
-    transports: &[Transport::Tcp],
-    settings: |c| (c.template.enabled, &c.template.ports),
-    probe: |_, dir, b| dir == Dir::ToServer && b.starts_with(b"PING "),
-    make: |ctx| Box::new(TemplateParser::new(ctx)),
-};
-
-/// A parsed message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Message {
-    Ping(String),
-    Pong(String),
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub enum ParseError {
-    /// More bytes are needed; nothing is wrong yet.
-    Incomplete,
-    /// These bytes can never be a valid message.
-    Malformed(&'static str),
-}
-
-/// Pure parser: one message from the start of `buf`, and the bytes it used.
-pub fn parse(buf: &[u8]) -> Result<(Message, usize), ParseError> {
-    let Some(nl) = buf.iter().position(|&b| b == b'\n') else {
-        return if buf.len() >= 5 && !(buf.starts_with(b"PING ") || buf.starts_with(b"PONG ")) {
-            Err(ParseError::Malformed("unknown verb"))
-        } else {
-            Err(ParseError::Incomplete)
-        };
-    };
-    let line = &buf[..nl];
-    let text = |l: &[u8]| String::from_utf8_lossy(&l[5..]).into_owned();
-    match line.get(..5) {
-        Some(b"PING ") => Ok((Message::Ping(text(line)), nl + 1)),
-        Some(b"PONG ") => Ok((Message::Pong(text(line)), nl + 1)),
-        _ => Err(ParseError::Malformed("unknown verb")),
-    }
-}
-
-/// The ECS fields of a template transaction (under `network_traffic.template`).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Fields {
-    pub network_traffic: NetworkTraffic,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct NetworkTraffic {
-    pub template: TemplateFields,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct TemplateFields {
-    pub request: Option<String>,
-    pub response: Option<String>,
-}
 
 struct Pending {
     ts: i64,
@@ -98,18 +37,15 @@ impl TemplateParser {
     }
 
     fn txn(req: Option<&Pending>, resp: Option<(i64, String, u64)>, start: i64) -> Txn {
-        let mut t = Txn::new(
-            "template",
-            "network_traffic.template",
-            req.map(|r| r.ts).unwrap_or(start),
-            ProtoFields::Template(Fields {
+        let mut t = Txn::new(&PROTOCOL, req.map(|r| r.ts).unwrap_or(start),
+            Fields {
                 network_traffic: NetworkTraffic {
                     template: TemplateFields {
                         request: req.map(|r| r.text.clone()),
                         response: resp.as_ref().map(|r| r.1.clone()),
                     },
                 },
-            }),
+            },
         );
         t.client_bytes = req.map(|r| r.bytes).unwrap_or(0);
         if let Some((ts, _, bytes)) = resp {
@@ -194,39 +130,5 @@ impl Parser for TemplateParser {
 
     fn take_counters(&mut self) -> ParserCounters {
         std::mem::take(&mut self.counters)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::proto::Limits;
-
-    #[test]
-    fn every_prefix_is_incomplete_not_malformed() {
-        let msg = b"PING hello\n";
-        for n in 0..msg.len() {
-            assert_eq!(parse(&msg[..n]), Err(ParseError::Incomplete), "prefix {n}");
-        }
-        assert_eq!(parse(msg), Ok((Message::Ping("hello".into()), msg.len())));
-        assert!(matches!(parse(b"HELLO world\n"), Err(ParseError::Malformed(_))));
-    }
-
-    #[test]
-    fn pairs_requests_and_responses_across_segments() {
-        let cfg = crate::config::Protocols::default();
-        let limits = Limits::default();
-        let ctx =
-            ParserContext { config: &cfg, limits: &limits, transport: Transport::Tcp, ip_proto: 0 };
-        let mut p = TemplateParser::new(&ctx);
-        let mut out = Vec::new();
-        p.data(Dir::ToServer, 1, b"PING a\nPI", &mut out);
-        p.data(Dir::ToServer, 2, b"NG b\n", &mut out);
-        p.data(Dir::ToClient, 3, b"PONG a\n", &mut out);
-        assert_eq!(out.len(), 1);
-        assert_eq!(out[0].end_ns, Some(3));
-        p.close(4, &mut out);
-        assert_eq!(out.len(), 2, "the unanswered request is still published");
-        assert_eq!(p.take_counters().messages, 3);
     }
 }

@@ -5,6 +5,10 @@
 //! port_lo u16 | port_hi u16`, then `"1:" + base64(sha1(input))`. ICMP/ICMPv6 map type/code to
 //! port equivalents; types without a counterpart are "one-way" and never reordered. Protocols
 //! without ports hash only the addresses.
+//!
+//! A leaf module (no other crate module): `flow` keys and `ecs` events use it, and so does the
+//! ICMP parser for the flow an error quotes, without depending on `flow`. Also reachable as
+//! `flow::community_id`.
 
 use base64::Engine;
 use sha1::{Digest, Sha1};

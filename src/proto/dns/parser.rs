@@ -10,6 +10,7 @@
 //! each section keeps at most [`MAX_RECORDS_PER_SECTION`] records, and every read is checked.
 
 use super::rdata::{self, Rendered};
+use crate::bytes::{ParseError, View};
 
 pub const HEADER_LEN: usize = 12;
 /// RFC 1035 §2.3.4: a name is at most 255 bytes on the wire (length bytes included).
@@ -201,14 +202,6 @@ impl Message {
     }
 }
 
-#[derive(Debug, PartialEq, Eq)]
-pub enum ParseError {
-    /// More bytes are needed; nothing is wrong yet.
-    Incomplete,
-    /// These bytes can never be a DNS message.
-    Malformed(&'static str),
-}
-
 /// TCP framing (RFC 1035 §4.2.2): the message at the start of `buf` and the bytes it uses
 /// (prefix included). Only `Incomplete` can fail: any length is a frame boundary.
 pub fn frame(buf: &[u8]) -> Result<(&[u8], usize), ParseError> {
@@ -221,23 +214,14 @@ pub fn frame(buf: &[u8]) -> Result<(&[u8], usize), ParseError> {
     }
 }
 
-/// Big-endian reads that return `None` past the end.
-pub(crate) fn be16(b: &[u8], at: usize) -> Option<u16> {
-    b.get(at..at + 2).map(|x| u16::from_be_bytes([x[0], x[1]]))
-}
-
-pub(crate) fn be32(b: &[u8], at: usize) -> Option<u32> {
-    b.get(at..at + 4).map(|x| u32::from_be_bytes([x[0], x[1], x[2], x[3]]))
-}
-
 pub fn header(buf: &[u8]) -> Option<Header> {
     Some(Header {
-        id: be16(buf, 0)?,
-        flags: be16(buf, 2)?,
-        qdcount: be16(buf, 4)?,
-        ancount: be16(buf, 6)?,
-        nscount: be16(buf, 8)?,
-        arcount: be16(buf, 10)?,
+        id: View(buf).u16(0)?,
+        flags: View(buf).u16(2)?,
+        qdcount: View(buf).u16(4)?,
+        ancount: View(buf).u16(6)?,
+        nscount: View(buf).u16(8)?,
+        arcount: View(buf).u16(10)?,
     })
 }
 
@@ -403,7 +387,7 @@ fn parse_sections(buf: &[u8], pos: &mut usize, m: &mut Message) -> Result<(), ()
                 return Err(());
             }
         };
-        let (Some(qtype), Some(qclass)) = (be16(buf, end), be16(buf, end + 2)) else {
+        let (Some(qtype), Some(qclass)) = (View(buf).u16(end), View(buf).u16(end + 2)) else {
             stop(m, Anomaly::Truncated);
             return Err(());
         };
@@ -424,7 +408,7 @@ fn parse_sections(buf: &[u8], pos: &mut usize, m: &mut Message) -> Result<(), ()
                 }
             };
             let (Some(rtype), Some(class), Some(ttl), Some(rdlen)) =
-                (be16(buf, end), be16(buf, end + 2), be32(buf, end + 4), be16(buf, end + 8))
+                (View(buf).u16(end), View(buf).u16(end + 2), View(buf).u32(end + 4), View(buf).u16(end + 8))
             else {
                 stop(m, Anomaly::Truncated);
                 return Err(());
@@ -485,7 +469,7 @@ fn parse_opt(
     let rdata = buf.get(start..end).unwrap_or_default();
     let mut p = 0;
     while p < rdata.len() {
-        let (Some(code), Some(len)) = (be16(rdata, p), be16(rdata, p + 2)) else {
+        let (Some(code), Some(len)) = (View(rdata).u16(p), View(rdata).u16(p + 2)) else {
             an.push(Anomaly::OptMalformed);
             break;
         };
@@ -519,7 +503,7 @@ fn parse_opt(
 /// RFC 7871 client subnet: family, source prefix, scope prefix, then the address truncated to
 /// the source prefix. Written "address/source/scope" (as Packetbeat writes it).
 fn client_subnet(d: &[u8]) -> Option<String> {
-    let family = be16(d, 0)?;
+    let family = View(d).u16(0)?;
     let (&src, &scope) = (d.get(2)?, d.get(3)?);
     let addr = d.get(4..)?;
     let need = usize::from(src).div_ceil(8);

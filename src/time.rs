@@ -1,4 +1,7 @@
 //! RFC 3339 timestamps from packet time (nanoseconds since the epoch), without a clock.
+//!
+//! A leaf module (std only): `ecs` writes event times with it, and parsers that print times
+//! (DNS RRSIG) use it without depending on `ecs`. Also reachable as `ecs::time`.
 
 /// `2012-04-23T17:49:08.428004000Z`: UTC, nanosecond digits.
 pub fn rfc3339(ts_ns: i64) -> String {
