@@ -163,7 +163,7 @@ mod tests {
     use super::*;
 
     const VECTORS: &str =
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/community-id/expected/tuple_vectors.tsv");
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/community-id/tuple_vectors.tsv");
 
     fn port(s: &str) -> u16 {
         if s.is_empty() {

@@ -86,8 +86,9 @@ fn unknown_subcommand_exits_2() {
 
 #[test]
 fn not_a_capture_file_exits_1_but_reads_the_others() {
+    require_shared!();
     let junk = config_file("this is not a capture file at all\n");
-    let good = shared().join("corpus/pcaps/zeek-web.pcap");
+    let good = corpus().join("pcaps/zeek-web.pcap");
     let (code, out, err) =
         run_args(&["read", "--no-progress", junk.path().to_str().unwrap(), good.to_str().unwrap()]);
     assert_eq!(code, Some(1), "{err}");
@@ -97,7 +98,8 @@ fn not_a_capture_file_exits_1_but_reads_the_others() {
 
 #[test]
 fn damaged_capture_keeps_frames_before_the_damage() {
-    let f = shared().join("corpus/pcaps/sv-smtp-to-comma-10.7.29.101_49898-178.63.41.150_25.pcap");
+    require_shared!();
+    let f = corpus().join("pcaps/sv-smtp-to-comma-10.7.29.101_49898-178.63.41.150_25.pcap");
     let (code, out, err) = run_args(&["read", "--no-progress", f.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{err}");
     assert!(err.contains("packets read=18 "), "{err}");
@@ -109,7 +111,8 @@ fn damaged_capture_keeps_frames_before_the_damage() {
 /// (flow.id embeds the worker, so it is masked).
 #[test]
 fn read_is_deterministic() {
-    let dir = shared().join("corpus/pcaps");
+    require_shared!();
+    let dir = corpus().join("pcaps");
     let files: Vec<_> = [
         "zeek-wikipedia.pcap",
         "zeek-http-pipelined-requests.pcap",
@@ -143,8 +146,9 @@ fn read_is_deterministic() {
 
 #[test]
 fn file_output_writes_csv() {
+    require_shared!();
     let dir = tempfile::tempdir().unwrap();
-    let f = shared().join("corpus/pcaps/zeek-web.pcap");
+    let f = corpus().join("pcaps/zeek-web.pcap");
     let path = format!("output.file.path={}", dir.path().display());
     let (out, _) =
         read(&[&f], &[&path, "output.file.format=csv", "output.file.filename=flows.csv"]);
@@ -166,8 +170,9 @@ fn file_output_writes_csv() {
 /// leaves nothing to replay.
 #[test]
 fn spool_gives_the_same_output_as_the_memory_queue() {
+    require_shared!();
     let dir = tempfile::tempdir().unwrap();
-    let pcap = shared().join("corpus/pcaps/zeek-wikipedia.pcap");
+    let pcap = corpus().join("pcaps/zeek-wikipedia.pcap");
     let (mem, _) = read(&[&pcap], &[]);
     let spool = format!("queue.disk.path={}", dir.path().join("spool").display());
     let opts = [spool.as_str(), "queue.disk.segment_size=8KiB", "queue.disk.max_size=16KiB"];

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 #[test]
 fn flow_community_ids_equal_tshark_per_packet_values() {
+    require_shared!();
     let tsv =
         std::fs::read_to_string(shared().join("community-id/expected/per_packet.tsv")).unwrap();
     // Expected IDs per capture (seed 0), from every IP packet.

@@ -157,6 +157,7 @@ fn ecs_flat() -> BTreeMap<String, wirebeat::yaml::Value> {
 
 #[test]
 fn templates_map_ecs_fields_as_ecs_does_and_custom_fields_as_listed() {
+    require_shared!();
     let ecs = ecs_flat();
     let flat = flat_mappings();
     let all = fields::all();
@@ -319,7 +320,7 @@ const OPTION_OVERRIDES: &[&str] = &[
 fn corpus() -> &'static Corpus {
     static C: OnceLock<Corpus> = OnceLock::new();
     C.get_or_init(|| {
-        let dir = shared().join("corpus/pcaps");
+        let dir = common::corpus().join("pcaps");
         let (out, default) = read(&[&dir], &[]);
         assert!(default.len() > 1000, "{}", String::from_utf8_lossy(&out.stderr));
         let (_, options) = read(&[&dir], OPTION_OVERRIDES);
@@ -388,6 +389,7 @@ fn mapped(flat: &Flat, path: &str, v: Option<&Value>) -> Result<String, String> 
 
 #[test]
 fn every_emitted_field_is_mapped() {
+    require_shared!();
     let flat = flat_mappings();
     let c = corpus();
     let mut seen = BTreeSet::new();
@@ -481,6 +483,7 @@ fn ingest_targets() -> Vec<String> {
 
 #[test]
 fn prebuilt_rule_fields_are_mapped_and_produced() {
+    require_shared!();
     let flat = flat_mappings();
     let c = corpus();
     let default = produced(&c.default);
@@ -591,6 +594,7 @@ fn broken(name: &str, kind: &str, mut body: Value, f: impl FnOnce(&mut Value)) -
 
 #[test]
 fn bodies_validate_against_the_openapi_spec() {
+    require_shared!();
     let mut reqs = content::es_requests();
     reqs.push(dsl_lifecycle_request());
     let mut bodies: Vec<Value> =

@@ -756,6 +756,7 @@ fn assert_rejected(text: &str, expect: &str) {
 
 #[test]
 fn mutated_saved_objects_are_rejected() {
+    require_shared!();
     // A dangling top-level reference.
     let mut o = objects();
     first_dashboard(&mut o)["references"][0]["id"] = json!("00000000-0000-5000-8000-000000000000");
@@ -1195,6 +1196,7 @@ fn check_rules_python(text: &str) -> Vec<String> {
 
 #[test]
 fn rules_are_valid_and_complement_elastic() {
+    require_shared!();
     let text = kibana::rules_ndjson();
     let problems = check_rules(&text, &prebuilt_rule_ids());
     assert!(problems.is_empty(), "{}", problems.join("\n"));
@@ -1300,6 +1302,7 @@ fn mutated_rules_are_rejected() {
 
 #[test]
 fn rules_the_schemas_or_parsers_refuse_are_rejected() {
+    require_shared!();
     if !python_ready() {
         return;
     }

@@ -121,6 +121,7 @@ const UNREADABLE: &[&str] = &[];
 
 #[test]
 fn corpus_flows_match_tshark_truth() {
+    require_shared!();
     let mut differences = Differences::load(DIFFERENCES);
     let mut compared = 0;
     for pcap in corpus_pcaps() {
@@ -162,6 +163,7 @@ fn corpus_flows_match_tshark_truth() {
 /// The differences file names only corpus captures, each with a reason.
 #[test]
 fn differences_file_is_well_formed() {
+    require_shared!();
     let names: Vec<String> = corpus_pcaps().iter().map(|p| capture_name(p)).collect();
     Differences::load(DIFFERENCES).check_well_formed(&names, "a corpus capture");
 }

@@ -59,10 +59,11 @@ fn type_ok(ty: &str, v: &Value) -> bool {
 
 #[test]
 fn every_emitted_field_is_ecs_or_listed_custom() {
+    require_shared!();
     let ecs = ecs_types();
     let custom: BTreeMap<&str, &str> =
         wirebeat::ecs::fields::custom_fields().into_iter().map(|(n, t, _)| (n, t)).collect();
-    let (out, events) = read(&[&shared().join("corpus/pcaps")], &[]);
+    let (out, events) = read(&[&corpus().join("pcaps")], &[]);
     assert!(
         events.len() > 1000,
         "events: {} {}",

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 fn flood() -> PathBuf {
-    shared().join("corpus/pcaps/zeek-dhcp-dhcp_flood.pcap")
+    corpus().join("pcaps/zeek-dhcp-dhcp_flood.pcap")
 }
 
 fn demo() -> PathBuf {
@@ -74,6 +74,7 @@ fn pick(doc: &Value) -> u64 {
 
 #[test]
 fn every_document_indexed_exactly_once_despite_faults() {
+    require_shared!();
     let want = console(&flood());
     let es = EsServer::start();
     // Whole-request faults for the first requests: 429, 500, an acknowledgement lost after
@@ -167,6 +168,7 @@ fn mapping_error_goes_to_dead_letter_file() {
 
 #[test]
 fn too_large_request_is_split() {
+    require_shared!();
     let want = console(&flood());
     let es = EsServer::start();
     es.state.lock().unwrap().max_body = Some(64 * 1024);
@@ -262,6 +264,7 @@ fn spec_bulk_params() -> Vec<String> {
 
 #[test]
 fn request_shape() {
+    require_shared!();
     let params = spec_bulk_params();
     assert!(params.contains(&"pipeline".to_owned()), "{params:?}");
 

@@ -90,11 +90,12 @@ fn field_diff(want: &Value, got: &Value) -> Vec<String> {
 
 #[test]
 fn whole_output_matches_golden_files() {
+    require_shared!();
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     std::fs::create_dir_all(golden_dir()).unwrap();
     let mut failures = Vec::new();
     for name in CAPTURES {
-        let pcap = shared().join("corpus/pcaps").join(name);
+        let pcap = corpus().join("pcaps").join(name);
         let (out, events) = read(&[&pcap], &["wirebeat.workers=2"]);
         assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
         let got: Vec<Value> = events.into_iter().map(normalize).collect();

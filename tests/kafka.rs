@@ -18,7 +18,7 @@ use wirebeat::sink::kafka::{self, Config};
 use wirebeat::sink::{Outcome, Output};
 
 fn capture() -> PathBuf {
-    shared().join("corpus/pcaps/zeek-wikipedia.pcap")
+    corpus().join("pcaps/zeek-wikipedia.pcap")
 }
 
 /// Events as the pipeline hands them to the output, rebuilt from console lines.
@@ -115,6 +115,7 @@ fn check_message(key: &Option<String>, headers: &BTreeMap<String, String>, value
 
 #[test]
 fn mock_cluster_binary_acknowledges_every_event() {
+    require_shared!();
     let lines = console_lines(&capture());
     assert!(lines.len() > 10);
     let m = mock(3, "wirebeat", 3);
@@ -131,6 +132,7 @@ fn mock_cluster_binary_acknowledges_every_event() {
 
 #[test]
 fn mock_cluster_library_keys_and_headers() {
+    require_shared!();
     let lines = console_lines(&capture());
     let events = encoded(&lines);
     let m = mock(3, "lib", 4);
@@ -162,6 +164,7 @@ fn mock_cluster_library_keys_and_headers() {
 
 #[test]
 fn mock_cluster_topic_per_dataset_and_no_key() {
+    require_shared!();
     let events = encoded(&console_lines(&capture()));
     let m = MockCluster::new(1).unwrap();
     let mut datasets: Vec<&str> = events.iter().map(|e| e.dataset).collect();
@@ -189,6 +192,7 @@ fn mock_cluster_topic_per_dataset_and_no_key() {
 
 #[test]
 fn mock_cluster_brokers_down_then_up_retries_until_delivered() {
+    require_shared!();
     let events = encoded(&console_lines(&capture()));
     let m = mock(3, "faults", 3);
     let mut c = cfg(&m.bootstrap_servers(), "faults");
@@ -213,6 +217,7 @@ fn mock_cluster_brokers_down_then_up_retries_until_delivered() {
 
 #[test]
 fn mock_cluster_request_errors_and_leader_changes_lose_nothing() {
+    require_shared!();
     use RDKafkaRespErr::*;
     let events = encoded(&console_lines(&capture()));
     let m = mock(3, "leaders", 3);
@@ -255,6 +260,7 @@ fn mock_cluster_request_errors_and_leader_changes_lose_nothing() {
 
 #[test]
 fn mock_cluster_permanent_error_is_rejected_with_reason() {
+    require_shared!();
     let events = encoded(&console_lines(&capture()));
     let m = mock(1, "perm", 1);
     let mut c = cfg(&m.bootstrap_servers(), "perm");
@@ -298,6 +304,7 @@ fn bad_config_is_an_error_at_open() {
 
 #[test]
 fn tansu_round_trip_is_exact() {
+    require_shared!();
     let Some(bin) = tansu_bin() else {
         eprintln!("skipped: tansu is not installed (/root/.cargo/bin/tansu or on PATH)");
         return;
@@ -328,6 +335,7 @@ fn tansu_round_trip_is_exact() {
 
 #[test]
 fn tansu_trimmed_event_round_trip() {
+    require_shared!();
     let Some(bin) = tansu_bin() else {
         eprintln!("skipped: tansu is not installed (/root/.cargo/bin/tansu or on PATH)");
         return;

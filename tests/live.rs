@@ -320,10 +320,11 @@ fn assert_same_flows(want: &BTreeMap<Tuple, Count>, got: &BTreeMap<Tuple, Count>
 }
 
 fn corpus(name: &str) -> PathBuf {
-    let p = shared().join("corpus/pcaps").join(name);
-    let summary =
-        std::fs::read_to_string(shared().join("corpus/truth").join(format!("{name}.summary.json")))
-            .unwrap();
+    let p = common::corpus().join("pcaps").join(name);
+    let summary = std::fs::read_to_string(
+        common::corpus().join("truth").join(format!("{name}.summary.json")),
+    )
+    .unwrap();
     let summary: Value = serde_json::from_str(&summary).unwrap();
     assert_eq!(
         summary["linktypes"],
@@ -384,6 +385,7 @@ fn setup(test: &str) -> Option<Netns> {
 
 #[test]
 fn live_flows_match_read() {
+    require_shared!();
     let Some(ns) = setup("live_flows_match_read") else {
         return;
     };
@@ -421,6 +423,7 @@ fn live_flows_match_read() {
 
 #[test]
 fn live_dump_reads_back_the_same_flows() {
+    require_shared!();
     let Some(ns) = setup("live_dump_reads_back_the_same_flows") else {
         return;
     };

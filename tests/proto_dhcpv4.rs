@@ -91,6 +91,7 @@ fn diff(want: &BTreeMap<Key, u64>, got: &BTreeMap<Key, u64>) -> Vec<String> {
 
 #[test]
 fn dhcp_messages_match_tshark_truth() {
+    require_shared!();
     let mut differences = Differences::load(DIFFERENCES);
     let captures = captures_with_app("dhcp");
     assert!(captures.len() >= 10, "only {} DHCP captures", captures.len());
@@ -109,6 +110,7 @@ fn dhcp_messages_match_tshark_truth() {
 /// The differences file names only DHCP captures, each with a reason.
 #[test]
 fn differences_file_is_well_formed() {
+    require_shared!();
     Differences::load(DIFFERENCES)
         .check_well_formed(&captures_with_app("dhcp"), "a corpus capture with DHCP");
 }
@@ -116,7 +118,8 @@ fn differences_file_is_well_formed() {
 /// Both field forms are emitted, with Packetbeat's value formats.
 #[test]
 fn dhcp_event_shape() {
-    let (_, events) = read(&[&shared().join("corpus/pcaps/zeek-dhcp-dhcp.pcap")], &[]);
+    require_shared!();
+    let (_, events) = read(&[&corpus().join("pcaps/zeek-dhcp-dhcp.pcap")], &[]);
     let dhcp = of_dataset(&events, "network_traffic.dhcpv4");
     assert_eq!(dhcp.len(), 9);
     let offer = dhcp

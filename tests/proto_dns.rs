@@ -166,6 +166,7 @@ const DIFFERENCES: &str = "tests/dns-differences.txt";
 
 #[test]
 fn dns_messages_match_tshark_truth() {
+    require_shared!();
     let mut differences = Differences::load(DIFFERENCES);
     let (mut compared, mut messages) = (0, 0);
     for name in captures_with_app("dns") {
@@ -193,6 +194,7 @@ fn dns_messages_match_tshark_truth() {
 /// The differences file names only captures with DNS, each with a reason.
 #[test]
 fn differences_file_is_well_formed() {
+    require_shared!();
     Differences::load(DIFFERENCES)
         .check_well_formed(&captures_with_app("dns"), "a corpus capture with DNS");
 }
@@ -200,7 +202,8 @@ fn differences_file_is_well_formed() {
 /// One event per transaction, with the ECS fields the rules read.
 #[test]
 fn transaction_event_shape() {
-    let pcap = shared().join("corpus/pcaps/tcpdump-dns-badcookie.pcap");
+    require_shared!();
+    let pcap = corpus().join("pcaps/tcpdump-dns-badcookie.pcap");
     let (_, events) = read(&[&pcap], &["wirebeat.workers=1"]);
     let dns = of_dataset(&events, "network_traffic.dns");
     assert_eq!(dns.len(), 2, "two query/response pairs");
@@ -230,7 +233,8 @@ fn transaction_event_shape() {
 /// ECS question fields from the public suffix list, resolved_ip and related.hosts.
 #[test]
 fn question_domain_parts_and_resolved_ips() {
-    let pcap = shared().join("corpus/pcaps/zeek-wikipedia.pcap");
+    require_shared!();
+    let pcap = corpus().join("pcaps/zeek-wikipedia.pcap");
     let (_, events) = read(&[&pcap], &["wirebeat.workers=1"]);
     let e = events
         .iter()

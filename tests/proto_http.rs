@@ -123,6 +123,7 @@ const OUT_OF_SCOPE: &str = "out of scope:";
 
 #[test]
 fn http_matches_tshark_truth() {
+    require_shared!();
     let mut differences = Differences::load(DIFFERENCES);
     let captures = captures_with_app("http");
     assert!(captures.len() >= 40, "only {} HTTP captures", captures.len());
@@ -172,6 +173,7 @@ fn http_matches_tshark_truth() {
 /// The differences file names only HTTP captures, each with a reason.
 #[test]
 fn differences_file_is_well_formed() {
+    require_shared!();
     Differences::load(DIFFERENCES)
         .check_well_formed(&captures_with_app("http"), "a corpus capture with HTTP");
 }

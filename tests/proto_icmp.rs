@@ -99,6 +99,7 @@ fn diff(
 
 #[test]
 fn icmp_messages_match_tshark_truth() {
+    require_shared!();
     let mut differences = Differences::load(DIFFERENCES);
     let captures = icmp_captures();
     assert!(captures.len() >= 20, "only {} ICMP captures", captures.len());
@@ -117,6 +118,7 @@ fn icmp_messages_match_tshark_truth() {
 /// The differences file names only ICMP captures, each with a reason.
 #[test]
 fn differences_file_is_well_formed() {
+    require_shared!();
     Differences::load(DIFFERENCES)
         .check_well_formed(&icmp_captures(), "a corpus capture with ICMP");
 }
@@ -124,7 +126,8 @@ fn differences_file_is_well_formed() {
 /// Echo pairing, durations and the quoted flow of errors on real captures.
 #[test]
 fn icmp_event_shape() {
-    let (_, events) = read(&[&shared().join("corpus/pcaps/cid-icmp.pcap")], &[]);
+    require_shared!();
+    let (_, events) = read(&[&corpus().join("pcaps/cid-icmp.pcap")], &[]);
     let icmp = of_dataset(&events, "network_traffic.icmp");
     assert_eq!(icmp.len(), 3, "duplicate request, request+reply, time exceeded");
     let pair = icmp.iter().find(|e| get(e, "icmp.response").is_some()).unwrap();
@@ -139,7 +142,7 @@ fn icmp_event_shape() {
 
     // The quoted Community ID is the one of the flow the error is about: tcpdump-afs.pcap has
     // 25 port-unreachable errors about UDP flows of the same capture.
-    let (_, events) = read(&[&shared().join("corpus/pcaps/tcpdump-afs.pcap")], &[]);
+    let (_, events) = read(&[&corpus().join("pcaps/tcpdump-afs.pcap")], &[]);
     let flows: BTreeSet<&str> = events
         .iter()
         .filter(|e| is_dataset(e, "network_traffic.flow"))
@@ -152,7 +155,7 @@ fn icmp_event_shape() {
     assert_eq!(quoted.len(), 25);
     assert!(quoted.iter().all(|q| flows.contains(q)), "every error pivots to the flow it quotes");
 
-    let (_, events) = read(&[&shared().join("corpus/pcaps/zeek-communityid-icmp6.pcap")], &[]);
+    let (_, events) = read(&[&corpus().join("pcaps/zeek-communityid-icmp6.pcap")], &[]);
     let paired = events
         .iter()
         .filter(|e| get(e, "icmp.request.type") == Some(&Value::from(128)))

@@ -125,6 +125,7 @@ const DIFFERENCES: &str = "tests/tls-differences.txt";
 
 #[test]
 fn tls_hellos_match_tshark_truth() {
+    require_shared!();
     let mut differences = Differences::load(DIFFERENCES);
     let mut totals = (0usize, 0usize);
     let captures = captures_with_app("tls");
@@ -161,6 +162,7 @@ fn tls_hellos_match_tshark_truth() {
 /// The differences file names only corpus captures with TLS, each with a reason.
 #[test]
 fn differences_file_is_well_formed() {
+    require_shared!();
     Differences::load(DIFFERENCES)
         .check_well_formed(&captures_with_app("tls"), "a corpus capture with TLS");
 }
@@ -169,7 +171,8 @@ fn differences_file_is_well_formed() {
 /// session, which never completed, is still published.
 #[test]
 fn heartbleed_capture_is_flagged() {
-    let pcap = shared().join("corpus/pcaps/zeek-tls-heartbleed.pcap");
+    require_shared!();
+    let pcap = corpus().join("pcaps/zeek-tls-heartbleed.pcap");
     let (_, events) = read(&[&pcap], &[]);
     let tls = of_dataset(&events, "network_traffic.tls");
     assert_eq!(tls.len(), 1);
@@ -182,11 +185,12 @@ fn heartbleed_capture_is_flagged() {
 /// TLS on a port no protocol claims is found by content (Tor on 9001, a test server on 4433).
 #[test]
 fn tls_found_by_content_on_other_ports() {
+    require_shared!();
     for (capture, port) in [
         ("sv-tls-tls-bypass-missing-event-tor_bl.pcap", 9001),
         ("zeek-tls-CVE-2015-3194.pcap", 4433),
     ] {
-        let (_, events) = read(&[&shared().join("corpus/pcaps").join(capture)], &[]);
+        let (_, events) = read(&[&corpus().join("pcaps").join(capture)], &[]);
         let n = events
             .iter()
             .filter(|e| {

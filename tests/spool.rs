@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 /// 497 events, about 740 KB of JSON: far more than the small spool below holds, so the read
 /// must wait for the broker.
 fn capture() -> PathBuf {
-    shared().join("corpus/pcaps/sv-output-eve-ftp-data.pcap")
+    corpus().join("pcaps/sv-output-eve-ftp-data.pcap")
 }
 
 /// `wirebeat read` into Kafka through a spool of 16 KiB segments, 64 KiB in all.
@@ -156,6 +156,7 @@ fn values(got: Vec<(Option<String>, BTreeMap<String, String>, String)>) -> Vec<S
 
 #[test]
 fn broker_down_for_30s_mid_run_loses_nothing() {
+    require_shared!();
     let Some(bin) = tansu_bin() else {
         eprintln!("skipped: tansu is not installed (/root/.cargo/bin/tansu or on PATH)");
         return;
@@ -197,6 +198,7 @@ fn broker_down_for_30s_mid_run_loses_nothing() {
 
 #[test]
 fn sigkill_while_broker_down_then_restart_delivers_everything() {
+    require_shared!();
     let Some(bin) = tansu_bin() else {
         eprintln!("skipped: tansu is not installed (/root/.cargo/bin/tansu or on PATH)");
         return;
@@ -225,7 +227,7 @@ fn sigkill_while_broker_down_then_restart_delivers_everything() {
     // Broker up; run 2 reads another capture with the same spool.
     let broker = Tansu::start_with(bin, port, "memory://tansu/", dir.path());
     broker.create_topic("killed", 1);
-    let second_pcap = shared().join("corpus/pcaps/zeek-wikipedia.pcap");
+    let second_pcap = corpus().join("pcaps/zeek-wikipedia.pcap");
     let second = spawn_read(&second_pcap, port, "killed", &spool, &[]);
     let (code, stderr) = finish(second, Duration::from_secs(300));
     assert_eq!(code, 0, "{stderr}");
@@ -246,6 +248,7 @@ fn sigkill_while_broker_down_then_restart_delivers_everything() {
 
 #[test]
 fn sigkill_while_elasticsearch_fails_then_restart_indexes_everything_once() {
+    require_shared!();
     use es_server::{Answer, EsServer};
     let es = EsServer::start();
     // The first _bulk is indexed but answered 500 (the acknowledgement is lost); every later one
@@ -276,7 +279,7 @@ fn sigkill_while_elasticsearch_fails_then_restart_indexes_everything_once() {
     assert!(spooled.len() < full.len(), "run 1 must have been cut mid-stream");
 
     es.state.lock().unwrap().answers.clear();
-    let second_pcap = shared().join("corpus/pcaps/zeek-wikipedia.pcap");
+    let second_pcap = corpus().join("pcaps/zeek-wikipedia.pcap");
     let (code, stderr) =
         finish(spawn_spooled(&second_pcap, &spool, &opts), Duration::from_secs(120));
     assert_eq!(code, 0, "{stderr}");
@@ -327,6 +330,7 @@ fn es_always_503() -> es_server::EsServer {
 
 #[test]
 fn drain_limit_with_memory_queue_counts_the_undelivered_events_lost() {
+    require_shared!();
     let es = es_always_503();
     let want = console_lines(&capture());
     let start = Instant::now();
@@ -346,6 +350,7 @@ fn drain_limit_with_memory_queue_counts_the_undelivered_events_lost() {
 
 #[test]
 fn drain_limit_with_spool_keeps_the_events_for_the_next_start() {
+    require_shared!();
     let dir = tempfile::tempdir().unwrap();
     let spool = dir.path().join("spool");
     let queue = [format!("queue.disk.path={}", spool.display())];
@@ -368,7 +373,7 @@ fn drain_limit_with_spool_keeps_the_events_for_the_next_start() {
 
     // A working output: the spooled events go first, then the new capture's.
     es.state.lock().unwrap().answers.clear();
-    let second_pcap = shared().join("corpus/pcaps/zeek-wikipedia.pcap");
+    let second_pcap = corpus().join("pcaps/zeek-wikipedia.pcap");
     let (code, stderr) =
         finish(spawn_drain_limited(&second_pcap, &es.url(), &queue), Duration::from_secs(60));
     assert_eq!(code, 0, "{stderr}");

@@ -9,12 +9,58 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The shared data beside the repository (`WIREBEAT_SHARED`, default `../shared`): ECS
+/// definitions, schemas, the Community ID data and, unless `WIREBEAT_CORPUS` says otherwise,
+/// the corpus.
 pub fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")
+    match std::env::var_os("WIREBEAT_SHARED") {
+        Some(p) => PathBuf::from(p),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"),
+    }
+}
+
+/// The capture corpus (`pcaps/`, `truth/`): `WIREBEAT_CORPUS`, default `<shared>/corpus`.
+pub fn corpus() -> PathBuf {
+    match std::env::var_os("WIREBEAT_CORPUS") {
+        Some(p) => PathBuf::from(p),
+        None => shared().join("corpus"),
+    }
+}
+
+/// Whether the shared data and the corpus are there. When they are not (a fresh clone of the
+/// repository), prints one `SKIPPED` line naming the test and what is missing, and the test
+/// returns: see [`require_shared!`].
+pub fn shared_present() -> bool {
+    let missing: Vec<String> = [shared().join("ecs"), corpus().join("pcaps")]
+        .into_iter()
+        .filter(|p| !p.is_dir())
+        .map(|p| p.display().to_string())
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let test = std::thread::current().name().unwrap_or("test").to_owned();
+    println!(
+        "SKIPPED {test}: {} not found (no shared data beside this clone; set WIREBEAT_SHARED \
+         or WIREBEAT_CORPUS)",
+        missing.join(" and ")
+    );
+    false
+}
+
+/// First line of a test that reads the shared data: returns (skipping, with one printed line)
+/// when it is absent.
+#[macro_export]
+macro_rules! require_shared {
+    () => {
+        if !$crate::common::shared_present() {
+            return;
+        }
+    };
 }
 
 pub fn corpus_pcaps() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(shared().join("corpus/pcaps"))
+    let mut v: Vec<PathBuf> = std::fs::read_dir(corpus().join("pcaps"))
         .expect("shared corpus")
         .map(|e| e.unwrap().path())
         .collect();
@@ -63,7 +109,7 @@ pub fn capture_name(pcap: &Path) -> String {
 
 /// `wirebeat read` of one corpus capture; fails the test if wirebeat panicked.
 pub fn read_capture(name: &str, overrides: &[&str]) -> (Output, Vec<serde_json::Value>) {
-    let (out, events) = read(&[&shared().join("corpus/pcaps").join(name)], overrides);
+    let (out, events) = read(&[&corpus().join("pcaps").join(name)], overrides);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{name}: panic\n{stderr}");
     (out, events)
@@ -91,7 +137,7 @@ pub fn is_dataset(e: &serde_json::Value, dataset: &str) -> bool {
 
 /// tshark's per-packet truth of a corpus capture, one value a frame.
 pub fn truth_lines(capture: &str) -> Vec<serde_json::Value> {
-    let path = shared().join("corpus/truth").join(format!("{capture}.jsonl"));
+    let path = corpus().join("truth").join(format!("{capture}.jsonl"));
     let text = std::fs::read_to_string(path).expect("truth file");
     text.lines().map(|line| serde_json::from_str(line).unwrap()).collect()
 }
@@ -102,7 +148,7 @@ pub fn captures_where(keep: impl Fn(&serde_json::Value) -> bool) -> Vec<String> 
     let mut out = Vec::new();
     for pcap in corpus_pcaps() {
         let name = capture_name(&pcap);
-        let path = shared().join("corpus/truth").join(format!("{name}.summary.json"));
+        let path = corpus().join("truth").join(format!("{name}.summary.json"));
         let Ok(text) = std::fs::read_to_string(path) else { continue };
         let summary: serde_json::Value = serde_json::from_str(&text).unwrap();
         if keep(&summary) {
