@@ -39,6 +39,8 @@ counters!(
         dropped_interface,
         /// Capture files that could not be opened or were cut short.
         capture_file_errors,
+        /// Frames whose timestamp jumped too far ahead to move the packet clock.
+        clock_jumps_ignored,
         decoded,
         fragment_held,
         non_ip,

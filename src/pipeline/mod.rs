@@ -27,6 +27,7 @@
 //! `live.rs` for interfaces) rather than in the CLI: they own the order of stop, final tick and
 //! drain, which is the pipeline's contract, and the CLI only maps their outcome to an exit code.
 
+mod clock;
 pub mod live;
 mod output;
 pub mod read;
@@ -161,7 +162,7 @@ pub struct Pipeline {
     epoch: u64,
     in_epoch: usize,
     wire_bytes_in_epoch: u64,
-    now_ns: i64,
+    clock: clock::PacketClock,
     ordered: bool,
     workers: Vec<JoinHandle<()>>,
     feeder: Option<JoinHandle<()>>,
@@ -250,7 +251,7 @@ impl Pipeline {
             epoch: 0,
             in_epoch: 0,
             wire_bytes_in_epoch: 0,
-            now_ns: i64::MIN,
+            clock: clock::PacketClock::default(),
             ordered: settings.ordered,
             workers,
             feeder: Some(feeder),
@@ -272,7 +273,7 @@ impl Pipeline {
 
     /// The pipeline's packet clock: the largest timestamp seen so far.
     pub fn now_ns(&self) -> i64 {
-        self.now_ns
+        self.clock.now_ns()
     }
 
     /// Queues one frame (copied) for its worker.
@@ -283,7 +284,9 @@ impl Pipeline {
         let off = b.data.len();
         b.data.extend_from_slice(data);
         b.frames.push(FrameMeta { ts_ns, wire_len, linktype, off, len: data.len() });
-        self.now_ns = self.now_ns.max(ts_ns);
+        if !self.clock.observe(ts_ns) {
+            Counters::add(&self.counters.clock_jumps_ignored, 1);
+        }
         self.wire_bytes_in_epoch += u64::from(wire_len);
         self.in_epoch += 1;
         if self.in_epoch >= EPOCH_FRAMES {
@@ -294,12 +297,15 @@ impl Pipeline {
     /// Ends the current epoch now (live capture: called on a timer so idle flows expire).
     /// `now_ns` may move the clock forward when no packets arrive.
     pub fn tick(&mut self, now_ns: i64) {
-        self.now_ns = self.now_ns.max(now_ns);
+        self.clock.advance(now_ns);
         self.dispatch(false);
     }
 
     fn dispatch(&mut self, last: bool) {
-        let now = if self.now_ns == i64::MIN { 0 } else { self.now_ns };
+        let now = match self.clock.now_ns() {
+            i64::MIN => 0,
+            n => n,
+        };
         for (w, tx) in self.senders.iter().enumerate() {
             let fresh = self.recycle.try_recv().unwrap_or_default();
             let mut batch = std::mem::replace(&mut self.batches[w], fresh);
