@@ -39,6 +39,8 @@ counters!(
         dropped_interface,
         /// Capture files that could not be opened or were cut short.
         capture_file_errors,
+        /// Frames whose timestamp jumped too far ahead to move the packet clock.
+        clock_jumps_ignored,
         decoded,
         fragment_held,
         non_ip,
@@ -53,6 +55,7 @@ counters!(
         fragment_overlaps,
         fragments_timed_out,
         fragments_evicted,
+        fragment_duplicates,
         flows_created,
         flows_ended,
         flows_evicted,
@@ -73,6 +76,8 @@ counters!(
         tcp_out_of_order,
         tcp_gaps,
         tcp_gap_bytes,
+        /// TCP bytes of segments too far ahead of the stream to have been in flight (dropped).
+        tcp_out_of_window_bytes,
         /// Events handed to the output.
         events_published,
         /// Events the output confirmed.
@@ -132,6 +137,7 @@ impl Counters {
             (&self.fragment_overlaps, d.fragment_overlaps),
             (&self.fragments_timed_out, d.fragments_timed_out),
             (&self.fragments_evicted, d.fragments_evicted),
+            (&self.fragment_duplicates, d.fragment_duplicates),
         ];
         for (c, v) in pairs {
             if v != 0 {
@@ -167,6 +173,7 @@ impl Counters {
             (&self.tcp_out_of_order, a.streams.out_of_order_segments),
             (&self.tcp_gaps, a.streams.gaps),
             (&self.tcp_gap_bytes, a.streams.gap_bytes),
+            (&self.tcp_out_of_window_bytes, a.streams.out_of_window_bytes),
         ] {
             if v != 0 {
                 c.fetch_add(v, Relaxed);

@@ -431,6 +431,10 @@ fn run_failed(cfg: &Config, result: &RunResult, read: bool) -> Option<i32> {
 
 #[allow(clippy::print_stderr)]
 fn summary(c: &Counters, result: &RunResult) {
+    eprintln!("{}", summary_line(c, result));
+}
+
+fn summary_line(c: &Counters, result: &RunResult) -> String {
     let g = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
     let mut causes = vec![
         ("channel_full", g(&c.dropped_channel_full)),
@@ -449,9 +453,10 @@ fn summary(c: &Counters, result: &RunResult) {
         causes.push(("shutdown", g(&c.dropped_shutdown)));
     }
     let dropped: Vec<String> = causes.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    eprintln!(
+    format!(
         "wirebeat summary: packets read={} decoded={} non_ip={} truncated={}; dropped {}; \
-         fragments={} reassembled={} timed_out={} overlaps={}; tunnelled={}; \
+         fragments={} reassembled={} timed_out={} evicted={} overlaps={} duplicates={}; \
+         tunnelled={}; \
          flows={} (evicted {}); transactions={} (malformed messages {}, limit hits {}, \
          unmatched {}); tcp out_of_order={} gaps={} ({} bytes); events written={} of {} \
          (rejected {}); delivery retried={} duplicate={} dead_lettered={}; queue events={} \
@@ -465,7 +470,9 @@ fn summary(c: &Counters, result: &RunResult) {
         g(&c.fragments),
         g(&c.reassembled),
         g(&c.fragments_timed_out),
+        g(&c.fragments_evicted),
         g(&c.fragment_overlaps),
+        g(&c.fragment_duplicates),
         g(&c.tunnelled),
         g(&c.flows_created),
         g(&c.flows_evicted),
@@ -492,5 +499,21 @@ fn summary(c: &Counters, result: &RunResult) {
         g(&c.spool_errors),
         g(&c.capture_file_errors),
         result.output_error.as_ref().map(|e| format!("; output error: {e}")).unwrap_or_default(),
-    );
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Regression (issue 15): fragment evictions were missing from the `read` summary.
+    #[test]
+    fn summary_shows_fragment_evictions_and_duplicates() {
+        let c = Counters::default();
+        Counters::add(&c.fragments_evicted, 7);
+        Counters::add(&c.fragment_duplicates, 99_999);
+        let line = summary_line(&c, &RunResult::default());
+        assert!(line.contains(" evicted=7 "), "{line}");
+        assert!(line.contains(" duplicates=99999;"), "{line}");
+    }
 }

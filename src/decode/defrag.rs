@@ -1,15 +1,26 @@
 //! IPv4 and IPv6 fragment reassembly in a bounded cache.
 //!
 //! Limits (all counted by the caller): at most `capacity` datagrams pending (the oldest is
-//! evicted to make room), at most `max_bytes` per datagram (beyond: dropped), and `timeout_ns`
-//! from the first fragment (then expired). Overlap policy: first seen wins, as in BSD; every
-//! fragment overlapping bytes already held is counted. Evicted and expired datagrams are handed
-//! back so their frames still count in a (port-less) flow: nothing is lost silently.
+//! evicted to make room), at most `max_bytes` held per datagram (beyond: dropped), and
+//! `timeout_ns` from the first fragment (then expired). "Held" is memory, not payload: each
+//! stored piece costs its bytes plus [`PIECE_OVERHEAD`], and a datagram may hold `max_bytes`
+//! plus an eighth for that overhead (room for a largest datagram cut into 576-byte fragments),
+//! so a train of tiny or overlapping fragments cannot hold more either. Overlap policy: first seen wins, as in BSD;
+//! every fragment overlapping bytes already held is counted, and one whose bytes are all held
+//! already (a duplicate) is not stored at all: under first-seen-wins it could never change the
+//! result, and storing copies let 100,000 duplicates of one fragment take 260 MB. Evicted and
+//! expired datagrams are handed back so their frames still count in a (port-less) flow: nothing
+//! is lost silently.
 
 use super::{Packet, PacketContext};
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use std::net::IpAddr;
+
+/// Memory a stored piece costs beyond its bytes: its `(offset, Vec)` slot, its entry in the
+/// covered ranges, and the allocator's header of its buffer (16 bytes with glibc).
+pub const PIECE_OVERHEAD: usize =
+    std::mem::size_of::<(usize, Vec<u8>)>() + std::mem::size_of::<(usize, usize)>() + 16;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FragmentKey {
@@ -37,6 +48,8 @@ pub struct Datagram {
     covered: Vec<(usize, usize)>,
     /// Total length, known once the last fragment (MF=0) arrived.
     total: Option<usize>,
+    /// Memory held by `pieces`: their bytes plus [`PIECE_OVERHEAD`] each.
+    held: usize,
     /// The reassembled payload (only on completion).
     pub data: Vec<u8>,
 }
@@ -76,6 +89,11 @@ impl Datagram {
         overlap
     }
 
+    /// Whether `start..end` lies entirely within bytes already held.
+    fn covers(&self, start: usize, end: usize) -> bool {
+        self.covered.iter().any(|&(s, e)| s <= start && end <= e)
+    }
+
     fn complete(&self) -> bool {
         match self.total {
             Some(t) => matches!(self.covered.as_slice(), [(0, end)] if *end >= t),
@@ -96,16 +114,24 @@ impl Datagram {
         }
         self.data = buf;
         self.pieces.clear();
+        self.held = 0;
     }
 }
 
+/// Memory one datagram may hold: its largest size plus an eighth for the pieces' overhead.
+pub fn held_limit(max_bytes: usize) -> usize {
+    max_bytes.saturating_add(max_bytes / 8)
+}
+
 pub enum DefragOutcome {
-    /// Held until the rest arrives; `overlap` when it overlapped bytes already held.
+    /// Held until the rest arrives; `overlap` when it overlapped bytes already held,
+    /// `duplicate` when all its bytes were held already (then it was not stored).
     Held {
         overlap: bool,
+        duplicate: bool,
         evicted_frames: u32,
     },
-    /// Refused: it would make the datagram larger than the limit, or has no bytes.
+    /// Refused: it would make the datagram hold more than the limit, or has no bytes.
     Dropped,
     Complete(Box<Datagram>),
 }
@@ -118,6 +144,8 @@ pub struct Defragmenter {
     /// Keys in order of first fragment, for eviction (may hold keys already gone).
     order: VecDeque<(FragmentKey, i64)>,
     last_expiry: i64,
+    /// Memory held by the pieces of every pending datagram (see [`PIECE_OVERHEAD`]).
+    held: usize,
 }
 
 impl Defragmenter {
@@ -129,11 +157,24 @@ impl Defragmenter {
             pending: FxHashMap::default(),
             order: VecDeque::new(),
             last_expiry: i64::MIN,
+            held: 0,
         }
     }
 
     pub fn pending(&self) -> usize {
         self.pending.len()
+    }
+
+    /// Memory held by the pieces of all pending datagrams: at most `max_bytes` per datagram.
+    pub fn held_bytes(&self) -> usize {
+        self.held
+    }
+
+    /// Forgets a pending datagram, releasing what it held.
+    fn remove(&mut self, key: &FragmentKey) -> Option<Datagram> {
+        let d = self.pending.remove(key)?;
+        self.held -= d.held;
+        Some(d)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -156,7 +197,7 @@ impl Defragmenter {
                 let Some((old, _)) = self.order.pop_front() else {
                     break;
                 };
-                if let Some(d) = self.pending.remove(&old) {
+                if let Some(d) = self.remove(&old) {
                     evicted_frames += d.frames;
                     evicted(&d);
                 }
@@ -176,6 +217,7 @@ impl Defragmenter {
                     pieces: Vec::new(),
                     covered: Vec::new(),
                     total: None,
+                    held: 0,
                     data: Vec::new(),
                 },
             );
@@ -200,20 +242,34 @@ impl Defragmenter {
             }
         }
         let mut overlap = false;
+        let mut duplicate = false;
         if !bytes.is_empty() {
-            overlap = d.cover(offset, end);
-            if overlap {
+            if d.covers(offset, end) {
+                // Every byte is held already and the first copy wins: nothing to store.
+                duplicate = true;
+                overlap = true;
                 d.overlaps += 1;
+            } else {
+                let cost = bytes.len() + PIECE_OVERHEAD;
+                if d.held + cost > held_limit(self.max_bytes) {
+                    return DefragOutcome::Dropped;
+                }
+                overlap = d.cover(offset, end);
+                if overlap {
+                    d.overlaps += 1;
+                }
+                d.pieces.push((offset, bytes.to_vec()));
+                d.held += cost;
+                self.held += cost;
             }
-            d.pieces.push((offset, bytes.to_vec()));
         }
         if d.complete() {
-            if let Some(mut d) = self.pending.remove(&key) {
+            if let Some(mut d) = self.remove(&key) {
                 d.assemble();
                 return DefragOutcome::Complete(Box::new(d));
             }
         }
-        DefragOutcome::Held { overlap, evicted_frames }
+        DefragOutcome::Held { overlap, duplicate, evicted_frames }
     }
 
     /// Hands out and forgets every datagram whose first fragment is older than the timeout.
@@ -236,7 +292,7 @@ impl Defragmenter {
         // Deterministic order: by first fragment time, then key.
         expired.sort_unstable();
         for (_, k) in expired {
-            if let Some(d) = self.pending.remove(&k) {
+            if let Some(d) = self.remove(&k) {
                 out(&d);
             }
         }
@@ -246,5 +302,78 @@ impl Defragmenter {
             let pending = &self.pending;
             self.order.retain(|(k, _)| pending.contains_key(k));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> FragmentKey {
+        FragmentKey {
+            src: "10.0.0.1".parse().unwrap(),
+            dst: "10.0.0.2".parse().unwrap(),
+            proto: 17,
+            id: 7,
+            vlan: [None, None],
+            tunnel_id: 0,
+        }
+    }
+
+    fn insert(d: &mut Defragmenter, offset: usize, more: bool, bytes: &[u8]) -> DefragOutcome {
+        let ctx = PacketContext { link: Default::default(), tunnel: None };
+        d.insert(key(), 0, 100, false, offset, more, bytes, ctx, &mut |_| {})
+    }
+
+    #[test]
+    fn duplicate_copies_of_a_fragment_are_not_stored() {
+        let max = 65_575;
+        let mut d = Defragmenter::new(30_000_000_000, 16, max);
+        let mut duplicates = 0;
+        for _ in 0..100_000 {
+            match insert(&mut d, 0, true, &[0xab; 1480]) {
+                DefragOutcome::Held { duplicate: true, .. } => duplicates += 1,
+                DefragOutcome::Held { .. } => {}
+                _ => panic!("a copy of a held fragment is held (its frame counts)"),
+            }
+            assert!(d.held_bytes() <= max);
+        }
+        assert_eq!(duplicates, 99_999);
+        assert_eq!(d.held_bytes(), 1480 + PIECE_OVERHEAD);
+        assert_eq!(d.pending(), 1);
+    }
+
+    #[test]
+    fn overlapping_and_tiny_fragments_count_their_overhead() {
+        let max = 65_575;
+        let mut d = Defragmenter::new(30_000_000_000, 16, max);
+        let mut dropped = 0;
+        // Each new fragment overlaps the last by 8 bytes and adds 8: never a duplicate.
+        for i in 0..100_000usize {
+            if let DefragOutcome::Dropped = insert(&mut d, i * 8, true, &[1; 16]) {
+                dropped += 1;
+            }
+            assert!(d.held_bytes() <= held_limit(max), "held {}", d.held_bytes());
+        }
+        assert!(dropped > 90_000, "most are refused once the datagram holds its limit");
+    }
+
+    #[test]
+    fn a_largest_datagram_in_small_fragments_still_reassembles() {
+        let mut d = Defragmenter::new(30_000_000_000, 16, 65_575);
+        let total = 65_535;
+        let mut off = 0;
+        let mut done = false;
+        while off < total {
+            let n = 552.min(total - off);
+            let last = off + n == total;
+            if let DefragOutcome::Complete(dg) = insert(&mut d, off, !last, &vec![2; n]) {
+                assert_eq!(dg.data.len(), total);
+                done = true;
+            }
+            off += n;
+        }
+        assert!(done);
+        assert_eq!(d.held_bytes(), 0);
     }
 }

@@ -78,6 +78,8 @@ pub struct DecodeStats {
     pub fragment_overlaps: u64,
     pub fragments_timed_out: u64,
     pub fragments_evicted: u64,
+    /// Fragments whose bytes were all held already (not stored; their frames still count).
+    pub fragment_duplicates: u64,
 }
 
 impl DecodeStats {
@@ -96,6 +98,7 @@ impl DecodeStats {
         self.fragment_overlaps += o.fragment_overlaps;
         self.fragments_timed_out += o.fragments_timed_out;
         self.fragments_evicted += o.fragments_evicted;
+        self.fragment_duplicates += o.fragment_duplicates;
     }
 }
 
@@ -237,10 +240,11 @@ impl Decoder {
                 },
             );
             return match outcome {
-                DefragOutcome::Held { overlap, evicted_frames } => {
+                DefragOutcome::Held { overlap, duplicate, evicted_frames } => {
                     if overlap {
                         self.stats.fragment_overlaps += 1;
                     }
+                    self.stats.fragment_duplicates += u64::from(duplicate);
                     self.stats.fragments_evicted += u64::from(evicted_frames);
                     self.stats.fragment_held += 1;
                     true

@@ -1,5 +1,10 @@
 //! The application layer of a flow: protocol choice (ports, then content), TCP reassembly per
 //! direction, and the parser that turns ordered bytes into transactions.
+//!
+//! Nothing is built before the first payload byte: a flow that only ever shows a SYN (a SYN
+//! flood from random sources) keeps the protocol chosen by port and the initial sequence numbers,
+//! a few bytes, instead of a parser and two reassemblers. The parser and the streams are made
+//! when data first arrives, from the same choice, so the output is the same.
 
 use crate::decode::{Packet, TCP_FIN, TCP_RST, TCP_SYN};
 use crate::proto::stream::{Chunk, Reassembler, StreamStats};
@@ -12,11 +17,54 @@ const MAX_PROBES: u8 = 8;
 pub struct App {
     /// Index into `proto::PROTOCOLS` once chosen.
     pub proto: Option<usize>,
+    /// Made on the first payload (by port, or by content when no port matched).
     parser: Option<Box<dyn Parser>>,
+    /// Whether the parser of a port-chosen protocol was made (or could not be): tried once.
+    parser_tried: bool,
+    /// TCP only, made on the first payload; until then `isn` keeps what the SYNs said.
     streams: Option<Box<[Reassembler; 2]>>,
+    /// Sequence numbers of the SYN of each side, seen before the streams exist.
+    isn: [Option<u32>; 2],
+    tcp: bool,
     probes: u8,
     /// Bytes were missing in a stream of this flow.
     pub gaps: bool,
+}
+
+impl App {
+    /// Bytes this state takes on the heap (its box, the streams, the parser's struct; not
+    /// what the parser or the streams allocate later for data they hold).
+    pub fn footprint(&self) -> usize {
+        std::mem::size_of::<App>()
+            + self.streams.as_ref().map_or(0, |_| std::mem::size_of::<[Reassembler; 2]>())
+            + self.parser.as_ref().map_or(0, |p| std::mem::size_of_val(&**p))
+    }
+
+    /// Whether the protocol parser exists yet (it is made on the first payload).
+    pub fn has_parser(&self) -> bool {
+        self.parser.is_some()
+    }
+}
+
+/// Makes the parser of a protocol chosen by port, once, when the first payload arrives.
+fn make_by_port(
+    registry: &Registry,
+    stats: &mut AppStats,
+    parser: &mut Option<Box<dyn Parser>>,
+    proto: Option<usize>,
+    tried: &mut bool,
+    t: Transport,
+    ip_proto: u8,
+) {
+    if parser.is_none() && !*tried {
+        if let Some(i) = proto {
+            *tried = true;
+            *parser = registry.make(i, t, ip_proto);
+            if parser.is_some() {
+                stats.by_port += 1;
+            }
+        }
+    }
 }
 
 /// Counters of the application layer of one worker.
@@ -71,15 +119,16 @@ impl AppLayer {
             return None;
         }
         let proto = self.registry.by_port(t, server_port, client_port);
-        let parser = proto.and_then(|i| self.registry.make(i, t, ip_proto));
-        if parser.is_some() {
-            self.stats.by_port += 1;
-        }
-        let streams = (t == Transport::Tcp).then(|| {
-            let max = self.registry.limits.max_out_of_order_bytes;
-            Box::new([Reassembler::new(max), Reassembler::new(max)])
-        });
-        Some(Box::new(App { proto, parser, streams, probes: 0, gaps: false }))
+        Some(Box::new(App {
+            proto,
+            parser: None,
+            parser_tried: false,
+            streams: None,
+            isn: [None; 2],
+            tcp: t == Transport::Tcp,
+            probes: 0,
+            gaps: false,
+        }))
     }
 
     /// Feeds one packet of the flow.
@@ -88,17 +137,44 @@ impl AppLayer {
         let before = out.len();
         let dir = if from_client { Dir::ToServer } else { Dir::ToClient };
         let ts = p.ts_ns;
+        if app.tcp && app.streams.is_none() {
+            if let Some(tcp) = p.tcp {
+                let side = usize::from(!from_client);
+                if p.payload.is_empty() {
+                    // No data yet: remember the ISN, build nothing.
+                    if tcp.flags & TCP_SYN != 0 {
+                        app.isn[side].get_or_insert(tcp.seq);
+                    }
+                    return;
+                }
+                let max = self.registry.limits.max_out_of_order_bytes;
+                let mut streams = Box::new([Reassembler::new(max), Reassembler::new(max)]);
+                for (s, isn) in streams.iter_mut().zip(app.isn) {
+                    if let Some(seq) = isn {
+                        s.segment(seq, true, false, &[], &mut |_| {});
+                    }
+                }
+                app.streams = Some(streams);
+            }
+        }
         match (t, app.streams.as_mut(), p.tcp) {
             (Transport::Tcp, Some(streams), Some(tcp)) => {
                 let side = usize::from(!from_client);
                 let registry = &self.registry;
                 let stats = &mut self.stats;
-                let (parser, proto, probes, gaps) =
-                    (&mut app.parser, &mut app.proto, &mut app.probes, &mut app.gaps);
+                let (parser, proto, probes, gaps, tried) = (
+                    &mut app.parser,
+                    &mut app.proto,
+                    &mut app.probes,
+                    &mut app.gaps,
+                    &mut app.parser_tried,
+                );
                 let syn = tcp.flags & TCP_SYN != 0;
                 let fin = tcp.flags & (TCP_FIN | TCP_RST) != 0;
+                let ip_proto = p.proto;
                 streams[side].segment(tcp.seq, syn, fin, p.payload, &mut |c| match c {
                     Chunk::Data(d) => {
+                        make_by_port(registry, stats, parser, *proto, tried, t, ip_proto);
                         if parser.is_none() && proto.is_none() && *probes < MAX_PROBES {
                             *probes += 1;
                             if let Some(i) = registry.by_content(t, dir, d) {
@@ -113,6 +189,7 @@ impl AppLayer {
                     }
                     Chunk::Gap(n) => {
                         *gaps = true;
+                        make_by_port(registry, stats, parser, *proto, tried, t, ip_proto);
                         if let Some(ps) = parser.as_mut() {
                             ps.gap(dir, n);
                         }
@@ -123,6 +200,15 @@ impl AppLayer {
                 if p.payload.is_empty() && t == Transport::Udp {
                     return;
                 }
+                make_by_port(
+                    &self.registry,
+                    &mut self.stats,
+                    &mut app.parser,
+                    app.proto,
+                    &mut app.parser_tried,
+                    t,
+                    p.proto,
+                );
                 if app.parser.is_none() && app.proto.is_none() && app.probes < MAX_PROBES {
                     app.probes += 1;
                     if let Some(i) = self.registry.by_content(t, dir, p.payload) {

@@ -642,4 +642,55 @@ mod tests {
         assert_eq!(t.stats.evicted, 1);
         assert_eq!(t.len(), 16);
     }
+
+    fn app_table() -> FlowTable {
+        let r = crate::proto::Registry::new(
+            &crate::proto::Protocols::default(),
+            crate::proto::Limits::default(),
+        )
+        .unwrap();
+        FlowTable::new(settings()).with_app(app::AppLayer::new(std::sync::Arc::new(r)))
+    }
+
+    // Regression (issue 15): a random-source SYN flood held ~2.7 KB per flow because the
+    // HTTP parser was made on the SYN.
+    #[test]
+    fn syn_only_flows_make_no_parser_and_data_still_picks_the_protocol() {
+        let mut t = app_table();
+        for i in 0..500u16 {
+            let src = format!("10.1.{}.{}", i / 250, i % 250 + 1);
+            t.update(&pkt(i64::from(i), &src, 1024 + i, "10.0.0.1", 80, TCP_SYN), &mut |_| {});
+        }
+        assert_eq!(t.len(), 500);
+        for f in t.flows.values() {
+            let a = f.app.as_ref().expect("a TCP flow with ports has app state");
+            assert!(!a.has_parser());
+            assert_eq!(f.app_protocol(), Some("http"), "the port still names the protocol");
+            assert!(a.footprint() <= 96, "SYN-only app state: {} bytes", a.footprint());
+        }
+        assert_eq!(t.app.as_ref().unwrap().stats.by_port, 0);
+
+        // The handshake completes and data comes: the parser is made from the port choice.
+        let mut txns = 0;
+        let mut count = |e: Emit<'_>| txns += usize::from(matches!(e, Emit::Txn(..)));
+        let c = ("10.1.0.1", 1024, "10.0.0.1", 80);
+        t.update(&pkt(600, c.2, c.3, c.0, c.1, TCP_SYN | TCP_ACK), &mut count);
+        let mut req = pkt(601, c.0, c.1, c.2, c.3, TCP_ACK);
+        req.tcp = Some(TcpInfo { flags: TCP_ACK, seq: 1, ack: 1 });
+        req.payload = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        t.update(&req, &mut count);
+        let mut resp = pkt(602, c.2, c.3, c.0, c.1, TCP_ACK);
+        resp.tcp = Some(TcpInfo { flags: TCP_ACK, seq: 1, ack: 1 });
+        resp.payload = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+        t.update(&resp, &mut count);
+        assert_eq!(txns, 1, "the request after the SYN (seq 0, ISN) is parsed in order");
+        assert_eq!(t.app.as_ref().unwrap().stats.by_port, 1);
+
+        // No port match: the content still decides.
+        let mut odd = pkt(700, "10.2.0.1", 5555, "10.0.0.1", 4444, TCP_ACK);
+        odd.tcp = Some(TcpInfo { flags: TCP_ACK, seq: 10, ack: 1 });
+        odd.payload = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        t.update(&odd, &mut |_| {});
+        assert_eq!(t.app.as_ref().unwrap().stats.by_content, 1);
+    }
 }

@@ -13,7 +13,12 @@
 //!
 //! Limits: each worker channel holds `channel_batches` batches. `read` blocks when it is full
 //! (backpressure, nothing lost); live capture drops the frames instead and counts them in
-//! `dropped_channel_full`.
+//! `dropped_channel_full`. Events leave a worker in parts of at most [`WORKER_PART`] as they
+//! are made, on a channel of its own holding [`WORKER_PARTS`] parts, so a sweep that ends
+//! 100,000 flows is never encoded whole in memory before the queue sees it: the worker waits
+//! for the queue thread, which waits for the queue (`queue.mem` bounds the peak). In ordered
+//! mode the queue thread reads the workers' channels in turn (epoch by epoch, worker by
+//! worker), which keeps the output order without buffering other workers' parts.
 //!
 //! Stopping ([`Drain`], `crate::shutdown`): the run's *stop* token (a signal, or
 //! [`Pipeline::finish`] at the end of the input) ends capture and starts the final drain: every
@@ -27,6 +32,7 @@
 //! `live.rs` for interfaces) rather than in the CLI: they own the order of stop, final tick and
 //! drain, which is the pipeline's contract, and the CLI only maps their outcome to an exit code.
 
+mod clock;
 pub mod live;
 mod output;
 pub mod read;
@@ -42,7 +48,6 @@ use crate::shutdown::Shutdown;
 use crate::sink::Output;
 use crate::stats::Counters;
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendError};
-use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -53,6 +58,10 @@ pub const EPOCH_FRAMES: usize = 8192;
 /// Events the queue thread collects before a push into the queue (outputs take their own batch
 /// sizes from the queue, `Output::max_batch`).
 const OUTPUT_BATCH: usize = 2048;
+/// Events a worker hands out at once, as soon as it has made them.
+const WORKER_PART: usize = 1024;
+/// Parts each worker's output channel holds before the worker waits.
+const WORKER_PARTS: usize = 4;
 
 #[derive(Debug, Clone, Copy)]
 struct FrameMeta {
@@ -73,10 +82,34 @@ struct FrameBatch {
     frames: Vec<FrameMeta>,
 }
 
+/// A part of a worker's events of one epoch; `last` ends the epoch.
 struct WorkerOut {
-    worker: usize,
-    epoch: u64,
+    last: bool,
     events: Vec<EncodedEvent>,
+}
+
+/// Where a worker puts its events: handed out every [`WORKER_PART`] events.
+struct Outbox<'a> {
+    tx: &'a Sender<WorkerOut>,
+    events: Vec<EncodedEvent>,
+    /// The queue thread is gone.
+    closed: bool,
+}
+
+impl Outbox<'_> {
+    fn push(&mut self, ev: EncodedEvent) {
+        self.events.push(ev);
+        if self.events.len() >= WORKER_PART {
+            self.send(false);
+        }
+    }
+
+    fn send(&mut self, last: bool) {
+        let events = std::mem::take(&mut self.events);
+        if !self.closed && self.tx.send(WorkerOut { last, events }).is_err() {
+            self.closed = true;
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -147,7 +180,7 @@ pub struct Pipeline {
     epoch: u64,
     in_epoch: usize,
     wire_bytes_in_epoch: u64,
-    now_ns: i64,
+    clock: clock::PacketClock,
     ordered: bool,
     workers: Vec<JoinHandle<()>>,
     feeder: Option<JoinHandle<()>>,
@@ -177,7 +210,7 @@ impl Pipeline {
         let n = settings.workers.max(1);
         let drain_over = Shutdown::new();
         let done = Shutdown::new();
-        let (out_tx, out_rx) = bounded::<WorkerOut>(n * settings.channel_batches);
+        let mut out_rxs = Vec::with_capacity(n);
         let (recycle_tx, recycle_rx) = bounded::<FrameBatch>(n * settings.channel_batches + n);
         let mut senders = Vec::with_capacity(n);
         let mut workers = Vec::with_capacity(n);
@@ -186,7 +219,8 @@ impl Pipeline {
             senders.push(tx);
             let mut worker = Worker::new(id, n, &settings, ctx.clone(), counters.clone());
             worker.drain_over = drain_over.clone();
-            let out_tx = out_tx.clone();
+            let (out_tx, out_rx) = bounded::<WorkerOut>(WORKER_PARTS);
+            out_rxs.push(out_rx);
             let recycle_tx = recycle_tx.clone();
             workers.push(
                 std::thread::Builder::new()
@@ -195,14 +229,13 @@ impl Pipeline {
                     .unwrap_or_else(|e| panic!("cannot start worker thread: {e}")),
             );
         }
-        drop(out_tx);
         let failed = Arc::new(AtomicBool::new(false));
         let feeder = {
             let ordered = settings.ordered;
             let queue = queue.clone();
             std::thread::Builder::new()
                 .name("wirebeat-queue".into())
-                .spawn(move || feed_loop(out_rx, n, ordered, queue))
+                .spawn(move || feed_loop(out_rxs, ordered, queue))
                 .unwrap_or_else(|e| panic!("cannot start queue thread: {e}"))
         };
         output.watch_shutdown(&drain_over);
@@ -236,7 +269,7 @@ impl Pipeline {
             epoch: 0,
             in_epoch: 0,
             wire_bytes_in_epoch: 0,
-            now_ns: i64::MIN,
+            clock: clock::PacketClock::default(),
             ordered: settings.ordered,
             workers,
             feeder: Some(feeder),
@@ -258,7 +291,7 @@ impl Pipeline {
 
     /// The pipeline's packet clock: the largest timestamp seen so far.
     pub fn now_ns(&self) -> i64 {
-        self.now_ns
+        self.clock.now_ns()
     }
 
     /// Queues one frame (copied) for its worker.
@@ -269,7 +302,9 @@ impl Pipeline {
         let off = b.data.len();
         b.data.extend_from_slice(data);
         b.frames.push(FrameMeta { ts_ns, wire_len, linktype, off, len: data.len() });
-        self.now_ns = self.now_ns.max(ts_ns);
+        if !self.clock.observe(ts_ns) {
+            Counters::add(&self.counters.clock_jumps_ignored, 1);
+        }
         self.wire_bytes_in_epoch += u64::from(wire_len);
         self.in_epoch += 1;
         if self.in_epoch >= EPOCH_FRAMES {
@@ -280,12 +315,15 @@ impl Pipeline {
     /// Ends the current epoch now (live capture: called on a timer so idle flows expire).
     /// `now_ns` may move the clock forward when no packets arrive.
     pub fn tick(&mut self, now_ns: i64) {
-        self.now_ns = self.now_ns.max(now_ns);
+        self.clock.advance(now_ns);
         self.dispatch(false);
     }
 
     fn dispatch(&mut self, last: bool) {
-        let now = if self.now_ns == i64::MIN { 0 } else { self.now_ns };
+        let now = match self.clock.now_ns() {
+            i64::MIN => 0,
+            n => n,
+        };
         for (w, tx) in self.senders.iter().enumerate() {
             let fresh = self.recycle.try_recv().unwrap_or_default();
             let mut batch = std::mem::replace(&mut self.batches[w], fresh);
@@ -468,7 +506,6 @@ fn watch_drain(
 }
 
 struct Worker {
-    id: usize,
     decoder: Decoder,
     flows: FlowTable,
     flows_enabled: bool,
@@ -491,7 +528,6 @@ impl Worker {
     ) -> Self {
         let defrag_capacity = (s.defrag.max_datagrams / n).max(16);
         Worker {
-            id,
             decoder: Decoder::new(s.tunnels.clone(), Some(&s.defrag), defrag_capacity),
             flows: match &s.registry {
                 Some(r) => FlowTable::new(s.flows.clone()).with_app(AppLayer::new(r.clone())),
@@ -513,24 +549,24 @@ impl Worker {
         recycle: Sender<FrameBatch>,
     ) {
         for mut batch in rx {
-            let mut events = Vec::new();
+            let mut outbox = Outbox { tx: &out, events: Vec::new(), closed: false };
             // After the drain limit the worker finishes the batch it has and skips the rest
             // (still answering each epoch, so the queue thread is not left waiting), except the
             // last: its final flow reports are counted lost or kept in the spool, not forgotten.
             if batch.last || !self.drain_over.is_requested() {
-                self.process(&batch, &mut events);
+                self.process(&batch, &mut outbox);
             }
-            let epoch = batch.epoch;
             batch.data.clear();
             batch.frames.clear();
             let _ = recycle.try_send(batch);
-            if out.send(WorkerOut { worker: self.id, epoch, events }).is_err() {
+            outbox.send(true);
+            if outbox.closed {
                 return;
             }
         }
     }
 
-    fn process(&mut self, batch: &FrameBatch, events: &mut Vec<EncodedEvent>) {
+    fn process(&mut self, batch: &FrameBatch, events: &mut Outbox<'_>) {
         let Worker { decoder, flows, encoder, flows_enabled, detect, ctx, .. } = self;
         let enabled = *flows_enabled;
         // Flow reports and transactions go to the detectors, then out as events.
@@ -586,33 +622,50 @@ impl Worker {
 
 /// Puts the workers' events into the queue: epoch by epoch and worker by worker in ordered
 /// mode, as they come otherwise. Closes the queue when the workers are done.
-fn feed_loop(rx: Receiver<WorkerOut>, workers: usize, ordered: bool, queue: Arc<Queue>) {
-    let mut pending: BTreeMap<u64, Vec<Option<Vec<EncodedEvent>>>> = BTreeMap::new();
-    let mut next_epoch = 0u64;
+fn feed_loop(rxs: Vec<Receiver<WorkerOut>>, ordered: bool, queue: Arc<Queue>) {
     let mut buf: Vec<EncodedEvent> = Vec::with_capacity(OUTPUT_BATCH);
-    for msg in rx.iter() {
-        if !ordered {
-            buf.extend(msg.events);
-        } else {
-            let slot = pending.entry(msg.epoch).or_insert_with(|| vec![None; workers]);
-            slot[msg.worker] = Some(msg.events);
-            while pending.get(&next_epoch).is_some_and(|s| s.iter().all(Option::is_some)) {
-                if let Some(slots) = pending.remove(&next_epoch) {
-                    for events in slots.into_iter().flatten() {
-                        buf.extend(events);
+    if ordered {
+        // Every worker answers every epoch in ordered mode (batches are sent blocking), so
+        // reading each channel up to its epoch's last part keeps the order. A worker that died
+        // is skipped from then on.
+        let mut alive = vec![true; rxs.len()];
+        while alive.iter().any(|a| *a) {
+            for (w, rx) in rxs.iter().enumerate() {
+                while alive[w] {
+                    let Ok(part) = rx.recv() else {
+                        alive[w] = false;
+                        break;
+                    };
+                    buf.extend(part.events);
+                    if buf.len() >= OUTPUT_BATCH {
+                        queue.push(std::mem::take(&mut buf));
+                    }
+                    if part.last {
+                        break;
                     }
                 }
-                next_epoch += 1;
             }
         }
-        if buf.len() >= OUTPUT_BATCH || (!ordered && !buf.is_empty()) {
-            queue.push(std::mem::take(&mut buf));
+    } else {
+        let mut sel = crossbeam_channel::Select::new();
+        for rx in &rxs {
+            sel.recv(rx);
         }
-    }
-    // Workers are gone: whatever is left (a worker that died leaves a hole) goes out in order.
-    for (_, slots) in std::mem::take(&mut pending) {
-        for events in slots.into_iter().flatten() {
-            buf.extend(events);
+        let mut open = rxs.len();
+        while open > 0 {
+            let op = sel.select();
+            let i = op.index();
+            match op.recv(&rxs[i]) {
+                Ok(part) => {
+                    if !part.events.is_empty() {
+                        queue.push(part.events);
+                    }
+                }
+                Err(_) => {
+                    sel.remove(i);
+                    open -= 1;
+                }
+            }
         }
     }
     queue.push(buf);

@@ -81,3 +81,48 @@ fn finish_honours_the_drain_limit_and_counts_the_memory_queue_lost() {
     assert_eq!(c.get(&c.events_acked), 0);
     assert!(r.output_error.is_none());
 }
+
+/// An Ethernet/IPv4/UDP frame from 10.1.x.y:port to 10.0.0.1:9999, no payload.
+fn udp_frame(i: u32) -> Vec<u8> {
+    let mut f = vec![0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00];
+    let src = [10, 1, (i >> 8) as u8, i as u8];
+    f.extend_from_slice(&[0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0]);
+    f.extend_from_slice(&src);
+    f.extend_from_slice(&[10, 0, 0, 1]);
+    f.extend_from_slice(&(1024 + (i >> 16) as u16).to_be_bytes());
+    f.extend_from_slice(&[0x27, 0x0f, 0, 8, 0, 0]);
+    f
+}
+
+// Regression (issue 15): the final reports of a burst of flows were built in memory whole
+// before the queue saw any; now they leave the worker in parts as they are made.
+#[test]
+fn a_burst_of_final_reports_leaves_the_worker_in_bounded_parts() {
+    let cfg = crate::config::Config::default();
+    let settings = PipelineSettings::from_config(&cfg, true);
+    let worker = Worker::new(0, 1, &settings, context(&cfg), Arc::new(Counters::default()));
+    let flows = 10_000u32;
+    let mut batch = FrameBatch { last: true, now_ns: 1_000, ..FrameBatch::default() };
+    for i in 0..flows {
+        let f = udp_frame(i);
+        let off = batch.data.len();
+        batch.data.extend_from_slice(&f);
+        batch.frames.push(FrameMeta { ts_ns: 1_000, wire_len: 42, linktype: 1, off, len: f.len() });
+    }
+    let (tx, rx) = bounded::<FrameBatch>(1);
+    let (out_tx, out_rx) = bounded::<WorkerOut>(WORKER_PARTS);
+    let (recycle_tx, _recycle_rx) = bounded::<FrameBatch>(1);
+    tx.send(batch).unwrap();
+    drop(tx);
+    let handle = std::thread::spawn(move || worker.run(rx, out_tx, recycle_tx));
+    let (mut parts, mut events, mut largest) = (0, 0, 0);
+    for part in out_rx.iter() {
+        parts += 1;
+        events += part.events.len();
+        largest = largest.max(part.events.len());
+    }
+    handle.join().unwrap();
+    assert_eq!(events, flows as usize, "one final report per flow");
+    assert!(largest <= WORKER_PART, "a part of {largest} events");
+    assert!(parts > flows as usize / WORKER_PART, "{parts} parts");
+}

@@ -2,11 +2,27 @@
 //!
 //! Delivers the payload in sequence order as [`Chunk::Data`]; retransmitted bytes are dropped
 //! (counted), overlapping bytes are trimmed with the first-seen copy winning (counted),
-//! out-of-order segments are held up to `max_pending_bytes`; when that limit is hit, or the
-//! stream ends with a hole, the hole is delivered as [`Chunk::Gap`] and counted. A stream picked
-//! up mid-way starts at the first segment seen.
+//! out-of-order segments are held up to `max_pending_bytes` of *memory* (each segment costs its
+//! bytes plus [`SEGMENT_OVERHEAD`], so a flood of 1-byte segments holds no more than the limit);
+//! when that limit is hit, or the stream ends with a hole, the hole is delivered as
+//! [`Chunk::Gap`] and counted. A stream picked up mid-way starts at the first segment seen.
+//!
+//! Window: a segment that starts further ahead than [`Reassembler::window`] (the out-of-order
+//! limit, at least [`MIN_WINDOW`]) cannot have been in flight behind what we hold; random-sequence
+//! junk lands there almost always. It is dropped and counted (`out_of_window_bytes`) unless the
+//! next far segment continues it exactly, which is what a real capture loss larger than the
+//! window looks like: then the stream resynchronises there. The gap bytes counted for one hole
+//! are at most the window, so junk cannot inflate `gap_bytes` beyond what could be missing.
 
 use std::collections::BTreeMap;
+
+/// Memory an out-of-order segment costs beyond its bytes: its key and `Vec` in the map, the
+/// allocator's header of its buffer (16 bytes with glibc) and its share of a B-tree node.
+pub const SEGMENT_OVERHEAD: usize =
+    std::mem::size_of::<u64>() + std::mem::size_of::<Vec<u8>>() + 16 + 16;
+
+/// Smallest window a segment may start ahead of the delivered position (a default TCP window).
+pub const MIN_WINDOW: u64 = 65_535;
 
 /// What the parser receives, in order.
 #[derive(Debug, PartialEq, Eq)]
@@ -23,6 +39,8 @@ pub struct StreamStats {
     pub out_of_order_segments: u64,
     pub gaps: u64,
     pub gap_bytes: u64,
+    /// Bytes of segments that started beyond the window and were dropped.
+    pub out_of_window_bytes: u64,
 }
 
 impl StreamStats {
@@ -32,6 +50,7 @@ impl StreamStats {
         self.out_of_order_segments += o.out_of_order_segments;
         self.gaps += o.gaps;
         self.gap_bytes += o.gap_bytes;
+        self.out_of_window_bytes += o.out_of_window_bytes;
     }
 }
 
@@ -40,8 +59,12 @@ pub struct Reassembler {
     next: Option<u32>,
     /// Held segments by their offset from `next` at insertion time, stored as absolute seq.
     pending: BTreeMap<u64, Vec<u8>>,
+    /// Memory held by `pending` (bytes plus [`SEGMENT_OVERHEAD`] each) and `far`.
     pending_bytes: usize,
     max_pending_bytes: usize,
+    /// The last segment seen beyond the window (offset, bytes): if the next one continues it,
+    /// the stream resynchronises there.
+    far: Option<(u64, Vec<u8>)>,
     /// Sequence numbers are tracked as 64-bit offsets from `base` to survive wrap-around.
     base: u32,
     delivered: u64,
@@ -56,11 +79,22 @@ impl Reassembler {
             pending: BTreeMap::new(),
             pending_bytes: 0,
             max_pending_bytes,
+            far: None,
             base: 0,
             delivered: 0,
             fin: false,
             stats: StreamStats::default(),
         }
+    }
+
+    /// Memory held for out-of-order segments: at most the limit after every call.
+    pub fn held_bytes(&self) -> usize {
+        self.pending_bytes
+    }
+
+    /// How far ahead of the delivered position a segment may start.
+    pub fn window(&self) -> u64 {
+        (self.max_pending_bytes as u64).max(MIN_WINDOW)
     }
 
     /// Whether a FIN was seen in this direction.
@@ -137,15 +171,59 @@ impl Reassembler {
             self.delivered += data.len() as u64;
             out(Chunk::Data(data));
             self.drain(out);
+        } else if start - self.delivered > self.window() {
+            self.beyond_window(start, data, out);
         } else {
             self.stats.out_of_order_segments += 1;
             if !self.pending.contains_key(&start) {
-                self.pending_bytes += data.len();
+                self.pending_bytes += data.len() + SEGMENT_OVERHEAD;
                 self.pending.insert(start, data.to_vec());
             }
-            if self.pending_bytes > self.max_pending_bytes {
+            while self.pending_bytes > self.max_pending_bytes && !self.pending.is_empty() {
                 self.skip_hole(out);
             }
+        }
+    }
+
+    /// A segment too far ahead to have been in flight: junk, or the stream after a capture loss
+    /// larger than the window. Only a segment that continues the previous far one is taken.
+    fn beyond_window(&mut self, start: u64, data: &[u8], out: &mut dyn FnMut(Chunk<'_>)) {
+        let continues = self.far.as_ref().is_some_and(|(s, d)| s + d.len() as u64 == start);
+        if !continues {
+            if let Some((_, old)) = self.far.take() {
+                self.pending_bytes -= old.len() + SEGMENT_OVERHEAD;
+                self.stats.out_of_window_bytes += old.len() as u64;
+            }
+            if data.len() + SEGMENT_OVERHEAD
+                <= self.max_pending_bytes.saturating_sub(self.pending_bytes)
+            {
+                self.pending_bytes += data.len() + SEGMENT_OVERHEAD;
+                self.far = Some((start, data.to_vec()));
+            } else {
+                self.stats.out_of_window_bytes += data.len() as u64;
+            }
+            return;
+        }
+        // Resynchronise: what is held before the far segment is delivered with its holes, then
+        // the far segment and this one.
+        let Some((far_start, far_data)) = self.far.take() else { return };
+        self.pending_bytes -= far_data.len() + SEGMENT_OVERHEAD;
+        self.flush(out);
+        self.gap_to(far_start, out);
+        self.delivered = far_start + far_data.len() as u64;
+        out(Chunk::Data(&far_data));
+        self.delivered += data.len() as u64;
+        out(Chunk::Data(data));
+    }
+
+    /// Gives up the bytes from the delivered position to `start`: a gap, counted up to the window.
+    fn gap_to(&mut self, start: u64, out: &mut dyn FnMut(Chunk<'_>)) {
+        if start > self.delivered {
+            let len = start - self.delivered;
+            self.stats.gaps += 1;
+            self.stats.gap_bytes += len.min(self.window());
+            self.delivered = start;
+            out(Chunk::Gap(len));
         }
     }
 
@@ -156,7 +234,7 @@ impl Reassembler {
                 break;
             }
             let Some(data) = self.pending.remove(&start) else { break };
-            self.pending_bytes -= data.len();
+            self.pending_bytes -= data.len() + SEGMENT_OVERHEAD;
             let end = start + data.len() as u64;
             if end <= self.delivered {
                 self.stats.retransmitted_bytes += data.len() as u64;
@@ -172,21 +250,20 @@ impl Reassembler {
     /// Gives up on the hole before the first held segment: a gap, then what follows.
     fn skip_hole(&mut self, out: &mut dyn FnMut(Chunk<'_>)) {
         if let Some((&start, _)) = self.pending.iter().next() {
-            if start > self.delivered {
-                let len = start - self.delivered;
-                self.stats.gaps += 1;
-                self.stats.gap_bytes += len;
-                self.delivered = start;
-                out(Chunk::Gap(len));
-            }
+            self.gap_to(start, out);
             self.drain(out);
         }
     }
 
-    /// End of the stream: deliver everything held, with gaps for the holes.
+    /// End of the stream: deliver everything held, with gaps for the holes. A lone segment
+    /// beyond the window is dropped as such (counted): nothing showed it belongs to the stream.
     pub fn flush(&mut self, out: &mut dyn FnMut(Chunk<'_>)) {
         while !self.pending.is_empty() {
             self.skip_hole(out);
+        }
+        if let Some((_, old)) = self.far.take() {
+            self.pending_bytes -= old.len() + SEGMENT_OVERHEAD;
+            self.stats.out_of_window_bytes += old.len() as u64;
         }
     }
 }
@@ -255,5 +332,66 @@ mod tests {
         r.segment(10, true, false, b"hello", &mut |c| got.push(format!("{c:?}")));
         r.segment(16, false, false, b"!", &mut |c| got.push(format!("{c:?}")));
         assert_eq!(got.len(), 2);
+    }
+
+    // Regression (issue 15): the limit counted payload bytes, so 1-byte segments held ~100 MB
+    // per flow under a 1 MiB limit.
+    #[test]
+    fn one_byte_segments_hold_no_more_memory_than_the_limit() {
+        let limit = 1 << 20;
+        let mut r = Reassembler::new(limit);
+        r.segment(0, true, false, b"", &mut |_| {});
+        let mut delivered = 0u64;
+        // Every other byte: each segment is out of order and never fills its hole.
+        for i in 0..200_000u32 {
+            r.segment(2 + 2 * i, false, false, b"x", &mut |c| {
+                if let Chunk::Data(d) = c {
+                    delivered += d.len() as u64;
+                }
+            });
+            assert!(r.held_bytes() <= limit, "held {} after {i}", r.held_bytes());
+        }
+        assert!(r.held_bytes() > limit / 2, "the limit is used, not wasted");
+        assert!(delivered > 150_000, "what does not fit is given up as gaps and delivered");
+    }
+
+    // Regression (issue 15): random-sequence junk inflated `gap_bytes` to terabytes.
+    #[test]
+    fn random_sequence_junk_counts_no_more_gap_than_the_window() {
+        let mut r = Reassembler::new(1 << 20);
+        r.segment(999, true, false, b"", &mut |_| {});
+        r.segment(1000, false, false, b"hello", &mut |_| {});
+        let mut x: u32 = 0x1234_5678;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            r.segment(x, false, false, &[0u8; 1400], &mut |_| {});
+        }
+        r.flush(&mut |_| {});
+        // About one junk segment in 3,000 lands within the 1 MiB window.
+        assert!(r.stats.gap_bytes < 200 << 20, "gap bytes {}", r.stats.gap_bytes);
+        assert!(r.stats.out_of_window_bytes > 100_000 * 1400 * 9 / 10 / 2);
+        assert!(r.held_bytes() == 0);
+    }
+
+    #[test]
+    fn a_loss_larger_than_the_window_resynchronises_on_continuing_segments() {
+        let mut r = Reassembler::new(1 << 16);
+        let far = 10 << 20;
+        let got = run(
+            &mut r,
+            &[
+                (0, b"ab"),
+                (far, b"cd"),
+                (far + 2, b"ef"),
+                (far + 4, b"gh"),
+                (far + (1 << 20), b"x"),
+            ],
+        );
+        assert_eq!(got, ["ab", format!("<gap {}>", far - 2).as_str(), "cd", "ef", "gh"]);
+        assert_eq!(r.stats.gaps, 1);
+        assert_eq!(r.stats.gap_bytes, r.window(), "counted within the window");
+        assert_eq!(r.stats.out_of_window_bytes, 1, "a lone far segment is dropped at the end");
     }
 }

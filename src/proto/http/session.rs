@@ -601,6 +601,32 @@ impl HttpParser {
         out.push(txn(req, resp));
     }
 
+    /// A head cut short by missing bytes: a request whose start line was read is published at
+    /// once (noted; without a response, as which one answers it cannot be told) instead of
+    /// vanishing, which a large TCP gap after the request line made an evasion route. Pairing
+    /// of the requests around it is as before. Anything less is counted as malformed.
+    fn head_cut_by_gap(&mut self, s: usize, partial: &[u8], start_ns: i64, ts: i64) {
+        let Ok(mut h) = head::parse_truncated(partial, self.cfg.head.max_headers) else {
+            self.counters.malformed += 1;
+            return;
+        };
+        if !matches!(h.start, StartLine::Request { .. }) {
+            // A response head: its request (if any) is published unanswered at the end.
+            self.counters.malformed += 1;
+            return;
+        }
+        // Not over the size limit: cut by the gap (noted below).
+        h.truncated = false;
+        let mut out = Vec::new();
+        let _ = self.on_head(s, ts, start_ns, h, 0, &mut out);
+        if let Some(mut r) = self.pending.pop_back() {
+            r.done = true;
+            r.msg.note("head cut short by missing bytes");
+            self.publish(Some(r), None, &mut out);
+        }
+        self.parked.extend(out);
+    }
+
     fn publish_unanswered(&mut self, mut r: Request, why: &str, out: &mut Vec<Txn>) {
         r.msg.note(why);
         self.publish(Some(r), None, out);
@@ -758,12 +784,21 @@ impl Parser for HttpParser {
     fn gap(&mut self, dir: Dir, len: u64) {
         let s = idx(dir);
         let side = &mut self.sides[s];
-        side.buf.clear();
+        let partial = std::mem::take(&mut side.buf);
         side.scanned = 0;
-        side.head_ts = None;
+        let head_ts = side.head_ts.take();
+        let last_ns = side.last_ns;
         let state = std::mem::replace(&mut side.state, State::Resync { at_line_start: true });
         let next = match state {
             State::Tunnel => State::Tunnel,
+            State::Head if !partial.is_empty() => {
+                self.head_cut_by_gap(s, &partial, head_ts.unwrap_or(last_ns), last_ns);
+                State::Resync { at_line_start: true }
+            }
+            State::SkipHead { kept, start_ns, .. } => {
+                self.head_cut_by_gap(s, &kept, start_ns, last_ns);
+                State::Resync { at_line_start: true }
+            }
             State::ReqBody { id, mut body, hold } => {
                 let kept = body.gap(len);
                 let done = body.is_done();

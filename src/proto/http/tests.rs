@@ -349,13 +349,40 @@ fn gap_in_a_head_resynchronises_on_the_next_request_line() {
         &mut out,
     );
     p.data(Dir::ToClient, 3, b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", &mut out);
-    assert_eq!(out.len(), 1);
-    assert_eq!((req(&out[0]).method.as_str(), uri(&out[0])), ("PUT", "/next"));
+    // The request cut by the gap is published (issue 15: it used to vanish), unanswered.
+    assert_eq!(out.len(), 2);
+    assert_eq!(uri(&out[0]), "/lost");
+    assert!(out[0].notes.iter().any(|n| n == "request: head cut short by missing bytes"));
+    assert!(f(&out[0]).http.response.is_none());
+    assert_eq!((req(&out[1]).method.as_str(), uri(&out[1])), ("PUT", "/next"));
     // A gap between messages: the next segment starts a message.
     p.gap(Dir::ToServer, 10);
     p.data(Dir::ToServer, 4, b"DELETE /d HTTP/1.1\r\n\r\n", &mut out);
     p.close(5, &mut out);
-    assert_eq!(req(&out[1]).method, "DELETE");
+    assert_eq!(req(&out[2]).method, "DELETE");
+}
+
+// Regression (issue 15): a request interrupted by a large TCP gap disappeared with no event
+// and no counter (an evasion route).
+#[test]
+fn request_cut_by_a_large_gap_is_published_with_a_note() {
+    let mut p = parser();
+    let mut out = Vec::new();
+    p.data(Dir::ToServer, 1, b"POST /upload?cmd=x HTTP/1.1\r\nHost: victim\r\nContent-Le", &mut out);
+    p.gap(Dir::ToServer, 5_000_000);
+    p.close(2, &mut out);
+    assert_eq!(out.len(), 1);
+    let r = req(&out[0]);
+    assert_eq!(r.method, "POST");
+    assert_eq!(uri(&out[0]), "/upload?cmd=x");
+    assert!(out[0].notes.iter().any(|n| n == "request: head cut short by missing bytes"));
+    assert_eq!(p.take_counters().messages, 1);
+
+    // Not even a start line: nothing to publish, but counted.
+    let mut p = parser();
+    p.data(Dir::ToServer, 1, b"POST /upl", &mut out);
+    p.gap(Dir::ToServer, 5_000_000);
+    assert_eq!(p.take_counters().malformed, 1);
 }
 
 #[test]

@@ -108,9 +108,16 @@ pub fn rfc3339_secs(secs: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.000Z", sod / 3600, (sod / 60) % 60, sod % 60)
 }
 
+/// Names kept per certificate list (subject alternative names, each attribute of a subject or
+/// issuer): a certificate is bounded only by the handshake buffer, so one could carry tens of
+/// thousands. Large real certificates list a few hundred alternative names.
+pub const MAX_CERT_NAMES: usize = 512;
+
 fn name(n: &X509Name<'_>) -> Name {
     let strs = |it: &mut dyn Iterator<Item = &x509_parser::x509::AttributeTypeAndValue<'_>>| {
-        it.filter_map(|a| a.as_str().ok().map(str::to_owned)).collect::<Vec<_>>()
+        it.filter_map(|a| a.as_str().ok().map(str::to_owned))
+            .take(MAX_CERT_NAMES)
+            .collect::<Vec<_>>()
     };
     Name {
         common_name: strs(&mut n.iter_common_name()),
@@ -190,6 +197,9 @@ fn x509(c: &X509Certificate<'_>) -> X509 {
     let mut alternative_names = Vec::new();
     if let Ok(Some(san)) = c.subject_alternative_name() {
         for g in &san.value.general_names {
+            if alternative_names.len() >= MAX_CERT_NAMES {
+                break;
+            }
             match g {
                 GeneralName::DNSName(s) | GeneralName::RFC822Name(s) | GeneralName::URI(s) => {
                     alternative_names.push((*s).to_owned())

@@ -10,8 +10,33 @@
 
 use crate::bytes::Cursor;
 
-fn u16s(b: &[u8]) -> Vec<u16> {
-    b.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect()
+/// Items kept per list of a hello (extensions, cipher suites, groups, signature algorithms,
+/// versions, key shares, point formats, ALPN ids, server names, compression methods). Real
+/// hellos stay far below (a browser sends ~20 extensions and ~20 suites; a scanner offering
+/// every suite ~350); beyond, the rest is dropped and [`LIST_OVER_LIMIT`] noted, so a hello of
+/// 20,000 extensions gives a small event (it gave one of 138 KB).
+pub const MAX_HELLO_LIST: usize = 256;
+/// Bytes kept of one server name (a DNS name is at most 253).
+pub const MAX_SERVER_NAME_BYTES: usize = 255;
+/// The anomaly noted when a list or a name was cut; the session counts it in `limit_hits`.
+pub const LIST_OVER_LIMIT: &str = "hello_list_over_limit";
+
+/// Appends `item` unless `list` is full; a full list notes the anomaly once.
+fn push_capped<T>(list: &mut Vec<T>, item: T, anomalies: &mut Vec<&'static str>) {
+    if list.len() < MAX_HELLO_LIST {
+        list.push(item);
+    } else if !anomalies.contains(&LIST_OVER_LIMIT) {
+        anomalies.push(LIST_OVER_LIMIT);
+    }
+}
+
+/// Big-endian u16 items, at most [`MAX_HELLO_LIST`].
+fn u16s(b: &[u8], anomalies: &mut Vec<&'static str>) -> Vec<u16> {
+    let mut v = Vec::new();
+    for c in b.chunks_exact(2) {
+        push_capped(&mut v, u16::from_be_bytes([c[0], c[1]]), anomalies);
+    }
+    v
 }
 
 /// Extensions of a hello message, as far as the event uses them.
@@ -47,27 +72,39 @@ pub fn parse_extensions(block: &[u8], client: bool) -> Extensions {
             e.anomalies.push("truncated_extension");
             break;
         };
-        e.types.push(t);
+        push_capped(&mut e.types, t, &mut e.anomalies);
         let mut d = Cursor::new(data);
+        let an = &mut e.anomalies;
         let ok = match t {
             0 => d.vec16().map(|list| {
                 let mut l = Cursor::new(list);
                 while let (Some(kind), Some(name)) = (l.u8(), l.vec16()) {
                     if kind == 0 {
-                        e.server_names.push(String::from_utf8_lossy(name).into_owned());
+                        if name.len() > MAX_SERVER_NAME_BYTES && !an.contains(&LIST_OVER_LIMIT) {
+                            an.push(LIST_OVER_LIMIT);
+                        }
+                        let name = name.get(..MAX_SERVER_NAME_BYTES).unwrap_or(name);
+                        let name = String::from_utf8_lossy(name).into_owned();
+                        push_capped(&mut e.server_names, name, an);
                     }
                 }
             }),
             16 => d.vec16().map(|list| {
                 let mut l = Cursor::new(list);
                 while let Some(p) = l.vec8() {
-                    e.alpn.push(p.to_vec());
+                    push_capped(&mut e.alpn, p.to_vec(), an);
                 }
             }),
-            10 => d.vec16().map(|l| e.groups = u16s(l)),
-            11 => d.vec8().map(|l| e.point_formats = l.to_vec()),
-            13 => d.vec16().map(|l| e.signature_algorithms = u16s(l)),
-            43 if client => d.vec8().map(|l| e.supported_versions = u16s(l)),
+            10 => d.vec16().map(|l| e.groups = u16s(l, an)),
+            11 => d.vec8().map(|l| {
+                let cut = l.get(..MAX_HELLO_LIST).unwrap_or(l);
+                if cut.len() < l.len() && !an.contains(&LIST_OVER_LIMIT) {
+                    an.push(LIST_OVER_LIMIT);
+                }
+                e.point_formats = cut.to_vec();
+            }),
+            13 => d.vec16().map(|l| e.signature_algorithms = u16s(l, an)),
+            43 if client => d.vec8().map(|l| e.supported_versions = u16s(l, an)),
             43 => d.u16().map(|v| e.supported_versions = vec![v]),
             35 => {
                 e.session_ticket = Some(data.len());
@@ -84,7 +121,7 @@ pub fn parse_extensions(block: &[u8], client: bool) -> Extensions {
             51 if client => d.vec16().map(|list| {
                 let mut l = Cursor::new(list);
                 while let (Some(g), Some(_)) = (l.u16(), l.vec16()) {
-                    e.key_share.push(g);
+                    push_capped(&mut e.key_share, g, an);
                 }
             }),
             // ServerHello: group and key; HelloRetryRequest: the group alone.
@@ -134,13 +171,24 @@ pub fn parse_client_hello(body: &[u8]) -> Result<ClientHello, &'static str> {
     if ch.ext.is_some() && !rest.is_empty() {
         anomalies.push("trailing_bytes_client_hello");
     }
+    let mut ciphers = Vec::new();
+    for c in &ch.ciphers {
+        push_capped(&mut ciphers, c.0, &mut anomalies);
+    }
+    let mut compression = Vec::new();
+    for c in &ch.comp {
+        push_capped(&mut compression, c.0, &mut anomalies);
+    }
+    if ext.anomalies.contains(&LIST_OVER_LIMIT) && !anomalies.contains(&LIST_OVER_LIMIT) {
+        anomalies.push(LIST_OVER_LIMIT);
+    }
     Ok(ClientHello {
         sslv2: false,
         version: ch.version.0,
         session_id: ch.session_id.map(<[u8]>::to_vec).unwrap_or_default(),
-        ciphers: ch.ciphers.iter().map(|c| c.0).collect(),
+        ciphers,
         sslv2_ciphers: Vec::new(),
-        compression: ch.comp.iter().map(|c| c.0).collect(),
+        compression,
         ext,
         anomalies,
     })
@@ -171,14 +219,15 @@ pub fn parse_sslv2_client_hello(rec: &[u8]) -> Result<ClientHello, &'static str>
     r.take(usize::from(chal_len)).ok_or(bad)?;
     let mut ciphers = Vec::new();
     let mut sslv2_ciphers = Vec::new();
+    let mut anomalies = Vec::new();
     for s in specs.chunks_exact(3) {
         if s[0] == 0 {
-            ciphers.push(u16::from_be_bytes([s[1], s[2]]));
+            push_capped(&mut ciphers, u16::from_be_bytes([s[1], s[2]]), &mut anomalies);
         } else {
-            sslv2_ciphers.push(u32::from_be_bytes([0, s[0], s[1], s[2]]));
+            let kind = u32::from_be_bytes([0, s[0], s[1], s[2]]);
+            push_capped(&mut sslv2_ciphers, kind, &mut anomalies);
         }
     }
-    let mut anomalies = Vec::new();
     if !r.rest().is_empty() {
         anomalies.push("trailing_bytes_client_hello");
     }
@@ -248,8 +297,11 @@ pub fn parse_server_hello(body: &[u8]) -> Result<ServerHello, &'static str> {
         let cipher = r.u16().ok_or(bad)?;
         let block = r.vec16().ok_or(bad)?;
         let ext = parse_extensions(block, false);
-        let anomalies =
+        let mut anomalies =
             if r.rest().is_empty() { vec![] } else { vec!["trailing_bytes_server_hello"] };
+        if ext.anomalies.contains(&LIST_OVER_LIMIT) {
+            anomalies.push(LIST_OVER_LIMIT);
+        }
         return Ok(ServerHello {
             version,
             session_id: Vec::new(),
@@ -277,6 +329,9 @@ pub fn parse_server_hello(body: &[u8]) -> Result<ServerHello, &'static str> {
             Extensions::default()
         }
     };
+    if ext.anomalies.contains(&LIST_OVER_LIMIT) {
+        anomalies.push(LIST_OVER_LIMIT);
+    }
     Ok(ServerHello {
         version: sh.version.0,
         session_id: sh.session_id.map(<[u8]>::to_vec).unwrap_or_default(),

@@ -98,6 +98,9 @@ impl TlsParser {
     }
 
     fn anomaly(&mut self, a: &str) {
+        if a == hello::LIST_OVER_LIMIT {
+            self.counters.limit_hits += 1;
+        }
         if self.anomalies.len() < MAX_ANOMALIES && !self.anomalies.iter().any(|x| x == a) {
             self.anomalies.push(a.to_owned());
         }

@@ -366,3 +366,57 @@ fn stray_bytes_and_lost_change_cipher_spec_are_survived() {
         Some("9f5e2e0d84076af5475bbe44debdb03e")
     );
 }
+
+/// The body of a ClientHello with `n` empty extensions of distinct types.
+fn hello_body_with_extensions(n: u16) -> Vec<u8> {
+    let mut exts = Vec::new();
+    for i in 0..n {
+        exts.extend_from_slice(&(1000 + i).to_be_bytes());
+        exts.extend_from_slice(&[0, 0]);
+    }
+    let mut body = vec![3, 3];
+    body.extend_from_slice(&[7; 32]); // random
+    body.push(0); // session id
+    body.extend_from_slice(&[0, 2, 0x13, 0x01]); // one cipher suite
+    body.extend_from_slice(&[1, 0]); // null compression
+    body.extend_from_slice(&(exts.len() as u16).to_be_bytes());
+    body.extend_from_slice(&exts);
+    body
+}
+
+/// That ClientHello as a handshake message in TLS records.
+fn hello_with_extensions(n: u16) -> Vec<u8> {
+    let body = hello_body_with_extensions(n);
+    let mut msg = vec![1];
+    msg.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+    msg.extend_from_slice(&body);
+    let mut stream = Vec::new();
+    for rec in msg.chunks(16_384) {
+        stream.extend_from_slice(&[0x16, 3, 1]);
+        stream.extend_from_slice(&(rec.len() as u16).to_be_bytes());
+        stream.extend_from_slice(rec);
+    }
+    stream
+}
+
+// Regression (issue 15): extension lists were uncapped (one event of 138 KB).
+#[test]
+fn hello_lists_are_capped_and_counted() {
+    let n = 16_000; // as many empty extensions as the 16-bit block length allows
+    let mut p = parser();
+    let mut out = Vec::new();
+    p.data(Dir::ToServer, 1, &hello_with_extensions(n), &mut out);
+    p.close(2, &mut out);
+    assert_eq!(out.len(), 1);
+    let json = serde_json::to_string(&out[0].fields).unwrap();
+    assert!(json.len() < 16 * 1024, "event fields of {} bytes", json.len());
+    let f = tls(&out[0]);
+    assert!(f.detailed.anomalies.iter().any(|a| a == hello::LIST_OVER_LIMIT));
+    assert_eq!(p.take_counters().limit_hits, 1);
+    let ch = hello::parse_client_hello(&hello_body_with_extensions(n)).unwrap();
+    assert_eq!(ch.ext.types.len(), hello::MAX_HELLO_LIST);
+    // Below the cap nothing is cut or flagged.
+    let ch = hello::parse_client_hello(&hello_body_with_extensions(40)).unwrap();
+    assert_eq!(ch.ext.types.len(), 40);
+    assert!(ch.anomalies.is_empty());
+}
