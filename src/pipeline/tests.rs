@@ -98,8 +98,8 @@ fn udp_frame(i: u32) -> Vec<u8> {
 // before the queue saw any; now they leave the worker in parts as they are made.
 #[test]
 fn a_burst_of_final_reports_leaves_the_worker_in_bounded_parts() {
-    let cfg = crate::config::Config::default();
-    let settings = PipelineSettings::from_config(&cfg, true);
+    let cfg = crate::config::Settings::new(crate::config::Config::default()).unwrap();
+    let settings = PipelineSettings::from_settings(&cfg, true);
     let worker = Worker::new(0, 1, &settings, context(&cfg), Arc::new(Counters::default()));
     let flows = 10_000u32;
     let mut batch = FrameBatch { last: true, now_ns: 1_000, ..FrameBatch::default() };
