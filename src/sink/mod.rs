@@ -12,6 +12,7 @@ pub mod console;
 pub mod elasticsearch;
 pub mod file;
 pub mod kafka;
+pub mod throttle;
 
 pub use config::Selected;
 
@@ -65,6 +66,17 @@ pub trait Output: Send {
     /// (its own retries, delivery reports) stops waiting once it is requested and answers
     /// `Retry` for what is left.
     fn watch_shutdown(&mut self, _drain_over: &crate::shutdown::Shutdown) {}
+    /// How many times the pipeline resends an event this output answered `Retry` before it
+    /// drops it (`dropped_retries_exhausted`); `None`: until it is delivered. The pipeline
+    /// ignores the limit when a disk spool holds the events (`queue.disk`).
+    fn max_retries(&self) -> Option<u32> {
+        None
+    }
+}
+
+/// `max_retries` as configured (Beats semantics): a negative value retries forever.
+pub fn retry_limit(max_retries: i64) -> Option<u32> {
+    u32::try_from(max_retries).ok()
 }
 
 /// The output the configuration selects (console when none is enabled).
@@ -74,10 +86,22 @@ pub fn from_config(out: &config::Output) -> Result<Box<dyn Output>, OutputError>
 
 /// Opens the output that validation selected.
 pub fn open(selected: &Selected) -> Result<Box<dyn Output>, OutputError> {
+    open_with(selected, None)
+}
+
+/// Opens the output in front of a queue; `spool` is the disk spool's path when one holds the
+/// events. With a spool the file output `fsync`s every batch before it reports it delivered
+/// (the spool forgets what is acknowledged), and an Elasticsearch that cannot be reached at
+/// start is a warning, not an error: the events wait in the spool.
+pub fn open_with(selected: &Selected, spool: Option<&str>) -> Result<Box<dyn Output>, OutputError> {
     match selected {
         Selected::Kafka(k) => kafka::open(k),
-        Selected::Elasticsearch(e) => elasticsearch::open(e),
-        Selected::File(f) => Ok(Box::new(file::FileOutput::open(f)?)),
+        Selected::Elasticsearch(e) => elasticsearch::open_with(e, spool),
+        Selected::File(f) => {
+            let mut out = file::FileOutput::open(f)?;
+            out.sync_each_batch(spool.is_some());
+            Ok(Box::new(out))
+        }
         Selected::Console { pretty } => Ok(Box::new(console::ConsoleOutput::new(*pretty))),
     }
 }
