@@ -731,3 +731,44 @@ fn live_kafka_unreachable_starts_and_stops_within_the_drain_limit() {
     assert_eq!(done.code, Some(1), "{}", done.stderr);
     assert!(done.stderr.contains("events are lost"), "{}", done.stderr);
 }
+
+#[test]
+fn live_elasticsearch_unreachable_with_a_spool_starts_capturing_and_says_so() {
+    let Some(ns) =
+        setup("live_elasticsearch_unreachable_with_a_spool_starts_capturing_and_says_so")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("spool");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let es = format!("http://127.0.0.1:{port}");
+    let mut cmd = ns.wirebeat();
+    cmd.args(["run", "-i", "wbB", "-E", &format!("output.elasticsearch.hosts=[\"{es}\"]")])
+        .args(["-E", &format!("queue.disk.path={}", spool.display())])
+        .args(["-E", "wirebeat.shutdown_timeout=1s"]);
+    let daemon = Daemon::start(cmd, dir.path());
+    ns.replay(&corpus(CAPTURES[0]));
+    std::thread::sleep(Duration::from_millis(500));
+    let done = daemon.stop();
+    let warn = done.stderr.lines().find(|l| l.contains("starting anyway")).unwrap_or_else(|| {
+        panic!("no warning: {}", done.stderr);
+    });
+    assert!(warn.contains(&es) && warn.contains(&spool.display().to_string()), "{warn}");
+    assert!(summary_value(&done.stderr, "read") > 0, "{}", done.stderr);
+    // The events wait in the spool: nothing lost, exit 0.
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert!(done.stderr.contains("stay in the spool"), "{}", done.stderr);
+
+    // Without a spool the reason is one line and the exit code 1.
+    let out = ns
+        .wirebeat()
+        .args(["run", "-i", "wbB", "-E", &format!("output.elasticsearch.hosts=[\"{es}\"]")])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // (The namespace's loopback is down: "network is unreachable" rather than refused.)
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("cannot connect") && stderr.contains(&es), "{stderr}");
+}

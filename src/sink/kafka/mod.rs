@@ -122,6 +122,8 @@ pub struct KafkaOutput {
     seq: usize,
     /// Requested when the run's drain is over: `send` stops waiting for reports and room.
     drain_over: Shutdown,
+    /// One "trimmed" warning a second, not one per event.
+    throttle: crate::sink::throttle::Throttle,
 }
 
 /// Opens the output.
@@ -184,6 +186,7 @@ impl KafkaOutput {
             topic,
             seq: 0,
             drain_over: Shutdown::new(),
+            throttle: Default::default(),
         })
     }
 
@@ -260,12 +263,15 @@ impl Output for KafkaOutput {
             let payload: &[u8] = if ev.json.len() > max {
                 match trim::trim(&ev.json, ev.dataset, max) {
                     Ok(t) => {
-                        tracing::warn!(
-                            output = NAME,
-                            bytes = ev.json.len(),
-                            max,
-                            "event larger than max_message_bytes sent trimmed"
-                        );
+                        if let Some(n) = self.throttle.admit("event trimmed") {
+                            let more = crate::sink::throttle::suppressed_note(n);
+                            tracing::warn!(
+                                output = NAME,
+                                bytes = ev.json.len(),
+                                max,
+                                "event larger than max_message_bytes sent trimmed{more}"
+                            );
+                        }
                         trimmed = t;
                         &trimmed
                     }
