@@ -215,6 +215,17 @@ fn wait_for_line(lines: &std::sync::Mutex<Vec<String>>, what: &str, limit: std::
 
 #[test]
 fn first_signal_says_what_it_waits_for_second_aborts_with_the_summary() {
+    signals_then_abort(None);
+}
+
+#[test]
+fn abort_with_a_spool_says_how_many_events_stay_in_it() {
+    let dir = tempfile::tempdir().unwrap();
+    signals_then_abort(Some(&dir.path().join("spool")));
+}
+
+/// `read` into an output that never answers; SIGTERM, then SIGINT. `spool`: with `queue.disk`.
+fn signals_then_abort(spool: Option<&std::path::Path>) {
     let pcap = shared().join("corpus/pcaps/zeek-wikipedia.pcap");
     let n = console_lines(&pcap).len();
     // An output that never answers (a closed port, retried without limit), and a long drain
@@ -224,6 +235,12 @@ fn first_signal_says_what_it_waits_for_second_aborts_with_the_summary() {
         .args(["read", "--no-progress"])
         .args(["-E", &format!("output.kafka.hosts=[\"127.0.0.1:{port}\"]")])
         .args(["-E", "output.kafka.max_retries=-1", "-E", "wirebeat.shutdown_timeout=5m"])
+        .args(
+            spool
+                .map(|p| format!("queue.disk.path={}", p.display()))
+                .iter()
+                .flat_map(|o| ["-E", o]),
+        )
         .arg(&pcap)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -258,5 +275,9 @@ fn first_signal_says_what_it_waits_for_second_aborts_with_the_summary() {
     std::thread::sleep(std::time::Duration::from_millis(200));
     let all = lines.lock().unwrap().join("\n");
     assert!(all.contains("wirebeat summary:"), "{all}");
-    assert!(all.contains(&format!("aborted: {n} queued events are lost")), "{all}");
+    let left = match spool {
+        Some(p) => format!("aborted: {n} events stay in the spool {}", p.display()),
+        None => format!("aborted: {n} queued events are lost"),
+    };
+    assert!(all.contains(&left), "{all}");
 }

@@ -79,6 +79,13 @@ pub fn retry_limit(max_retries: i64) -> Option<u32> {
     u32::try_from(max_retries).ok()
 }
 
+/// The file output in front of a queue: it `fsync`s every batch when a spool holds the events.
+fn open_file(f: &config::FileOutput, spool: Option<&str>) -> Result<file::FileOutput, OutputError> {
+    let mut out = file::FileOutput::open(f)?;
+    out.sync_each_batch(spool.is_some());
+    Ok(out)
+}
+
 /// The output the configuration selects (console when none is enabled).
 pub fn from_config(out: &config::Output) -> Result<Box<dyn Output>, OutputError> {
     open(&out.selected())
@@ -97,11 +104,27 @@ pub fn open_with(selected: &Selected, spool: Option<&str>) -> Result<Box<dyn Out
     match selected {
         Selected::Kafka(k) => kafka::open(k),
         Selected::Elasticsearch(e) => elasticsearch::open_with(e, spool),
-        Selected::File(f) => {
-            let mut out = file::FileOutput::open(f)?;
-            out.sync_each_batch(spool.is_some());
-            Ok(Box::new(out))
-        }
+        Selected::File(f) => Ok(Box::new(open_file(f, spool)?)),
         Selected::Console { pretty } => Ok(Box::new(console::ConsoleOutput::new(*pretty))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_file_output_fsyncs_each_batch_only_in_front_of_a_spool() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = config::FileOutput {
+            enabled: true,
+            path: dir.path().display().to_string(),
+            ..config::FileOutput::default()
+        };
+        assert!(open_file(&f, Some("/var/lib/wirebeat/spool")).unwrap().syncs_each_batch());
+        assert!(!open_file(&f, None).unwrap().syncs_each_batch());
+        assert_eq!(retry_limit(3), Some(3));
+        assert_eq!(retry_limit(0), Some(0));
+        assert_eq!(retry_limit(-1), None);
     }
 }
