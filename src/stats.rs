@@ -102,6 +102,9 @@ counters!(
         /// Events dropped because the drain limit (`wirebeat.shutdown_timeout`) passed before
         /// they were delivered (memory queue only; the spool keeps them for the next start).
         dropped_shutdown,
+        /// Events dropped after the output's `max_retries` resends all failed (memory queue
+        /// only; with the spool they are retried until delivered).
+        dropped_retries_exhausted,
         /// Events dropped because the spool could not write them.
         dropped_spool_error,
         /// Bytes of the spool's segments on disk (gauge).

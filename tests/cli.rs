@@ -186,3 +186,103 @@ fn spool_gives_the_same_output_as_the_memory_queue() {
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(stderr.contains("replayed=0"), "{stderr}");
 }
+
+/// `kill -SIG PID` for the child this test spawned (never by name: others run wirebeat too).
+fn signal(child: &std::process::Child, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([&format!("-{sig}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+/// Collects a child's stderr lines as they come.
+fn stderr_lines(child: &mut std::process::Child) -> std::sync::Arc<std::sync::Mutex<Vec<String>>> {
+    use std::io::BufRead;
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let err = child.stderr.take().unwrap();
+    let l = lines.clone();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+            l.lock().unwrap().push(line);
+        }
+    });
+    lines
+}
+
+fn wait_for_line(lines: &std::sync::Mutex<Vec<String>>, what: &str, limit: std::time::Duration) {
+    let start = std::time::Instant::now();
+    while !lines.lock().unwrap().iter().any(|l| l.contains(what)) {
+        assert!(start.elapsed() < limit, "no {what:?} line: {:?}", lines.lock().unwrap());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn first_signal_says_what_it_waits_for_second_aborts_with_the_summary() {
+    signals_then_abort(None);
+}
+
+#[test]
+fn abort_with_a_spool_says_how_many_events_stay_in_it() {
+    let dir = tempfile::tempdir().unwrap();
+    signals_then_abort(Some(&dir.path().join("spool")));
+}
+
+/// `read` into an output that never answers; SIGTERM, then SIGINT. `spool`: with `queue.disk`.
+fn signals_then_abort(spool: Option<&std::path::Path>) {
+    let pcap = shared().join("corpus/pcaps/zeek-wikipedia.pcap");
+    let n = console_lines(&pcap).len();
+    // An output that never answers (a closed port, retried without limit), and a long drain
+    // limit: only the second signal ends the run.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = wirebeat()
+        .args(["read", "--no-progress"])
+        .args(["-E", &format!("output.kafka.hosts=[\"127.0.0.1:{port}\"]")])
+        .args(["-E", "output.kafka.max_retries=-1", "-E", "wirebeat.shutdown_timeout=5m"])
+        .args(
+            spool
+                .map(|p| format!("queue.disk.path={}", p.display()))
+                .iter()
+                .flat_map(|o| ["-E", o]),
+        )
+        .arg(&pcap)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = stderr_lines(&mut child);
+    // The capture is read at once; then the drain waits for the output.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert!(child.try_wait().unwrap().is_none(), "{:?}", lines.lock().unwrap());
+    signal(&child, "TERM");
+    wait_for_line(&lines, "stopping:", std::time::Duration::from_secs(10));
+    let stopping = lines.lock().unwrap().iter().find(|l| l.contains("stopping:")).cloned();
+    let stopping = stopping.unwrap();
+    assert!(
+        stopping.contains(&format!("delivering {n} queued events"))
+            && stopping.contains("to kafka (up to 5m)")
+            && stopping.contains("Ctrl-C again"),
+        "{stopping}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(child.try_wait().unwrap().is_none(), "the first signal does not abort");
+    signal(&child, "INT");
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(10), "still running");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(130));
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let all = lines.lock().unwrap().join("\n");
+    assert!(all.contains("wirebeat summary:"), "{all}");
+    let left = match spool {
+        Some(p) => format!("aborted: {n} events stay in the spool {}", p.display()),
+        None => format!("aborted: {n} queued events are lost"),
+    };
+    assert!(all.contains(&left), "{all}");
+}

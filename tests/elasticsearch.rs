@@ -553,3 +553,103 @@ fn tls_ca_file_fingerprint_and_verification_modes() {
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(multiset(&es.docs()), multiset(&want));
 }
+
+#[test]
+fn every_event_rejected_fails_the_read_with_rate_limited_warnings() {
+    let want = console(&flood());
+    let n = want.len();
+    assert!(n >= 500, "a flood of rejections is the point: {n}");
+    let es = EsServer::start();
+    es.set_item_fault(|_, _| {
+        Some((400, "document_parsing_exception".into(), "failed to parse field".into()))
+    });
+    let started = std::time::Instant::now();
+    let (code, err) = read_es(&flood(), &[es.url()], &[]);
+    let took = started.elapsed().as_secs() as usize;
+    assert_eq!(code, Some(1), "nothing was delivered: {err}");
+    let s = summary(&err);
+    assert!(s.contains(&format!("events written=0 of {n} (rejected {n})")), "{s}");
+    let last = err.lines().last().unwrap();
+    assert_eq!(
+        last,
+        format!("wirebeat: {n} events were not delivered: {n} rejected by the output"),
+        "{err}"
+    );
+    // One line a second at most (plus the first), and one that says how many were held back.
+    let warnings: Vec<&str> = err.lines().filter(|l| l.contains("event rejected")).collect();
+    assert!(!warnings.is_empty(), "{err}");
+    assert!(warnings.len() <= took + 2, "{} lines in {took}s: {err}", warnings.len());
+    let suppressed: Vec<&str> = err.lines().filter(|l| l.contains("suppressed")).collect();
+    assert!(!suppressed.is_empty(), "the held-back lines are counted: {err}");
+    assert!(!err.contains("document refused"), "one warning per cause, not two per event");
+    assert!(
+        err.lines().count() < 20,
+        "{} stderr lines for {n} rejections: {err}",
+        err.lines().count()
+    );
+    eprintln!("{n} rejections, {} stderr lines: {err}", err.lines().count());
+}
+
+#[test]
+fn always_503_drops_after_max_retries_without_a_spool() {
+    let want = console(&demo());
+    let n = want.len();
+    let es = EsServer::start();
+    for _ in 0..100_000 {
+        es.push_answer(Answer::Status(503));
+    }
+    let started = std::time::Instant::now();
+    let (code, err) = read_es(&demo(), &[es.url()], &["output.elasticsearch.max_retries=1"]);
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(20), "took {took:?}: {err}");
+    assert_eq!(code, Some(1), "{err}");
+    let s = summary(&err);
+    assert!(s.contains(&format!("retries_exhausted={n}")), "{s}");
+    assert!(s.contains(&format!("events written=0 of {n}")), "{s}");
+    assert!(
+        err.contains(&format!("{n} events were not delivered: {n} dropped after max_retries")),
+        "{err}"
+    );
+    // max_retries 1: each send tries twice, and the pipeline resends once: 4 requests a batch.
+    assert_eq!(es.bulk_requests().len(), 4, "{err}");
+}
+
+#[test]
+fn unreachable_elasticsearch_with_a_spool_starts_and_spools() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("spool");
+    let dead = format!("http://127.0.0.1:{}", closed_port());
+    let (code, err) = read_es(
+        &demo(),
+        std::slice::from_ref(&dead),
+        &[&format!("queue.disk.path={}", spool.display()), "wirebeat.shutdown_timeout=2s"],
+    );
+    // The run starts, says why and where the events wait, and keeps them at the drain limit.
+    let warn = err
+        .lines()
+        .find(|l| l.contains("starting anyway"))
+        .unwrap_or_else(|| panic!("no warning: {err}"));
+    assert!(warn.contains(&dead) && warn.contains("elasticsearch"), "{warn}");
+    assert!(warn.contains(&spool.display().to_string()), "{warn}");
+    assert_eq!(code, Some(1), "{err}");
+    let n = console(&demo()).len();
+    assert!(err.contains(&format!("{n} events stay in the spool")), "{err}");
+}
+
+#[test]
+fn test_output_asks_elasticsearch_and_names_the_problem() {
+    let es = EsServer::start();
+    let h = hosts(&[es.url()]);
+    let out = wirebeat().args(["test", "output", "-E", &h]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("OK") && stdout.contains("Elasticsearch 8"), "{stdout}");
+    assert!(es.requests().iter().any(|r| r.method == "GET" && r.path == "/"));
+
+    let dead = format!("http://127.0.0.1:{}", closed_port());
+    let h = hosts(std::slice::from_ref(&dead));
+    let out = wirebeat().args(["test", "output", "-E", &h]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("connection refused") && stderr.contains(&dead), "{stderr}");
+}

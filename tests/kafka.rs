@@ -361,3 +361,67 @@ fn tansu_trimmed_event_round_trip() {
     assert_eq!(v["network"]["community_id"], orig["network"]["community_id"]);
     check_message(&got[0].0, &got[0].1, &got[0].2);
 }
+
+/// A 127.0.0.1 port nothing listens on.
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+#[test]
+fn closed_port_drops_after_max_retries_and_fails_the_read() {
+    let n = console_lines(&capture()).len() as u64;
+    let hosts = format!("output.kafka.hosts=[\"127.0.0.1:{}\"]", closed_port());
+    let start = Instant::now();
+    let (out, _) =
+        read(&[&capture()], &[&hosts, "output.kafka.timeout=1s", "output.kafka.max_retries=1"]);
+    let took = start.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(took < Duration::from_secs(60), "took {took:?}: {stderr}");
+    assert!(stderr.contains(&format!("retries_exhausted={n}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{n} events were not delivered: {n} dropped after max_retries")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn closed_port_retrying_forever_still_ends_at_the_drain_limit() {
+    let n = console_lines(&capture()).len();
+    let hosts = format!("output.kafka.hosts=[\"127.0.0.1:{}\"]", closed_port());
+    let start = Instant::now();
+    let (out, _) = read(
+        &[&capture()],
+        &[&hosts, "output.kafka.max_retries=-1", "wirebeat.shutdown_timeout=2s"],
+    );
+    let took = start.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(took < Duration::from_secs(15), "the drain limit is 2 s, took {took:?}: {stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("{n} events are lost")), "{stderr}");
+}
+
+#[test]
+fn test_output_sends_a_metadata_request() {
+    let m = mock(1, "wirebeat", 1);
+    let hosts =
+        format!("output.kafka.hosts={:?}", m.bootstrap_servers().split(',').collect::<Vec<_>>());
+    let out = wirebeat().args(["test", "output", "-E", &hosts]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("OK, brokers") && stdout.contains("topics"), "{stdout}");
+
+    let dead = format!("127.0.0.1:{}", closed_port());
+    let start = Instant::now();
+    let out = wirebeat()
+        .args(["test", "output", "-E", &format!("output.kafka.hosts=[\"{dead}\"]")])
+        .args(["-E", "output.kafka.timeout=2s"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(start.elapsed() < Duration::from_secs(15));
+    let last = stderr.lines().last().unwrap_or("");
+    assert!(last.contains(&dead) && last.contains("metadata request"), "{stderr}");
+}

@@ -486,3 +486,292 @@ fn live_bad_bpf_filter_is_one_error_line() {
     assert!(err[0].contains("BPF"), "stderr: {err:#?}");
     assert!(err[0].contains("not a filter((("), "stderr: {err:#?}");
 }
+
+/// A number from the summary line: `name=N`.
+fn summary_value(stderr: &str, name: &str) -> u64 {
+    let line = stderr.lines().find(|l| l.starts_with("wirebeat summary:")).unwrap_or_else(|| {
+        panic!("no summary: {stderr}");
+    });
+    let key = format!(" {name}=");
+    let at = line.find(&key).unwrap_or_else(|| panic!("no {name} in {line}")) + key.len();
+    line[at..].split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+}
+
+/// Every record of the spool in `dir`, split at the acknowledged offset: (acknowledged, not),
+/// read with the format documented in `src/queue/spool.rs`. A torn tail is left out.
+fn spool_records(dir: &Path) -> (Vec<String>, Vec<String>) {
+    let ack = std::fs::read_to_string(dir.join("ack")).unwrap_or_default();
+    let parts: Vec<u64> = ack.split_whitespace().skip(2).map(|x| x.parse().unwrap()).collect();
+    let (a_seg, a_off) = if parts.len() == 2 { (parts[0], parts[1] as usize) } else { (0, 8) };
+    let mut segs: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter_map(|p| {
+            let n = p.file_name()?.to_str()?.strip_prefix("segment-")?.strip_suffix(".wbq")?;
+            Some((n.parse().ok()?, p.clone()))
+        })
+        .collect();
+    segs.sort();
+    let (mut acked, mut open) = (Vec::new(), Vec::new());
+    for (id, path) in segs {
+        let b = std::fs::read(path).unwrap();
+        let mut off = 8;
+        while off + 8 <= b.len() {
+            let len = u32::from_le_bytes(b[off..off + 4].try_into().unwrap()) as usize;
+            let Some(p) = b.get(off + 8..off + 8 + len) else { break };
+            let d = p[0] as usize;
+            let kl = u16::from_le_bytes([p[1 + d], p[2 + d]]);
+            let json_at = 3 + d + if kl == 0xFFFF { 0 } else { kl as usize };
+            let doc = String::from_utf8(p[json_at..].to_vec()).unwrap();
+            if id < a_seg || (id == a_seg && off < a_off) {
+                acked.push(doc);
+            } else {
+                open.push(doc);
+            }
+            off += 8 + len;
+        }
+    }
+    (acked, open)
+}
+
+#[test]
+fn live_sigkill_with_file_output_and_spool_loses_nothing_acknowledged() {
+    let Some(ns) = setup("live_sigkill_with_file_output_and_spool_loses_nothing_acknowledged")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let spool = dir.path().join("spool");
+    let args = [
+        "-E".to_owned(),
+        format!("output.file.path={}", out_dir.display()),
+        "-E".to_owned(),
+        "output.file.filename=events.ndjson".to_owned(),
+        "-E".to_owned(),
+        format!("queue.disk.path={}", spool.display()),
+        "-E".to_owned(),
+        "wirebeat.flows.period=1s".to_owned(),
+    ];
+    let file = out_dir.join("events.ndjson");
+    let start = |dir: &Path| {
+        let mut cmd = ns.wirebeat();
+        cmd.args(["run", "-i", "wbB", "-E", "wirebeat.workers=2"]).args(&args);
+        Daemon::start(cmd, dir)
+    };
+    let run1 = dir.path().join("run1");
+    std::fs::create_dir_all(&run1).unwrap();
+    let mut daemon = start(&run1);
+    // Live traffic until the spool has acknowledged events to the file for a while.
+    let pcaps: Vec<PathBuf> = CAPTURES.iter().map(|c| corpus(c)).collect();
+    let t0 = Instant::now();
+    let mut rounds = 0;
+    while t0.elapsed() < Duration::from_secs(4) || !spool.join("ack").exists() {
+        assert!(t0.elapsed() < Duration::from_secs(60), "no acknowledgement in 60 s");
+        for p in &pcaps {
+            ns.replay(p);
+        }
+        rounds += 1;
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    daemon.child.kill().unwrap(); // SIGKILL, to the child this test spawned
+    daemon.child.wait().unwrap();
+    let written = std::fs::read_to_string(&file).unwrap_or_default();
+    let (acked, open) = spool_records(&spool);
+    assert!(!acked.is_empty(), "nothing acknowledged after {rounds} replays");
+    let in_file = multiset(written.lines().map(str::to_owned));
+    let missing: Vec<&String> = acked.iter().filter(|d| !in_file.contains_key(*d)).collect();
+    assert!(missing.is_empty(), "{} acknowledged events not in the file", missing.len());
+
+    // Restart on the same spool and file: the unacknowledged events are replayed.
+    let run2 = dir.path().join("run2");
+    std::fs::create_dir_all(&run2).unwrap();
+    let second = start(&run2);
+    std::thread::sleep(Duration::from_millis(500));
+    let done = second.stop();
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert_eq!(summary_value(&done.stderr, "replayed"), open.len() as u64, "{}", done.stderr);
+    let after = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<String> = after.lines().map(str::to_owned).collect();
+    let all = multiset(lines.iter().cloned());
+    let lost: Vec<&String> = acked.iter().chain(&open).filter(|d| !all.contains_key(*d)).collect();
+    assert!(lost.is_empty(), "{} spooled events are in neither run's output", lost.len());
+    let dups: u64 = all.values().map(|&n| n - 1).sum();
+    eprintln!(
+        "{rounds} replays; at the kill {} events acknowledged and in the file, {} replayed; \
+         {} lines in the file, {dups} duplicates",
+        acked.len(),
+        open.len(),
+        lines.len()
+    );
+}
+
+/// `n` Ethernet/IPv4/UDP frames of 128 bytes from 64 source ports, as a pcap file.
+fn burst_pcap(path: &Path, n: usize) {
+    let mut b = Vec::new();
+    b.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    b.extend_from_slice(&2u16.to_le_bytes());
+    b.extend_from_slice(&4u16.to_le_bytes());
+    b.extend_from_slice(&[0; 8]);
+    b.extend_from_slice(&65535u32.to_le_bytes());
+    b.extend_from_slice(&1u32.to_le_bytes());
+    for i in 0..n {
+        let mut f = Vec::with_capacity(128);
+        f.extend_from_slice(&[0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00]);
+        let total = 128 - 14;
+        let mut ip = vec![0x45, 0, (total >> 8) as u8, total as u8, 0, 0, 0x40, 0, 64, 17, 0, 0];
+        ip.extend_from_slice(&[10, 9, 0, 1, 10, 9, 0, 2]);
+        let sum = ip.chunks(2).map(|c| u32::from(u16::from_be_bytes([c[0], c[1]]))).sum::<u32>();
+        let sum = !(((sum & 0xffff) + (sum >> 16)) as u16);
+        ip[10..12].copy_from_slice(&sum.to_be_bytes());
+        f.extend_from_slice(&ip);
+        let udp_len = (total - 20) as u16;
+        f.extend_from_slice(&(40_000 + (i % 64) as u16).to_be_bytes());
+        f.extend_from_slice(&9999u16.to_be_bytes());
+        f.extend_from_slice(&udp_len.to_be_bytes());
+        f.extend_from_slice(&[0, 0]);
+        f.resize(128, 0x5a);
+        b.extend_from_slice(&(i as u32 / 1000).to_le_bytes());
+        b.extend_from_slice(&((i as u32 % 1000) * 1000).to_le_bytes());
+        b.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        b.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        b.extend_from_slice(&f);
+    }
+    std::fs::write(path, b).unwrap();
+}
+
+/// tcpdump's kernel drops for one replay of `pcap` into wbA, captured on wbB.
+fn tcpdump_drops(ns: &Netns, dir: &Path, pcap: &Path) -> (u64, u64) {
+    let err = dir.join("tcpdump.txt");
+    let mut child = ns
+        .cmd("tcpdump")
+        .args(["-i", "wbB", "-n", "-w", "/dev/null"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while !std::fs::read_to_string(&err).unwrap_or_default().contains("listening on") {
+        assert!(t0.elapsed() < Duration::from_secs(10), "tcpdump did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    ns.replay(pcap);
+    std::thread::sleep(Duration::from_secs(1));
+    run_ok(&["kill", "-INT", &child.id().to_string()]).unwrap();
+    child.wait().unwrap();
+    let text = std::fs::read_to_string(&err).unwrap();
+    let count = |what: &str| -> u64 {
+        text.lines()
+            .find(|l| l.contains(what))
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no {what:?} in tcpdump's output: {text}"))
+    };
+    (count("packets captured"), count("dropped by kernel"))
+}
+
+#[test]
+fn live_burst_defaults_drop_no_more_than_tcpdump() {
+    let Some(ns) = setup("live_burst_defaults_drop_no_more_than_tcpdump") else {
+        return;
+    };
+    let have_tcpdump =
+        Command::new("which").arg("tcpdump").output().is_ok_and(|o| o.status.success());
+    if !have_tcpdump {
+        eprintln!("live_burst_defaults_drop_no_more_than_tcpdump: skipped: no tcpdump");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("burst.pcap");
+    const N: u64 = 10_000;
+    burst_pcap(&pcap, N as usize);
+    let (captured, tcpdump) = tcpdump_drops(&ns, dir.path(), &pcap);
+    // wirebeat with its defaults (only the interface given) on the same burst.
+    let mut cmd = ns.wirebeat();
+    cmd.args(["run", "-i", "wbB"]);
+    let daemon = Daemon::start(cmd, dir.path());
+    std::thread::sleep(Duration::from_millis(300));
+    ns.replay(&pcap);
+    std::thread::sleep(Duration::from_secs(1));
+    let done = daemon.stop();
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    let kernel = summary_value(&done.stderr, "kernel");
+    let read = summary_value(&done.stderr, "read");
+    eprintln!(
+        "burst of {N}: tcpdump captured {captured}, dropped {tcpdump}; wirebeat read {read}, \
+         kernel drops {kernel}, channel_full {}",
+        summary_value(&done.stderr, "channel_full")
+    );
+    assert!(kernel <= tcpdump, "wirebeat lost {kernel} frames to the kernel, tcpdump {tcpdump}");
+    if tcpdump == 0 {
+        assert_eq!(read, N, "every frame read: {}", done.stderr);
+    }
+}
+
+#[test]
+fn live_kafka_unreachable_starts_and_stops_within_the_drain_limit() {
+    let Some(ns) = setup("live_kafka_unreachable_starts_and_stops_within_the_drain_limit") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut cmd = ns.wirebeat();
+    cmd.args(["run", "-i", "wbB"])
+        .args(["-E", &format!("output.kafka.hosts=[\"127.0.0.1:{port}\"]")])
+        .args(["-E", "output.kafka.max_retries=-1", "-E", "wirebeat.shutdown_timeout=2s"]);
+    let daemon = Daemon::start(cmd, dir.path());
+    ns.replay(&corpus(CAPTURES[0]));
+    std::thread::sleep(Duration::from_millis(500));
+    let t0 = Instant::now();
+    let done = daemon.stop();
+    let took = t0.elapsed();
+    assert!(took < Duration::from_secs(10), "stop took {took:?}: {}", done.stderr);
+    assert!(done.stderr.contains("stopping: delivering"), "{}", done.stderr);
+    assert!(done.stderr.contains("to kafka (up to 2s)"), "{}", done.stderr);
+    // The final flows could not be delivered: counted lost, exit 1.
+    assert_eq!(done.code, Some(1), "{}", done.stderr);
+    assert!(done.stderr.contains("events are lost"), "{}", done.stderr);
+}
+
+#[test]
+fn live_elasticsearch_unreachable_with_a_spool_starts_capturing_and_says_so() {
+    let Some(ns) =
+        setup("live_elasticsearch_unreachable_with_a_spool_starts_capturing_and_says_so")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("spool");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let es = format!("http://127.0.0.1:{port}");
+    let mut cmd = ns.wirebeat();
+    cmd.args(["run", "-i", "wbB", "-E", &format!("output.elasticsearch.hosts=[\"{es}\"]")])
+        .args(["-E", &format!("queue.disk.path={}", spool.display())])
+        .args(["-E", "wirebeat.shutdown_timeout=1s"]);
+    let daemon = Daemon::start(cmd, dir.path());
+    ns.replay(&corpus(CAPTURES[0]));
+    std::thread::sleep(Duration::from_millis(500));
+    let done = daemon.stop();
+    let warn = done.stderr.lines().find(|l| l.contains("starting anyway")).unwrap_or_else(|| {
+        panic!("no warning: {}", done.stderr);
+    });
+    assert!(warn.contains(&es) && warn.contains(&spool.display().to_string()), "{warn}");
+    assert!(summary_value(&done.stderr, "read") > 0, "{}", done.stderr);
+    // The events wait in the spool: nothing lost, exit 0.
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert!(done.stderr.contains("stay in the spool"), "{}", done.stderr);
+
+    // Without a spool the reason is one line and the exit code 1.
+    let out = ns
+        .wirebeat()
+        .args(["run", "-i", "wbB", "-E", &format!("output.elasticsearch.hosts=[\"{es}\"]")])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // (The namespace's loopback is down: "network is unreachable" rather than refused.)
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("cannot connect") && stderr.contains(&es), "{stderr}");
+}

@@ -334,8 +334,10 @@ fn drain_limit_with_memory_queue_counts_the_undelivered_events_lost() {
     let es = es_always_503();
     let want = console_lines(&capture());
     let start = Instant::now();
+    // Retrying without limit, so the drain limit is what ends the run.
+    let forever = ["output.elasticsearch.max_retries=-1".to_owned()];
     let (code, stderr) =
-        finish(spawn_drain_limited(&capture(), &es.url(), &[]), Duration::from_secs(60));
+        finish(spawn_drain_limited(&capture(), &es.url(), &forever), Duration::from_secs(60));
     let took = start.elapsed();
     assert!(took < Duration::from_secs(10), "the drain limit is 1 s, the run took {took:?}");
     assert_eq!(code, 1, "{stderr}");

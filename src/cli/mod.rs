@@ -344,14 +344,7 @@ fn test_output(common: &Common) -> i32 {
     let result = if let Some(e) = o.elasticsearch.as_ref().filter(|e| e.enabled) {
         crate::sink::elasticsearch::test_connection(e)
     } else if let Some(k) = o.kafka.as_ref().filter(|k| k.enabled) {
-        crate::sink::kafka::open(k)
-            .map(|_| {
-                format!(
-                    "kafka: producer for {} created (brokers are first contacted on send)",
-                    k.hosts.join(",")
-                )
-            })
-            .map_err(|e| e.to_string())
+        crate::sink::kafka::test_connection(k)
     } else if let Some(f) = o.file.as_ref().filter(|f| f.enabled) {
         crate::sink::file::FileOutput::open(f)
             .map(|_| format!("file: {}/{} is writable", f.path, f.filename))
@@ -371,8 +364,83 @@ fn test_output(common: &Common) -> i32 {
     }
 }
 
+/// The stop token of SIGINT/SIGTERM. The first signal says what the drain waits for and how to
+/// abort; a second aborts: it prints the summary and what the abort leaves (in the spool, or
+/// lost), then exits 130. The handler counts signals itself: the token may already be
+/// requested by the end of the input, and the first signal during that drain must not abort.
+fn on_signals() -> Shutdown {
+    let s = Shutdown::new();
+    let token = s.clone();
+    let seen = std::sync::atomic::AtomicBool::new(false);
+    if let Err(e) = ctrlc::set_handler(move || {
+        let run = crate::pipeline::current_run();
+        if seen.swap(true, Ordering::SeqCst) {
+            if let Some(run) = &run {
+                abort_summary(run);
+            }
+            std::process::exit(130);
+        }
+        if let Some(run) = &run {
+            complain(&stopping_line(run));
+        }
+        token.request();
+    }) {
+        tracing::warn!(error = %e, "cannot install the SIGINT/SIGTERM handler");
+    }
+    s
+}
+
+/// The first signal's line: what the drain delivers, where, for how long, how to abort.
+fn stopping_line(run: &crate::pipeline::RunInfo) -> String {
+    let c = &run.counters;
+    let queued = c.get(&c.queue_events);
+    let limit = match run.limit {
+        Some(d) => format!("up to {}", crate::units::Duration(d)),
+        None => "no time limit (wirebeat.shutdown_timeout: 0)".to_owned(),
+    };
+    format!(
+        "stopping: delivering {queued} queued events and the final flow reports to {} ({limit}); \
+         press Ctrl-C again (or send another SIGTERM) to abort",
+        run.output
+    )
+}
+
+/// The second signal: the summary, then what is left undelivered.
+fn abort_summary(run: &crate::pipeline::RunInfo) {
+    let c = &run.counters;
+    summary(c, &RunResult::default());
+    let left = c.get(&c.queue_events);
+    match &run.spool {
+        Some(path) => complain(&format!(
+            "aborted: {left} events stay in the spool {path} and are sent at the next start; \
+             events not yet queued (flows still open) are lost"
+        )),
+        None => complain(&format!(
+            "aborted: {left} queued events are lost (memory queue), as are flows still open"
+        )),
+    }
+}
+
+/// Events that will never reach the output: refused without a dead-letter file to keep them,
+/// or dropped after being queued. `(count, what)`.
+fn undelivered(c: &Counters) -> (u64, String) {
+    let rejected = c.get(&c.events_rejected).saturating_sub(c.get(&c.events_dead_lettered));
+    let parts = [
+        ("rejected by the output", rejected),
+        ("dropped after max_retries", c.get(&c.dropped_retries_exhausted)),
+        ("dropped at the drain limit", c.get(&c.dropped_shutdown)),
+        ("dropped on a full queue", c.get(&c.dropped_queue_full)),
+        ("dropped when the output failed", c.get(&c.dropped_output_failed)),
+        ("dropped on spool errors", c.get(&c.dropped_spool_error)),
+    ];
+    let n = parts.iter().map(|(_, v)| v).sum();
+    let what: Vec<String> =
+        parts.iter().filter(|(_, v)| *v > 0).map(|(k, v)| format!("{v} {k}")).collect();
+    (n, what.join(", "))
+}
+
 fn read(cfg: &Settings, files: &[PathBuf], progress: bool) -> i32 {
-    let stop = Shutdown::on_signals();
+    let stop = on_signals();
     let out = match crate::pipeline::read::read(cfg, files, progress, &stop, &mut complain) {
         Ok(o) => o,
         Err(e) => {
@@ -381,7 +449,15 @@ fn read(cfg: &Settings, files: &[PathBuf], progress: bool) -> i32 {
         }
     };
     summary(&out.counters, &out.result);
-    if let Some(code) = run_failed(cfg, &out.result, true) {
+    // Events lost to the output are a failed read, like an unreadable file: a script must not
+    // take "0 of 75 written" for success. Dead-lettered events are kept, so they do not count.
+    let (lost, what) = undelivered(&out.counters);
+    let failed = run_failed(cfg, &out.result, true);
+    if lost > 0 && failed.is_none() {
+        complain(&format!("{lost} events were not delivered: {what}"));
+        return 1;
+    }
+    if let Some(code) = failed {
         return code;
     }
     if !out.unreadable.is_empty() {
@@ -396,7 +472,7 @@ fn run(cfg: &Settings, dump: Option<&Path>) -> i32 {
         complain("no interface to capture on: set wirebeat.interfaces or pass -i NAME");
         return 2;
     }
-    let stop = Shutdown::on_signals();
+    let stop = on_signals();
     let out = match crate::pipeline::live::run(cfg, dump, &stop, &mut complain) {
         Ok(o) => o,
         Err(e) => {
@@ -405,6 +481,10 @@ fn run(cfg: &Settings, dump: Option<&Path>) -> i32 {
         }
     };
     summary(&out.counters, &out.result);
+    let (lost, what) = undelivered(&out.counters);
+    if lost > 0 {
+        tracing::warn!(events = lost, "{lost} events were not delivered: {what}");
+    }
     if let Some(f) = out.failure {
         complain(&f);
         return 1;
@@ -451,6 +531,9 @@ fn summary_line(c: &Counters, result: &RunResult) -> String {
     // Only when it happened, so the line of an ordinary run keeps its shape.
     if g(&c.dropped_shutdown) > 0 {
         causes.push(("shutdown", g(&c.dropped_shutdown)));
+    }
+    if g(&c.dropped_retries_exhausted) > 0 {
+        causes.push(("retries_exhausted", g(&c.dropped_retries_exhausted)));
     }
     let dropped: Vec<String> = causes.iter().map(|(k, v)| format!("{k}={v}")).collect();
     format!(

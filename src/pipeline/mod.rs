@@ -429,6 +429,27 @@ impl Drop for Pipeline {
     }
 }
 
+/// What the process's signal handler says about the run in progress: where events go, what is
+/// queued, and what an abort leaves behind. A process runs one pipeline at a time and signals
+/// are process-wide, so this is one global, set by [`open`].
+#[derive(Clone)]
+pub struct RunInfo {
+    pub counters: Arc<Counters>,
+    /// The output's name (`Output::name`).
+    pub output: &'static str,
+    /// The disk spool's path, when one holds the events.
+    pub spool: Option<String>,
+    /// The drain limit (`wirebeat.shutdown_timeout`; `None`: no limit).
+    pub limit: Option<Duration>,
+}
+
+static CURRENT: std::sync::Mutex<Option<RunInfo>> = std::sync::Mutex::new(None);
+
+/// The run [`open`] started last, if any.
+pub fn current_run() -> Option<RunInfo> {
+    CURRENT.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
 /// Opens the output and the queue the configuration asks for and starts a pipeline on them,
 /// stopped by `stop` and drained within `wirebeat.shutdown_timeout`.
 pub fn open(
@@ -436,12 +457,20 @@ pub fn open(
     ordered: bool,
     stop: &Shutdown,
 ) -> Result<(Pipeline, Arc<Counters>), String> {
-    let output = crate::sink::open(&cfg.sink).map_err(|e| e.to_string())?;
     let counters = Arc::new(Counters::default());
+    // The queue first: whether a disk spool holds the events decides how the output opens.
     let queue = Queue::open(&cfg.queue, counters.clone()).map_err(|e| e.to_string())?;
+    let spool = cfg.queue.disk.as_ref().filter(|_| queue.durable()).map(|d| d.path.as_str());
+    let output = crate::sink::open_with(&cfg.sink, spool).map_err(|e| e.to_string())?;
     let settings = PipelineSettings::from_settings(cfg, ordered);
     let limit = cfg.wirebeat.shutdown_timeout.0;
     let drain = Drain { stop: stop.clone(), limit: (!limit.is_zero()).then_some(limit) };
+    *CURRENT.lock().unwrap_or_else(|p| p.into_inner()) = Some(RunInfo {
+        counters: counters.clone(),
+        output: output.name(),
+        spool: spool.map(str::to_owned),
+        limit: drain.limit,
+    });
     let pipeline =
         Pipeline::start(settings, context(cfg), output, Arc::new(queue), counters.clone(), drain);
     Ok((pipeline, counters))

@@ -5,12 +5,21 @@
 //! unacknowledged in the queue meanwhile. When the drain is over (`drain_over`, see
 //! `crate::shutdown`) the backoff ends at once and the batch is given up: a spool keeps it for
 //! the next start; a memory queue counts what was not delivered in `dropped_shutdown`.
+//!
+//! Retry limit (Beats' `max_retries`): with a memory queue an event the output answered
+//! `Retry` is resent at most [`Output::max_retries`] times, then dropped and counted in
+//! `dropped_retries_exhausted`, so a `read` against an output that stays down ends. With the
+//! disk spool the limit does not apply: the events are safe on disk and wait for the output.
+//!
+//! Per-event warnings (a rejected event) go through a [`Throttle`]: one line a second, with
+//! the count of what was held back.
 
 use super::RunResult;
 use crate::backoff::Backoff;
 use crate::ecs::EncodedEvent;
 use crate::queue::{Queue, Taken};
 use crate::shutdown::Shutdown;
+use crate::sink::throttle::{suppressed_note, Throttle};
 use crate::sink::{Outcome, Output, OutputStats};
 use crate::stats::Counters;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -40,12 +49,15 @@ pub(super) fn send_loop(
     let mut result = RunResult::default();
     let mut seen = OutputStats::default();
     let max = output.max_batch().max(1);
+    let mut throttle = Throttle::default();
+    let limit = if queue.durable() { None } else { output.max_retries() };
     loop {
         match queue.take(max, std::time::Duration::from_millis(500)) {
             Taken::Batch(batch) => {
                 let n = batch.len();
                 Counters::add(&counters.events_published, n as u64);
-                let delivery = deliver(&mut *output, batch, &counters, &mut result, &drain_over);
+                let mut how = How { limit, throttle: &mut throttle, drain_over: &drain_over };
+                let delivery = deliver(&mut *output, batch, &counters, &mut result, &mut how);
                 publish_output_stats(&*output, &mut seen, &counters);
                 match delivery {
                     Delivery::Done => queue.ack(n),
@@ -72,6 +84,9 @@ pub(super) fn send_loop(
     if let Err(e) = output.flush() {
         result.output_error = Some(e.to_string());
     }
+    for (cause, n) in throttle.finish() {
+        tracing::warn!(output = output.name(), "{cause}: {n} more lines suppressed");
+    }
     publish_output_stats(&*output, &mut seen, &counters);
     result
 }
@@ -87,34 +102,65 @@ fn publish_output_stats(output: &dyn Output, seen: &mut OutputStats, counters: &
     *seen = now;
 }
 
+/// How [`deliver`] retries: the resend limit (`None`: until delivered), the throttle of its
+/// warnings, and the token that ends every wait.
+pub(super) struct How<'a> {
+    pub limit: Option<u32>,
+    pub throttle: &'a mut Throttle,
+    pub drain_over: &'a Shutdown,
+}
+
 /// Sends `batch` until every event has a final outcome; retries back off exponentially
-/// ([`Backoff::delivery`]) until `drain_over` is requested.
+/// ([`Backoff::delivery`]) until `drain_over` is requested, at most `how.limit` times.
 pub(super) fn deliver(
     output: &mut dyn Output,
     batch: Vec<EncodedEvent>,
     counters: &Counters,
     result: &mut RunResult,
-    drain_over: &Shutdown,
+    how: &mut How<'_>,
 ) -> Delivery {
     let mut backoff = Backoff::delivery();
     let mut todo = batch;
+    let mut resends = 0u32;
     while !todo.is_empty() {
         match output.send(&todo) {
             Ok(outcomes) => {
                 let mut retry = Vec::new();
+                let mut last_reason = String::new();
                 for (ev, outcome) in todo.into_iter().zip(outcomes) {
                     match outcome {
                         Outcome::Delivered => Counters::add(&counters.events_acked, 1),
                         Outcome::Rejected(reason) => {
                             Counters::add(&counters.events_rejected, 1);
-                            tracing::warn!(output = output.name(), %reason, "event rejected");
+                            if let Some(n) = how.throttle.admit("event rejected") {
+                                let more = suppressed_note(n);
+                                tracing::warn!(output = output.name(), %reason, "event rejected{more}");
+                            }
                         }
-                        Outcome::Retry(_) => retry.push(ev),
+                        Outcome::Retry(reason) => {
+                            last_reason = reason;
+                            retry.push(ev);
+                        }
                     }
                 }
                 if !retry.is_empty() {
+                    if how.limit.is_some_and(|l| resends >= l) {
+                        let n = retry.len() as u64;
+                        Counters::add(&counters.dropped_retries_exhausted, n);
+                        if let Some(s) = how.throttle.admit("events dropped after max_retries") {
+                            let more = suppressed_note(s);
+                            tracing::warn!(
+                                output = output.name(),
+                                events = n,
+                                reason = %last_reason,
+                                "events dropped after max_retries resends failed{more}"
+                            );
+                        }
+                        return Delivery::Done;
+                    }
+                    resends += 1;
                     Counters::add(&counters.events_retried, retry.len() as u64);
-                    if !backoff.sleep(drain_over) {
+                    if !backoff.sleep(how.drain_over) {
                         return Delivery::GivenUp { left: retry.len() };
                     }
                 }
@@ -171,7 +217,9 @@ mod tests {
             s.request();
             Instant::now()
         });
-        let d = deliver(&mut out, events(5), &counters, &mut result, &drain_over);
+        let mut throttle = Throttle::default();
+        let mut how = How { limit: None, throttle: &mut throttle, drain_over: &drain_over };
+        let d = deliver(&mut out, events(5), &counters, &mut result, &mut how);
         let ended = Instant::now();
         let requested = requester.join().unwrap();
         assert_eq!(d, Delivery::GivenUp { left: 5 }, "the batch is left unacknowledged");
@@ -180,6 +228,43 @@ mod tests {
         assert!(sends.load(Ordering::SeqCst) >= 3, "it retried before the shutdown");
         assert_eq!(counters.get(&counters.events_acked), 0);
         assert!(result.output_error.is_none());
+    }
+
+    /// [`AlwaysRetry`] with a resend limit.
+    struct Limited(AlwaysRetry, u32);
+
+    impl Output for Limited {
+        fn name(&self) -> &'static str {
+            "limited"
+        }
+        fn send(&mut self, batch: &[EncodedEvent]) -> Result<Vec<Outcome>, OutputError> {
+            self.0.send(batch)
+        }
+        fn flush(&mut self) -> Result<(), OutputError> {
+            Ok(())
+        }
+        fn max_retries(&self) -> Option<u32> {
+            Some(self.1)
+        }
+    }
+
+    #[test]
+    fn a_memory_queue_drops_what_max_retries_resends_did_not_deliver() {
+        let sends = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counters = Arc::new(Counters::default());
+        let queue =
+            Arc::new(Queue::open(&crate::queue::Config::default(), counters.clone()).unwrap());
+        queue.push(events(7));
+        queue.close();
+        let failed = Arc::new(AtomicBool::new(false));
+        let out = Box::new(Limited(AlwaysRetry(sends.clone()), 2));
+        let r = send_loop(out, queue, counters.clone(), failed, Shutdown::new());
+        assert!(r.output_error.is_none());
+        assert_eq!(sends.load(Ordering::SeqCst), 3, "the first send and 2 resends");
+        assert_eq!(counters.get(&counters.dropped_retries_exhausted), 7);
+        assert_eq!(counters.get(&counters.events_retried), 14);
+        assert_eq!(counters.get(&counters.dropped_shutdown), 0);
+        assert_eq!(counters.get(&counters.queue_events), 0, "acknowledged as dropped");
     }
 
     #[test]

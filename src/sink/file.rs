@@ -75,6 +75,10 @@ impl FileOutput {
         self.sync = on;
     }
 
+    pub fn syncs_each_batch(&self) -> bool {
+        self.sync
+    }
+
     /// Hands the buffered bytes to the kernel, and to the disk when `sync` is on.
     fn commit(&mut self) -> Result<(), OutputError> {
         self.out.flush().map_err(io)?;

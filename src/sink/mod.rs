@@ -12,6 +12,7 @@ pub mod console;
 pub mod elasticsearch;
 pub mod file;
 pub mod kafka;
+pub mod throttle;
 
 pub use config::Selected;
 
@@ -65,6 +66,24 @@ pub trait Output: Send {
     /// (its own retries, delivery reports) stops waiting once it is requested and answers
     /// `Retry` for what is left.
     fn watch_shutdown(&mut self, _drain_over: &crate::shutdown::Shutdown) {}
+    /// How many times the pipeline resends an event this output answered `Retry` before it
+    /// drops it (`dropped_retries_exhausted`); `None`: until it is delivered. The pipeline
+    /// ignores the limit when a disk spool holds the events (`queue.disk`).
+    fn max_retries(&self) -> Option<u32> {
+        None
+    }
+}
+
+/// `max_retries` as configured (Beats semantics): a negative value retries forever.
+pub fn retry_limit(max_retries: i64) -> Option<u32> {
+    u32::try_from(max_retries).ok()
+}
+
+/// The file output in front of a queue: it `fsync`s every batch when a spool holds the events.
+fn open_file(f: &config::FileOutput, spool: Option<&str>) -> Result<file::FileOutput, OutputError> {
+    let mut out = file::FileOutput::open(f)?;
+    out.sync_each_batch(spool.is_some());
+    Ok(out)
 }
 
 /// The output the configuration selects (console when none is enabled).
@@ -74,10 +93,38 @@ pub fn from_config(out: &config::Output) -> Result<Box<dyn Output>, OutputError>
 
 /// Opens the output that validation selected.
 pub fn open(selected: &Selected) -> Result<Box<dyn Output>, OutputError> {
+    open_with(selected, None)
+}
+
+/// Opens the output in front of a queue; `spool` is the disk spool's path when one holds the
+/// events. With a spool the file output `fsync`s every batch before it reports it delivered
+/// (the spool forgets what is acknowledged), and an Elasticsearch that cannot be reached at
+/// start is a warning, not an error: the events wait in the spool.
+pub fn open_with(selected: &Selected, spool: Option<&str>) -> Result<Box<dyn Output>, OutputError> {
     match selected {
         Selected::Kafka(k) => kafka::open(k),
-        Selected::Elasticsearch(e) => elasticsearch::open(e),
-        Selected::File(f) => Ok(Box::new(file::FileOutput::open(f)?)),
+        Selected::Elasticsearch(e) => elasticsearch::open_with(e, spool),
+        Selected::File(f) => Ok(Box::new(open_file(f, spool)?)),
         Selected::Console { pretty } => Ok(Box::new(console::ConsoleOutput::new(*pretty))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_file_output_fsyncs_each_batch_only_in_front_of_a_spool() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = config::FileOutput {
+            enabled: true,
+            path: dir.path().display().to_string(),
+            ..config::FileOutput::default()
+        };
+        assert!(open_file(&f, Some("/var/lib/wirebeat/spool")).unwrap().syncs_each_batch());
+        assert!(!open_file(&f, None).unwrap().syncs_each_batch());
+        assert_eq!(retry_limit(3), Some(3));
+        assert_eq!(retry_limit(0), Some(0));
+        assert_eq!(retry_limit(-1), None);
     }
 }

@@ -51,9 +51,11 @@ pub struct Config {
     pub pipeline: Option<String>,
     /// NDJSON file receiving documents Elasticsearch refuses (with status, type and reason).
     pub dead_letter_file: Option<String>,
-    /// Resends of a failed request or of transiently failed items inside one `send`, before
-    /// the events go back to the pipeline as `Retry`.
-    pub max_retries: u32,
+    /// Beats semantics: resends of a failed request or of transiently failed items inside one
+    /// `send` (with `backoff`), and then resends of those events by the pipeline, before an
+    /// event is dropped (`dropped_retries_exhausted`). Negative (-1): retry until delivered.
+    /// With the disk spool events are retried until delivered whatever this says.
+    pub max_retries: i64,
     pub backoff: Backoff,
     /// HTTP request timeout.
     pub timeout: Duration,

@@ -13,7 +13,8 @@
 //! (128 bits of the SHA-256 of its bytes), so a resend of something already indexed answers 409,
 //! which counts as delivered (a duplicate, counted in [`ElasticsearchOutput::duplicates`]).
 //! Per item: 2xx and 409 → `Delivered`; 429/5xx → resent inside `send` with exponential backoff
-//! and jitter up to `max_retries`, then `Retry`; other 4xx → the dead-letter file (the document
+//! and jitter up to `max_retries`, then `Retry` (which the pipeline resends up to `max_retries`
+//! times more before it drops the event, unless a disk spool holds it or it is negative); other 4xx → the dead-letter file (the document
 //! plus status, error type and reason) and `Rejected`. Per request: 413 → the batch is split in
 //! halves (a single document that is still too large is dead-lettered and rejected); no answer,
 //! 429 or 5xx → retried with backoff, failing over to the next host (a failing host rests for a
@@ -49,7 +50,13 @@ fn fatal(message: String) -> OutputError {
 
 /// Opens the output: validates, checks the cluster (`GET /`), opens the dead-letter file.
 pub fn open(cfg: &Config) -> Result<Box<dyn Output>, OutputError> {
-    Ok(Box::new(ElasticsearchOutput::connect(cfg)?))
+    open_with(cfg, None)
+}
+
+/// As [`open`]; with `spool` (the disk spool's path) a cluster that cannot be reached is a
+/// warning naming the output and the spool, and the run starts: events wait in the spool.
+pub fn open_with(cfg: &Config, spool: Option<&str>) -> Result<Box<dyn Output>, OutputError> {
+    Ok(Box::new(ElasticsearchOutput::connect_with(cfg, spool)?))
 }
 
 /// `wirebeat test output`: one line per host, `Err` when any host is unusable.
@@ -142,6 +149,8 @@ pub struct ElasticsearchOutput {
     bulk_max_size: usize,
     bulk_max_bytes: usize,
     max_retries: u32,
+    /// The pipeline's resends (`Output::max_retries`).
+    retry_limit: Option<u32>,
     backoff: Backoff,
     dead_letter: Option<(PathBuf, BufWriter<File>)>,
     jitter: Jitter,
@@ -156,6 +165,11 @@ pub struct ElasticsearchOutput {
 impl ElasticsearchOutput {
     /// Validates, checks the cluster and opens the dead-letter file.
     pub fn connect(cfg: &Config) -> Result<Self, OutputError> {
+        Self::connect_with(cfg, None)
+    }
+
+    /// As [`connect`](Self::connect); with a spool no usable host is only a warning.
+    pub fn connect_with(cfg: &Config, spool: Option<&str>) -> Result<Self, OutputError> {
         cfg.validate().map_err(fatal)?;
         let mut client = Client::new(cfg).map_err(fatal)?;
         let mut problems = Vec::new();
@@ -172,11 +186,24 @@ impl ElasticsearchOutput {
                 }
             }
         }
-        if !usable {
-            return Err(fatal(problems.join("; ")));
-        }
-        for p in &problems {
-            tracing::warn!("{p}; using the other hosts");
+        match (usable, spool) {
+            (true, _) => {
+                for p in &problems {
+                    tracing::warn!("{p}; using the other hosts");
+                }
+            }
+            (false, None) => return Err(fatal(problems.join("; "))),
+            (false, Some(path)) => {
+                // Authentication and version problems do not fix themselves, but a cluster
+                // that boots after the sensor does: capture now, deliver when it is up.
+                let problem = problems.join("; ");
+                tracing::warn!(
+                    output = NAME,
+                    spool = path,
+                    "{problem}; starting anyway: events wait in the disk spool {path} until \
+                     elasticsearch can be reached"
+                );
+            }
         }
         let dead_letter = match &cfg.dead_letter_file {
             None => None,
@@ -203,7 +230,9 @@ impl ElasticsearchOutput {
             index: cfg.index.clone(),
             bulk_max_size: cfg.bulk_max_size,
             bulk_max_bytes: cfg.bulk_max_bytes,
-            max_retries: cfg.max_retries,
+            // Retrying forever is the pipeline's part; each send still resends this often.
+            max_retries: u32::try_from(cfg.max_retries).unwrap_or(3),
+            retry_limit: crate::sink::retry_limit(cfg.max_retries),
             backoff: cfg.backoff.clone(),
             dead_letter,
             jitter: Jitter::new(),
@@ -272,7 +301,8 @@ impl ElasticsearchOutput {
             })?;
             self.dead_lettered += 1;
         } else {
-            tracing::warn!(index = %p.index, id = %p.id, reason = %text, "document refused");
+            // The pipeline warns (rate-limited) with the reason; this adds where it went.
+            tracing::debug!(index = %p.index, id = %p.id, reason = %text, "document refused");
         }
         Ok(Outcome::Rejected(text))
     }
@@ -526,6 +556,10 @@ impl Output for ElasticsearchOutput {
 
     fn watch_shutdown(&mut self, drain_over: &Shutdown) {
         self.drain_over = drain_over.clone();
+    }
+
+    fn max_retries(&self) -> Option<u32> {
+        self.retry_limit
     }
 
     fn stats(&self) -> crate::sink::OutputStats {

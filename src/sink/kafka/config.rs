@@ -50,6 +50,10 @@ pub struct Config {
     /// How long an event may take to be acknowledged before it is retried by the pipeline
     /// (`message.timeout.ms`; network requests time out after `min(timeout, 30s)`).
     pub timeout: Duration,
+    /// Beats semantics: how many times an event that was not acknowledged within `timeout` is
+    /// resent before it is dropped (`dropped_retries_exhausted`). Negative (-1): retry until
+    /// delivered. With the disk spool events are retried until delivered whatever this says.
+    pub max_retries: i64,
     /// SASL user name; SASL is on when set.
     pub username: Option<String>,
     pub password: Option<String>,
@@ -76,6 +80,7 @@ impl Default for Config {
             queue_max_events: 100_000,
             client_id: "wirebeat".into(),
             timeout: Duration::from_secs(30),
+            max_retries: 3,
             username: None,
             password: None,
             sasl: Sasl::default(),

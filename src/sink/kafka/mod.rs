@@ -39,8 +39,10 @@
 //! off and resends), permanent ones `Outcome::Rejected` with the reason, and a fatal error of the
 //! idempotent producer rebuilds the producer and retries. An event without a report within
 //! `timeout` + 10 s is retried (at least once, never lost). While no broker is reachable every
-//! event comes back as `Retry` after `timeout`, so `wirebeat read` waits (with the pipeline's
-//! backoff) until a broker is back, like Beats.
+//! event comes back as `Retry` after `timeout`; the pipeline resends it `max_retries` times
+//! (default 3, like Beats) and then drops it (`dropped_retries_exhausted`), unless
+//! `max_retries` is negative or a disk spool holds the events: then it waits until a broker is
+//! back.
 
 pub mod classify;
 pub mod config;
@@ -120,11 +122,37 @@ pub struct KafkaOutput {
     seq: usize,
     /// Requested when the run's drain is over: `send` stops waiting for reports and room.
     drain_over: Shutdown,
+    /// One "trimmed" warning a second, not one per event.
+    throttle: crate::sink::throttle::Throttle,
 }
 
 /// Opens the output.
 pub fn open(cfg: &Config) -> Result<Box<dyn Output>, OutputError> {
     Ok(Box::new(KafkaOutput::open(cfg)?))
+}
+
+/// `wirebeat test output`: a metadata request to the bootstrap brokers, waiting at most
+/// `min(timeout, 10s)`; names the brokers and topics it sees, or why none answered.
+pub fn test_connection(cfg: &Config) -> Result<String, String> {
+    cfg.validate()?;
+    let mut client = ClientConfig::new();
+    for (k, v) in cfg.properties()? {
+        client.set(k, v);
+    }
+    let producer: BaseProducer<rdkafka::producer::DefaultProducerContext> =
+        client.create().map_err(|e| format!("kafka: cannot create the producer: {e}"))?;
+    let wait = cfg.timeout.0.min(Duration::from_secs(10));
+    let hosts = cfg.hosts.join(",");
+    let md = producer
+        .client()
+        .fetch_metadata(None, wait)
+        .map_err(|e| format!("kafka: no broker of {hosts} answered a metadata request: {e}"))?;
+    let brokers: Vec<String> =
+        md.brokers().iter().map(|b| format!("{}:{} (id {})", b.host(), b.port(), b.id())).collect();
+    if brokers.is_empty() {
+        return Err(format!("kafka: {hosts} answered with no brokers"));
+    }
+    Ok(format!("kafka: {hosts}: OK, brokers {}; {} topics", brokers.join(", "), md.topics().len()))
 }
 
 /// The outcome a failed delivery or enqueue gives its event.
@@ -158,6 +186,7 @@ impl KafkaOutput {
             topic,
             seq: 0,
             drain_over: Shutdown::new(),
+            throttle: Default::default(),
         })
     }
 
@@ -234,12 +263,15 @@ impl Output for KafkaOutput {
             let payload: &[u8] = if ev.json.len() > max {
                 match trim::trim(&ev.json, ev.dataset, max) {
                     Ok(t) => {
-                        tracing::warn!(
-                            output = NAME,
-                            bytes = ev.json.len(),
-                            max,
-                            "event larger than max_message_bytes sent trimmed"
-                        );
+                        if let Some(n) = self.throttle.admit("event trimmed") {
+                            let more = crate::sink::throttle::suppressed_note(n);
+                            tracing::warn!(
+                                output = NAME,
+                                bytes = ev.json.len(),
+                                max,
+                                "event larger than max_message_bytes sent trimmed{more}"
+                            );
+                        }
                         trimmed = t;
                         &trimmed
                     }
@@ -325,6 +357,10 @@ impl Output for KafkaOutput {
 
     fn watch_shutdown(&mut self, drain_over: &Shutdown) {
         self.drain_over = drain_over.clone();
+    }
+
+    fn max_retries(&self) -> Option<u32> {
+        crate::sink::retry_limit(self.cfg.max_retries)
     }
 
     fn flush(&mut self) -> Result<(), OutputError> {
