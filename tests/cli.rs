@@ -220,11 +220,13 @@ fn wait_for_line(lines: &std::sync::Mutex<Vec<String>>, what: &str, limit: std::
 
 #[test]
 fn first_signal_says_what_it_waits_for_second_aborts_with_the_summary() {
+    require_shared!();
     signals_then_abort(None);
 }
 
 #[test]
 fn abort_with_a_spool_says_how_many_events_stay_in_it() {
+    require_shared!();
     let dir = tempfile::tempdir().unwrap();
     signals_then_abort(Some(&dir.path().join("spool")));
 }

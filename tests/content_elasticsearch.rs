@@ -559,7 +559,7 @@ fn python(script: &str, args: &[&Path]) -> Option<Value> {
     cmd.arg(repo().join("tests/content").join(script)).args(args);
     let skip = |why: String| {
         assert!(std::env::var_os("CI").is_none(), "{script}: {why} (CI is set: not skipping)");
-        eprintln!("SKIP {script}: {why}");
+        skipped(&format!("{script}: {why}"));
         None
     };
     let out = match cmd.output() {

@@ -20,7 +20,7 @@
 
 mod common;
 
-use common::shared;
+use common::{shared, skipped};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -108,7 +108,7 @@ fn python_ready() -> bool {
          `pip install jsonschema kibana-ql eql`"
     );
     assert!(std::env::var_os("CI").is_none(), "{msg}");
-    eprintln!("SKIP: {msg}");
+    skipped(&msg);
     false
 }
 

@@ -422,7 +422,7 @@ fn openssl(dir: &Path, args: &[&str]) -> Option<()> {
         Ok(o) if o.status.success() => Some(()),
         Ok(o) => panic!("openssl {args:?}: {}", String::from_utf8_lossy(&o.stderr)),
         Err(e) => {
-            eprintln!("skipping TLS test: openssl not available ({e})");
+            skipped(&format!("openssl not available ({e})"));
             None
         }
     }
@@ -556,6 +556,7 @@ fn tls_ca_file_fingerprint_and_verification_modes() {
 
 #[test]
 fn every_event_rejected_fails_the_read_with_rate_limited_warnings() {
+    require_shared!();
     let want = console(&flood());
     let n = want.len();
     assert!(n >= 500, "a flood of rejections is the point: {n}");

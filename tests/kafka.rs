@@ -306,7 +306,7 @@ fn bad_config_is_an_error_at_open() {
 fn tansu_round_trip_is_exact() {
     require_shared!();
     let Some(bin) = tansu_bin() else {
-        eprintln!("skipped: tansu is not installed (/root/.cargo/bin/tansu or on PATH)");
+        skipped("tansu is not installed (/root/.cargo/bin/tansu or on PATH)");
         return;
     };
     let broker = Tansu::start(bin);
@@ -337,7 +337,7 @@ fn tansu_round_trip_is_exact() {
 fn tansu_trimmed_event_round_trip() {
     require_shared!();
     let Some(bin) = tansu_bin() else {
-        eprintln!("skipped: tansu is not installed (/root/.cargo/bin/tansu or on PATH)");
+        skipped("tansu is not installed (/root/.cargo/bin/tansu or on PATH)");
         return;
     };
     let broker = Tansu::start(bin);
@@ -370,6 +370,7 @@ fn closed_port() -> u16 {
 
 #[test]
 fn closed_port_drops_after_max_retries_and_fails_the_read() {
+    require_shared!();
     let n = console_lines(&capture()).len() as u64;
     let hosts = format!("output.kafka.hosts=[\"127.0.0.1:{}\"]", closed_port());
     let start = Instant::now();
@@ -388,6 +389,7 @@ fn closed_port_drops_after_max_retries_and_fails_the_read() {
 
 #[test]
 fn closed_port_retrying_forever_still_ends_at_the_drain_limit() {
+    require_shared!();
     let n = console_lines(&capture()).len();
     let hosts = format!("output.kafka.hosts=[\"127.0.0.1:{}\"]", closed_port());
     let start = Instant::now();

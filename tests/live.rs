@@ -536,6 +536,7 @@ fn spool_records(dir: &Path) -> (Vec<String>, Vec<String>) {
 
 #[test]
 fn live_sigkill_with_file_output_and_spool_loses_nothing_acknowledged() {
+    require_shared!();
     let Some(ns) = setup("live_sigkill_with_file_output_and_spool_loses_nothing_acknowledged")
     else {
         return;
@@ -712,6 +713,7 @@ fn live_burst_defaults_drop_no_more_than_tcpdump() {
 
 #[test]
 fn live_kafka_unreachable_starts_and_stops_within_the_drain_limit() {
+    require_shared!();
     let Some(ns) = setup("live_kafka_unreachable_starts_and_stops_within_the_drain_limit") else {
         return;
     };
@@ -737,6 +739,7 @@ fn live_kafka_unreachable_starts_and_stops_within_the_drain_limit() {
 
 #[test]
 fn live_elasticsearch_unreachable_with_a_spool_starts_capturing_and_says_so() {
+    require_shared!();
     let Some(ns) =
         setup("live_elasticsearch_unreachable_with_a_spool_starts_capturing_and_says_so")
     else {

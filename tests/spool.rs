@@ -158,7 +158,7 @@ fn values(got: Vec<(Option<String>, BTreeMap<String, String>, String)>) -> Vec<S
 fn broker_down_for_30s_mid_run_loses_nothing() {
     require_shared!();
     let Some(bin) = tansu_bin() else {
-        eprintln!("skipped: tansu is not installed (/root/.cargo/bin/tansu or on PATH)");
+        skipped("tansu is not installed (/root/.cargo/bin/tansu or on PATH)");
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -200,7 +200,7 @@ fn broker_down_for_30s_mid_run_loses_nothing() {
 fn sigkill_while_broker_down_then_restart_delivers_everything() {
     require_shared!();
     let Some(bin) = tansu_bin() else {
-        eprintln!("skipped: tansu is not installed (/root/.cargo/bin/tansu or on PATH)");
+        skipped("tansu is not installed (/root/.cargo/bin/tansu or on PATH)");
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -48,7 +48,7 @@ use crate::shutdown::Shutdown;
 use crate::sink::Output;
 use crate::stats::Counters;
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendError};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -192,6 +192,8 @@ pub struct Pipeline {
     drain_over: Shutdown,
     /// Requested when `finish` is done: releases the watchdog.
     done: Shutdown,
+    /// Set by `finish` before it requests the stop itself: the input ended (no signal came).
+    end_of_input: Arc<AtomicBool>,
     queue: Arc<Queue>,
     counters: Arc<Counters>,
     /// Set by the output thread when the output failed for good: stop capturing.
@@ -254,12 +256,16 @@ impl Pipeline {
                 .unwrap_or_else(|e| panic!("cannot start output thread: {e}"));
             (handle, rx)
         };
+        let end_of_input = Arc::new(AtomicBool::new(false));
         let watchdog = {
             let (stop, done, drain_over) = (drain.stop.clone(), done.clone(), drain_over.clone());
-            let queue = queue.clone();
+            let (queue, counters, eoi) = (queue.clone(), counters.clone(), end_of_input.clone());
             std::thread::Builder::new()
                 .name("wirebeat-drain".into())
-                .spawn(move || watch_drain(&stop, &done, &drain_over, drain.limit, &queue))
+                .spawn(move || {
+                    let tokens = DrainTokens { stop: &stop, done: &done, drain_over: &drain_over };
+                    watch_drain(tokens, drain.limit, &queue, &counters, &eoi)
+                })
                 .unwrap_or_else(|e| panic!("cannot start drain watchdog thread: {e}"))
         };
         Pipeline {
@@ -278,6 +284,7 @@ impl Pipeline {
             stop: drain.stop,
             drain_over,
             done,
+            end_of_input,
             queue,
             counters,
             output_failed: failed,
@@ -358,7 +365,11 @@ impl Pipeline {
     /// Flushes every flow as final, waits until the output has every event (at most the drain
     /// limit after the stop), and stops.
     pub fn finish(mut self) -> RunResult {
-        // The end of the input is a stop too: the drain limit runs from here if no signal came.
+        // The end of the input is a stop too. If no signal came first, the drain limit counts
+        // time without progress from here (a large backlog to a slow output is not cut off).
+        if !self.stop.is_requested() {
+            self.end_of_input.store(true, Ordering::SeqCst);
+        }
         self.stop.request();
         self.dispatch(true);
         self.senders.clear();
@@ -511,26 +522,56 @@ impl DrainCut {
     }
 }
 
-/// The drain limit: after the stop, waits `limit` for `done`; if it does not come, ends the
-/// drain (`drain_over`) and abandons the queue, which also frees a capture thread blocked on a
-/// full queue.
+struct DrainTokens<'a> {
+    stop: &'a Shutdown,
+    done: &'a Shutdown,
+    drain_over: &'a Shutdown,
+}
+
+/// Events with a final outcome so far (delivered, refused or dropped by the output thread):
+/// while it grows, the drain is making progress.
+fn settled(c: &Counters) -> u64 {
+    [&c.events_acked, &c.events_rejected, &c.dropped_retries_exhausted, &c.dropped_output_failed]
+        .iter()
+        .map(|a| a.load(Ordering::Relaxed))
+        .sum()
+}
+
+/// The drain limit. After a stop by signal: waits `limit` for `done`. After the end of the
+/// input: waits as long as events keep being settled, and gives up after `limit` without one.
+/// Giving up ends the drain (`drain_over`) and abandons the queue, which also frees a capture
+/// thread blocked on a full queue.
 fn watch_drain(
-    stop: &Shutdown,
-    done: &Shutdown,
-    drain_over: &Shutdown,
+    t: DrainTokens<'_>,
     limit: Option<Duration>,
     queue: &Queue,
+    counters: &Counters,
+    end_of_input: &AtomicBool,
 ) {
     crossbeam_channel::select! {
-        recv(stop.receiver()) -> _ => {},
-        recv(done.receiver()) -> _ => return,
+        recv(t.stop.receiver()) -> _ => {},
+        recv(t.done.receiver()) -> _ => return,
     }
     let Some(limit) = limit else { return };
-    if done.wait_timeout(limit) {
-        return;
+    let patient = end_of_input.load(Ordering::SeqCst);
+    let mut seen = settled(counters);
+    loop {
+        if t.done.wait_timeout(limit) {
+            return;
+        }
+        let now = settled(counters);
+        if !patient || now == seen {
+            break;
+        }
+        seen = now;
     }
-    tracing::warn!(limit = ?limit, "drain limit (wirebeat.shutdown_timeout) reached: giving up");
-    drain_over.request();
+    if patient {
+        tracing::warn!(limit = ?limit, "no event delivered for wirebeat.shutdown_timeout after \
+            the end of the input: giving up");
+    } else {
+        tracing::warn!(limit = ?limit, "drain limit (wirebeat.shutdown_timeout) reached: giving up");
+    }
+    t.drain_over.request();
     queue.abandon();
 }
 

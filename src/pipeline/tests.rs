@@ -82,6 +82,42 @@ fn finish_honours_the_drain_limit_and_counts_the_memory_queue_lost() {
     assert!(r.output_error.is_none());
 }
 
+/// Delivers one event per send, slowly: a backlog that takes longer than the drain limit but
+/// keeps moving.
+struct Slow(Arc<std::sync::atomic::AtomicU64>);
+
+impl Output for Slow {
+    fn name(&self) -> &'static str {
+        "slow"
+    }
+    fn send(&mut self, batch: &[EncodedEvent]) -> Result<Vec<Outcome>, OutputError> {
+        std::thread::sleep(Duration::from_millis(20));
+        self.0.fetch_add(batch.len() as u64, Ordering::SeqCst);
+        Ok(vec![Outcome::Delivered; batch.len()])
+    }
+    fn flush(&mut self) -> Result<(), OutputError> {
+        Ok(())
+    }
+    fn max_batch(&self) -> usize {
+        1
+    }
+}
+
+// Regression (issue 15 review): at the end of `read`'s input the drain limit cut off a slow but
+// working output (a SYN flood into a file on a loaded machine lost 70,976 events). It now
+// counts time without progress.
+#[test]
+fn at_the_end_of_input_a_slow_output_that_keeps_delivering_is_not_cut_off() {
+    let got = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let start = Instant::now();
+    let (r, c) = run_demo(Box::new(Slow(got.clone())), Some(Duration::from_millis(200)));
+    let n = got.load(Ordering::SeqCst);
+    assert!(start.elapsed() > Duration::from_millis(400), "the backlog outlasts the limit");
+    assert_eq!(r.drain_cut, None, "{n} delivered");
+    assert_eq!(c.get(&c.dropped_shutdown), 0);
+    assert_eq!(c.get(&c.events_acked), n);
+}
+
 /// An Ethernet/IPv4/UDP frame from 10.1.x.y:port to 10.0.0.1:9999, no payload.
 fn udp_frame(i: u32) -> Vec<u8> {
     let mut f = vec![0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00];

@@ -39,13 +39,19 @@ pub fn shared_present() -> bool {
     if missing.is_empty() {
         return true;
     }
-    let test = std::thread::current().name().unwrap_or("test").to_owned();
-    println!(
-        "SKIPPED {test}: {} not found (no shared data beside this clone; set WIREBEAT_SHARED \
-         or WIREBEAT_CORPUS)",
+    skipped(&format!(
+        "{} not found (no shared data beside this clone; set WIREBEAT_SHARED or WIREBEAT_CORPUS)",
         missing.join(" and ")
-    );
+    ));
     false
+}
+
+/// Says, on one line of the real stderr (libtest's capture only takes `print!`/`eprint!`, so
+/// the line shows even for a passing test), that the calling test did not run and why.
+pub fn skipped(reason: &str) {
+    use std::io::Write as _;
+    let test = std::thread::current().name().unwrap_or("test").to_owned();
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {reason}");
 }
 
 /// First line of a test that reads the shared data: returns (skipping, with one printed line)
