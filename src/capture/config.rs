@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 /// Smallest and largest accepted `snaplen`.
 pub const SNAPLEN_RANGE: std::ops::RangeInclusive<i32> = 64..=262_144;
 
+/// Smallest and largest `buffer_size_mb`: libpcap takes the kernel buffer size as an `int` of
+/// bytes, so 2048 MiB and more would overflow it.
+pub const BUFFER_SIZE_MB_RANGE: std::ops::RangeInclusive<i32> = 1..=2047;
+
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Interface {
@@ -48,12 +52,6 @@ impl Interface {
                 ),
             ));
         }
-        if self.buffer_size_mb < 1 {
-            return Err(Invalid::new(
-                "buffer_size_mb",
-                format!("must be at least 1, got {}", self.buffer_size_mb),
-            ));
-        }
-        Ok(())
+        Invalid::in_range("buffer_size_mb", self.buffer_size_mb, BUFFER_SIZE_MB_RANGE)
     }
 }
