@@ -1,5 +1,5 @@
-//! `wirebeat.interfaces[]`: one live capture interface, and its checks (pure; keys relative to
-//! the list item).
+//! `wirebeat.interfaces[]`: one live capture interface, and its checks (keys relative to the
+//! list item; pure but for the BPF filter, which libpcap compiles without opening a device).
 
 use crate::units::Invalid;
 use serde::{Deserialize, Serialize};
@@ -52,6 +52,31 @@ impl Interface {
                 ),
             ));
         }
-        Invalid::in_range("buffer_size_mb", self.buffer_size_mb, BUFFER_SIZE_MB_RANGE)
+        Invalid::in_range("buffer_size_mb", self.buffer_size_mb, BUFFER_SIZE_MB_RANGE)?;
+        // Compiled here (libpcap, no device) so that `test config` and `run` refuse it alike,
+        // naming the key; a filter valid on any usual link type passes, the device decides.
+        if let Err(e) = check_filter_any_link(&self.bpf_filter, self.snaplen) {
+            return Err(Invalid::new(
+                "bpf_filter",
+                format!("invalid BPF filter {:?}: {e}", self.bpf_filter),
+            ));
+        }
+        Ok(())
     }
+}
+
+/// Link types a filter is tried on: Ethernet first (its error is the one reported), then
+/// Linux cooked (`any`), raw IP and 802.11 with radiotap (filters such as `wlan host …`).
+const FILTER_LINK_TYPES: [i32; 4] = [1, 113, 101, 127];
+
+fn check_filter_any_link(filter: &str, snaplen: i32) -> Result<(), String> {
+    let mut first = Ok(());
+    for linktype in FILTER_LINK_TYPES {
+        match super::live::check_filter(filter, linktype, snaplen) {
+            Ok(()) => return Ok(()),
+            Err(e) if first.is_ok() => first = Err(e),
+            Err(_) => {}
+        }
+    }
+    first
 }
