@@ -233,7 +233,7 @@ fn cases() -> Vec<Case> {
             input: None,
             args: &["run", "-i", "lo", "-f", "tcp port((("],
             code: 1,
-            expect: &["bpf_filter", "BPF", "tcp port((("],
+            expect: &["wirebeat.interfaces[0].bpf_filter", "BPF", "tcp port((("],
         },
         Case {
             name: "missing interface",

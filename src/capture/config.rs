@@ -1,5 +1,5 @@
-//! `wirebeat.interfaces[]`: one live capture interface, and its checks (keys relative to the
-//! list item; pure but for the BPF filter, which libpcap compiles without opening a device).
+//! `wirebeat.interfaces[]`: one live capture interface, and its checks (pure; keys relative to
+//! the list item), apart from the BPF filter's, which libpcap compiles without a device.
 
 use crate::units::Invalid;
 use serde::{Deserialize, Serialize};
@@ -52,16 +52,16 @@ impl Interface {
                 ),
             ));
         }
-        Invalid::in_range("buffer_size_mb", self.buffer_size_mb, BUFFER_SIZE_MB_RANGE)?;
-        // Compiled here (libpcap, no device) so that `test config` and `run` refuse it alike,
-        // naming the key; a filter valid on any usual link type passes, the device decides.
-        if let Err(e) = check_filter_any_link(&self.bpf_filter, self.snaplen) {
-            return Err(Invalid::new(
-                "bpf_filter",
-                format!("invalid BPF filter {:?}: {e}", self.bpf_filter),
-            ));
-        }
-        Ok(())
+        Invalid::in_range("buffer_size_mb", self.buffer_size_mb, BUFFER_SIZE_MB_RANGE)
+    }
+
+    /// Compiles the BPF filter with libpcap, without a device (not pure, so not part of
+    /// [`Interface::validate`]: the configuration loader runs it for the CLI). A filter valid on
+    /// any usual link type passes; the device decides when it opens.
+    pub fn check_filter(&self) -> Result<(), Invalid> {
+        check_filter_any_link(&self.bpf_filter, self.snaplen).map_err(|e| {
+            Invalid::new("bpf_filter", format!("invalid BPF filter {:?}: {e}", self.bpf_filter))
+        })
     }
 }
 

@@ -366,6 +366,67 @@ mod tests {
         c.validate().unwrap_err().to_string()
     }
 
+    /// Every numeric setting has a range; the message names the key, the range and the value.
+    #[test]
+    fn range_messages() {
+        use super::super::{Duration, Interface};
+        assert_eq!(
+            invalid(|c| c.wirebeat.workers = 20_000),
+            "wirebeat.workers: must be between 0 and 1024, got 20000 (0 means one per core)"
+        );
+        assert_eq!(
+            invalid(|c| c.wirebeat.channel_batches = usize::MAX),
+            format!("wirebeat.channel_batches: must be between 1 and 256, got {}", usize::MAX)
+        );
+        assert_eq!(
+            invalid(|c| {
+                c.wirebeat.workers = 1024;
+                c.wirebeat.channel_batches = 65;
+            }),
+            "wirebeat.channel_batches: 65 with 1024 workers makes 66560 batch slots; \
+             workers × channel_batches must be at most 65536"
+        );
+        assert_eq!(
+            invalid(|c| c.wirebeat.health_period = Duration(std::time::Duration::from_millis(10))),
+            "wirebeat.health_period: must be between 1s and 24h (or 0s: no health events), got 10ms"
+        );
+        assert_eq!(
+            invalid(|c| c.wirebeat.shutdown_timeout = Duration::from_secs(u64::MAX)),
+            format!(
+                "wirebeat.shutdown_timeout: must be between 1ms and 24h (or 0s: wait without \
+                 limit), got {}",
+                Duration::from_secs(u64::MAX)
+            )
+        );
+        assert_eq!(
+            invalid(|c| c.queue.mem.bytes = crate::units::ByteSize(1 << 40)),
+            "queue.mem.bytes: must be between 1KiB and 64GiB, got 1TiB (use queue.disk for more)"
+        );
+        let eth0 = Interface { name: "eth0".into(), buffer_size_mb: 2048, ..Interface::default() };
+        assert_eq!(
+            invalid(|c| c.wirebeat.interfaces = vec![eth0.clone()]),
+            "wirebeat.interfaces[0].buffer_size_mb: must be between 1 and 2047, got 2048"
+        );
+        assert_eq!(
+            invalid(|c| c.wirebeat.protocols.http.max_headers = 10_001),
+            "wirebeat.protocols.http.max_headers: must be between 0 and 10000, got 10001"
+        );
+        assert_eq!(
+            invalid(|c| c.wirebeat.tunnels.geneve_ports = vec![0]),
+            "wirebeat.tunnels.geneve_ports[0]: must be between 1 and 65535, got 0"
+        );
+        // The bounds themselves, and 0 where it means "off".
+        let mut ok = Config::default();
+        ok.wirebeat.workers = MAX_WORKERS;
+        ok.wirebeat.channel_batches = MAX_BATCH_SLOTS / MAX_WORKERS;
+        ok.wirebeat.health_period = Duration::from_secs(0);
+        ok.wirebeat.shutdown_timeout = Duration::from_secs(0);
+        ok.wirebeat.flows.period = Duration::from_secs(0);
+        ok.wirebeat.flows.max_flows = crate::flow::config::MAX_FLOWS;
+        ok.wirebeat.defrag.max_datagram_bytes = crate::decode::config::MAX_DATAGRAM_BYTES;
+        assert!(ok.validate().is_ok());
+    }
+
     #[test]
     fn validation_messages() {
         use super::super::{ConsoleOutput, Duration, FileOutput, Interface};

@@ -76,13 +76,6 @@ impl Config {
                 "not supported by the Kibana client",
             ));
         }
-        if !self.kibana.ssl.certificate_authorities.is_empty() {
-            let cfg = es::Config { ssl: self.kibana.ssl.clone(), ..es::Config::default() };
-            crate::sink::elasticsearch::client::tls_config(&cfg).map_err(|e| {
-                let (key, m) = e.split_once(": ").unwrap_or(("ssl", e.as_str()));
-                Invalid::new(format!("kibana.{key}"), m)
-            })?;
-        }
         Invalid::duration_in(
             "kibana.timeout",
             self.kibana.timeout,

@@ -142,14 +142,6 @@ impl Config {
         if let Some(fp) = &self.ssl.ca_trusted_fingerprint {
             client::parse_fingerprint(fp).map_err(|e| format!("{p}.{e}"))?;
         }
-        // Certificate authority files are read here, as the Kafka output's are, so that
-        // `test config` refuses a missing or broken one rather than the first connection.
-        if !self.ssl.certificate_authorities.is_empty() {
-            client::tls_config(self).map_err(|e| match e.starts_with("ssl.") {
-                true => format!("{p}.{e}"),
-                false => format!("{p}.ssl: {e}"),
-            })?;
-        }
         if self.backoff.init.0.is_zero() {
             return Err(format!("{p}.backoff.init: must be more than 0"));
         }
