@@ -151,6 +151,22 @@ impl std::str::FromStr for ByteSize {
     }
 }
 
+/// Written in the largest binary unit that is exact (`64MiB`, `4KiB`, `1000`); the parser
+/// reads it back.
+impl std::fmt::Display for ByteSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0;
+        for (size, unit) in
+            [(1u64 << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")]
+        {
+            if n >= size && n.is_multiple_of(size) {
+                return write!(f, "{}{unit}", n / size);
+            }
+        }
+        write!(f, "{n}")
+    }
+}
+
 impl<'de> Deserialize<'de> for ByteSize {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
@@ -287,6 +303,63 @@ impl Invalid {
         } else {
             Err(Invalid::new(key, "must be greater than 0"))
         }
+    }
+
+    /// `must be between LO and HI, got V` unless `value` is in `range` (integers).
+    pub fn in_range<T>(
+        key: &str,
+        value: T,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Result<(), Invalid>
+    where
+        T: PartialOrd + std::fmt::Display,
+    {
+        if range.contains(&value) {
+            Ok(())
+        } else {
+            Err(Invalid::new(
+                key,
+                format!("must be between {} and {}, got {value}", range.start(), range.end()),
+            ))
+        }
+    }
+
+    /// [`Invalid::in_range`] for a duration; with `zero_means`, `0s` is also accepted (and the
+    /// message says what it means).
+    pub fn duration_in(
+        key: &str,
+        value: Duration,
+        range: std::ops::RangeInclusive<Duration>,
+        zero_means: Option<&str>,
+    ) -> Result<(), Invalid> {
+        if range.contains(&value) || (zero_means.is_some() && value.0.is_zero()) {
+            return Ok(());
+        }
+        let zero = zero_means.map(|m| format!(" (or 0s: {m})")).unwrap_or_default();
+        Err(Invalid::new(
+            key,
+            format!("must be between {} and {}{zero}, got {value}", range.start(), range.end()),
+        ))
+    }
+
+    /// [`Invalid::in_range`] for a byte size, written with binary units.
+    pub fn size_in(
+        key: &str,
+        value: u64,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<(), Invalid> {
+        if range.contains(&value) {
+            return Ok(());
+        }
+        Err(Invalid::new(
+            key,
+            format!(
+                "must be between {} and {}, got {}",
+                ByteSize(*range.start()),
+                ByteSize(*range.end()),
+                ByteSize(value)
+            ),
+        ))
     }
 
     /// The same error with its key placed under `section` (`timeout` → `wirebeat.flows.timeout`).

@@ -189,7 +189,7 @@ pub fn main() -> i32 {
                         ..Default::default()
                     })
                     .collect();
-                cfg = match Settings::new(raw) {
+                cfg = match Settings::new(raw).and_then(|s| s.check_machine().map(|()| s)) {
                     Ok(s) => s,
                     Err(e) => {
                         complain(&e.to_string());

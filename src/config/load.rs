@@ -161,22 +161,35 @@ pub fn load(path: Option<&Path>, overrides: &[String]) -> Result<Settings, Confi
     }
     let env = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
     match path {
-        None => load_str("", "(defaults)", overrides, &env),
+        None => load_text("", "(defaults)", overrides, &env, true),
         Some(p) => {
             let text = std::fs::read_to_string(p)
                 .map_err(|source| ConfigError::Read { path: p.to_path_buf(), source })?;
-            load_str(&text, &p.display().to_string(), overrides, &env)
+            load_text(&text, &p.display().to_string(), overrides, &env, true)
         }
     }
 }
 
 /// Loads the configuration from `text` (named `source_name` in errors), then `overrides`;
-/// `env` resolves `${VAR}`. The result is validated.
+/// `env` resolves `${VAR}`. The result is validated (the pure checks only: BPF filters and
+/// TLS files are checked by [`load`]).
 pub fn load_str(
     text: &str,
     source_name: &str,
     overrides: &[String],
     env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Settings, ConfigError> {
+    load_text(text, source_name, overrides, env, false)
+}
+
+/// [`load_str`], and with `machine` the checks that need the machine (`check.rs`), whose
+/// errors get their line as the validation's do.
+fn load_text(
+    text: &str,
+    source_name: &str,
+    overrides: &[String],
+    env: &dyn Fn(&str) -> Option<String>,
+    machine: bool,
 ) -> Result<Settings, ConfigError> {
     let overrides: Vec<ParsedOverride> =
         overrides.iter().map(|a| parse_override(a)).collect::<Result<_, _>>()?;
@@ -231,13 +244,18 @@ pub fn load_str(
     }
 
     let config = cx.deserialize(tree)?;
-    Settings::new(config).map_err(|e| match e {
+    let place = |e| match e {
         ConfigError::Validation { origin: None, key, message } => {
             let origin = Some(cx.blame(&parse_path(&key)));
             ConfigError::Validation { origin, key, message }
         }
         other => other,
-    })
+    };
+    let settings = Settings::new(config).map_err(place)?;
+    if machine {
+        settings.check_machine().map_err(place)?;
+    }
+    Ok(settings)
 }
 
 /// A `-E` argument split into its key path and its value text.

@@ -6,6 +6,7 @@
 mod types;
 pub use types::*;
 
+mod check;
 mod load;
 mod settings;
 mod source;

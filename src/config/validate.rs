@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use ipnet::{IpNet, Ipv4Net, Ipv4Subnets, Ipv6Net, Ipv6Subnets};
 
-use super::{Config, ConfigError, Wirebeat};
+use super::{Config, ConfigError, Duration, Wirebeat};
 use crate::flow::FlowSettings;
 use crate::proto::Registry;
 use crate::units::Invalid;
@@ -27,6 +27,34 @@ pub const LOG_FORMATS: &[&str] = &["ecs", "text"];
 
 /// Smallest and largest accepted `snaplen`.
 pub use crate::capture::config::SNAPLEN_RANGE;
+
+/// Most `wirebeat.workers`: each worker is a thread with its own flow table, fragment cache and
+/// channels; past a thousand the threads only contend (20,000 exhausts the process's threads
+/// and aborts).
+pub const MAX_WORKERS: usize = 1024;
+
+/// `wirebeat.channel_batches`: each batch in a worker's channel is one epoch's share of frames
+/// (`EPOCH_FRAMES` frames per epoch across the workers), so the channels hold up to
+/// `channel_batches × EPOCH_FRAMES` frames; 256 is two million frames (about 3 GB of
+/// full-size Ethernet frames). Deeper channels add latency, not throughput.
+pub const CHANNEL_BATCHES_RANGE: std::ops::RangeInclusive<usize> = 1..=256;
+
+/// Most batch slots of all workers together (`workers × channel_batches`): the pipeline
+/// allocates that many slots up front in three channels, and every batch keeps its buffers.
+pub const MAX_BATCH_SLOTS: usize = 65_536;
+
+const fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+/// `wirebeat.health_period` when not `0s` (off): more often than each second is a flood of
+/// events, less often than daily is no health signal.
+pub const HEALTH_PERIOD_RANGE: std::ops::RangeInclusive<Duration> = secs(1)..=secs(86_400);
+
+/// `wirebeat.shutdown_timeout` when not `0s` (no limit): a deadline is added to the clock,
+/// and a day is past any drain worth waiting for.
+pub const SHUTDOWN_TIMEOUT_RANGE: std::ops::RangeInclusive<Duration> =
+    Duration(std::time::Duration::from_millis(1))..=secs(86_400);
 
 fn v4(a: [u8; 4], prefix: u8) -> IpNet {
     IpNet::V4(Ipv4Net::new(Ipv4Addr::from(a), prefix).unwrap_or_default())
@@ -109,14 +137,6 @@ pub(super) struct Resolved {
     pub output: crate::sink::Selected,
 }
 
-fn positive(key: &str, ok: bool) -> Result<(), ConfigError> {
-    if ok {
-        Ok(())
-    } else {
-        Err(ConfigError::validation(key, "must be greater than 0"))
-    }
-}
-
 /// Elastic data stream namespace rules.
 fn check_namespace(ns: &str) -> Result<(), String> {
     if ns.is_empty() {
@@ -180,7 +200,38 @@ impl Config {
         }
         check_namespace(&w.namespace)
             .map_err(|m| ConfigError::validation("wirebeat.namespace", m))?;
-        positive("wirebeat.channel_batches", w.channel_batches > 0)?;
+        Invalid::in_range("wirebeat.workers", w.workers, 0..=MAX_WORKERS)
+            .map_err(|e| Invalid::new(e.key, format!("{} (0 means one per core)", e.message)))?;
+        Invalid::in_range("wirebeat.channel_batches", w.channel_batches, CHANNEL_BATCHES_RANGE)?;
+        let workers = match w.workers {
+            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            n => n,
+        };
+        if workers.saturating_mul(w.channel_batches) > MAX_BATCH_SLOTS {
+            return Err(ConfigError::validation(
+                "wirebeat.channel_batches",
+                format!(
+                    "{} with {workers} workers makes {} batch slots; workers × channel_batches \
+                     must be at most {MAX_BATCH_SLOTS}",
+                    w.channel_batches,
+                    workers.saturating_mul(w.channel_batches)
+                ),
+            ));
+        }
+        Invalid::duration_in(
+            "wirebeat.health_period",
+            w.health_period,
+            HEALTH_PERIOD_RANGE,
+            Some("no health events"),
+        )?;
+        Invalid::duration_in(
+            "wirebeat.shutdown_timeout",
+            w.shutdown_timeout,
+            SHUTDOWN_TIMEOUT_RANGE,
+            Some("wait without limit"),
+        )?;
+        w.tunnels.validate().map_err(|e| e.under("wirebeat.tunnels"))?;
+        w.protocols.validate().map_err(|e| e.under("wirebeat.protocols"))?;
         let registry = Registry::new(&w.protocols, w.streams.limits())
             .map_err(|m| ConfigError::validation("wirebeat.protocols", m))?;
         w.streams.validate().map_err(|e| e.under("wirebeat.streams"))?;
@@ -197,10 +248,6 @@ impl Config {
         one_of("logging.level", &self.logging.level, LOG_LEVELS)?;
         one_of("logging.format", &self.logging.format, LOG_FORMATS)?;
 
-        let workers = match w.workers {
-            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-            n => n,
-        };
         Ok(Resolved {
             workers,
             internal_networks: w.internal_networks(),
@@ -317,6 +364,67 @@ mod tests {
         let mut c = Config::default();
         change(&mut c);
         c.validate().unwrap_err().to_string()
+    }
+
+    /// Every numeric setting has a range; the message names the key, the range and the value.
+    #[test]
+    fn range_messages() {
+        use super::super::{Duration, Interface};
+        assert_eq!(
+            invalid(|c| c.wirebeat.workers = 20_000),
+            "wirebeat.workers: must be between 0 and 1024, got 20000 (0 means one per core)"
+        );
+        assert_eq!(
+            invalid(|c| c.wirebeat.channel_batches = usize::MAX),
+            format!("wirebeat.channel_batches: must be between 1 and 256, got {}", usize::MAX)
+        );
+        assert_eq!(
+            invalid(|c| {
+                c.wirebeat.workers = 1024;
+                c.wirebeat.channel_batches = 65;
+            }),
+            "wirebeat.channel_batches: 65 with 1024 workers makes 66560 batch slots; \
+             workers × channel_batches must be at most 65536"
+        );
+        assert_eq!(
+            invalid(|c| c.wirebeat.health_period = Duration(std::time::Duration::from_millis(10))),
+            "wirebeat.health_period: must be between 1s and 24h (or 0s: no health events), got 10ms"
+        );
+        assert_eq!(
+            invalid(|c| c.wirebeat.shutdown_timeout = Duration::from_secs(u64::MAX)),
+            format!(
+                "wirebeat.shutdown_timeout: must be between 1ms and 24h (or 0s: wait without \
+                 limit), got {}",
+                Duration::from_secs(u64::MAX)
+            )
+        );
+        assert_eq!(
+            invalid(|c| c.queue.mem.bytes = crate::units::ByteSize(1 << 40)),
+            "queue.mem.bytes: must be between 1KiB and 64GiB, got 1TiB (use queue.disk for more)"
+        );
+        let eth0 = Interface { name: "eth0".into(), buffer_size_mb: 2048, ..Interface::default() };
+        assert_eq!(
+            invalid(|c| c.wirebeat.interfaces = vec![eth0.clone()]),
+            "wirebeat.interfaces[0].buffer_size_mb: must be between 1 and 2047, got 2048"
+        );
+        assert_eq!(
+            invalid(|c| c.wirebeat.protocols.http.max_headers = 10_001),
+            "wirebeat.protocols.http.max_headers: must be between 0 and 10000, got 10001"
+        );
+        assert_eq!(
+            invalid(|c| c.wirebeat.tunnels.geneve_ports = vec![0]),
+            "wirebeat.tunnels.geneve_ports[0]: must be between 1 and 65535, got 0"
+        );
+        // The bounds themselves, and 0 where it means "off".
+        let mut ok = Config::default();
+        ok.wirebeat.workers = MAX_WORKERS;
+        ok.wirebeat.channel_batches = MAX_BATCH_SLOTS / MAX_WORKERS;
+        ok.wirebeat.health_period = Duration::from_secs(0);
+        ok.wirebeat.shutdown_timeout = Duration::from_secs(0);
+        ok.wirebeat.flows.period = Duration::from_secs(0);
+        ok.wirebeat.flows.max_flows = crate::flow::config::MAX_FLOWS;
+        ok.wirebeat.defrag.max_datagram_bytes = crate::decode::config::MAX_DATAGRAM_BYTES;
+        assert!(ok.validate().is_ok());
     }
 
     #[test]

@@ -35,9 +35,26 @@ impl Default for Flows {
     }
 }
 
+/// Shortest and longest flow idle timeouts: the packet clock adds them to nanosecond
+/// timestamps, and a flow idle for a week is not one flow any more (sub-millisecond timeouts
+/// are allowed: tests and replays at packet speed use them).
+pub const TIMEOUT_RANGE: std::ops::RangeInclusive<Duration> =
+    Duration(std::time::Duration::from_micros(1))..=Duration::from_secs(7 * 86_400);
+
+/// `flows.period` when not `0s` (final reports only): under a second is a report flood, over a
+/// day is no periodic report.
+pub const PERIOD_RANGE: std::ops::RangeInclusive<Duration> =
+    Duration::from_secs(1)..=Duration::from_secs(86_400);
+
+/// Most `flows.max_flows`: a flow holds about 1 KB before any protocol state, so ten million
+/// is already around 10 GB.
+pub const MAX_FLOWS: usize = 10_000_000;
+
 impl Flows {
     pub fn validate(&self) -> Result<(), Invalid> {
+        Invalid::duration_in("period", self.period, PERIOD_RANGE, Some("final reports only"))?;
         Invalid::positive("timeout", !self.timeout.0.is_zero())?;
+        Invalid::duration_in("timeout", self.timeout, TIMEOUT_RANGE, None)?;
         for (name, t) in [
             ("tcp_timeout", self.tcp_timeout),
             ("udp_timeout", self.udp_timeout),
@@ -45,8 +62,10 @@ impl Flows {
         ] {
             if let Some(t) = t {
                 Invalid::positive(name, !t.0.is_zero())?;
+                Invalid::duration_in(name, t, TIMEOUT_RANGE, None)?;
             }
         }
-        Invalid::positive("max_flows", self.max_flows > 0)
+        Invalid::positive("max_flows", self.max_flows > 0)?;
+        Invalid::in_range("max_flows", self.max_flows, 1..=MAX_FLOWS)
     }
 }

@@ -126,14 +126,42 @@ impl Default for Streams {
     }
 }
 
+/// Most bytes `streams.max_buffer_bytes` and `streams.max_out_of_order_bytes` allow: both are
+/// per flow direction, so a few thousand busy flows at 64 MiB are already the machine's memory.
+pub const MAX_STREAM_BYTES: usize = 64 << 20;
+
+/// Most `streams.max_pending_transactions`: a request is held until its answer, and a peer
+/// that pipelines more than this is not waiting for answers.
+pub const MAX_PENDING_TRANSACTIONS: usize = 65_536;
+
+/// Longest `streams.transaction_timeout`: an answer later than an hour is not one.
+pub const MAX_TRANSACTION_TIMEOUT: crate::units::Duration = crate::units::Duration::from_secs(3600);
+
 impl Streams {
     /// Pure checks of `wirebeat.streams` (keys relative to it).
     pub fn validate(&self) -> Result<(), crate::units::Invalid> {
-        use crate::units::Invalid;
+        use crate::units::{Duration, Invalid};
         Invalid::positive("max_buffer_bytes", self.max_buffer_bytes > 0)?;
+        Invalid::in_range("max_buffer_bytes", self.max_buffer_bytes, 1..=MAX_STREAM_BYTES)?;
         Invalid::positive("max_out_of_order_bytes", self.max_out_of_order_bytes > 0)?;
+        Invalid::in_range(
+            "max_out_of_order_bytes",
+            self.max_out_of_order_bytes,
+            1..=MAX_STREAM_BYTES,
+        )?;
         Invalid::positive("max_pending_transactions", self.max_pending_transactions > 0)?;
-        Invalid::positive("transaction_timeout", !self.transaction_timeout.0.is_zero())
+        Invalid::in_range(
+            "max_pending_transactions",
+            self.max_pending_transactions,
+            1..=MAX_PENDING_TRANSACTIONS,
+        )?;
+        Invalid::positive("transaction_timeout", !self.transaction_timeout.0.is_zero())?;
+        Invalid::duration_in(
+            "transaction_timeout",
+            self.transaction_timeout,
+            Duration(std::time::Duration::from_millis(1))..=MAX_TRANSACTION_TIMEOUT,
+            None,
+        )
     }
 
     /// The limits the parsers and the reassembler apply.
@@ -297,6 +325,23 @@ registry! {
     icmp: Icmp,
     dhcpv4: Dhcpv4,
     template: Template,
+}
+
+impl Protocols {
+    /// Pure checks of `wirebeat.protocols` (keys relative to it): ports are never 0, and each
+    /// protocol's own limits.
+    pub fn validate(&self) -> Result<(), crate::units::Invalid> {
+        use crate::units::Invalid;
+        for (p, (_, ports)) in PROTOCOLS.iter().zip(self.settings()) {
+            if let Some(i) = ports.iter().position(|port| *port == 0) {
+                return Err(Invalid::new(
+                    format!("{}.ports[{i}]", p.name),
+                    "must be between 1 and 65535, got 0",
+                ));
+            }
+        }
+        self.http.validate().map_err(|e| e.under("http"))
+    }
 }
 
 /// Fields outside ECS emitted by the protocols, for the index template and the field test.

@@ -70,15 +70,42 @@ impl Default for DiskConfig {
     }
 }
 
+/// Most `queue.mem.events`: each held event costs its JSON plus about a hundred bytes of
+/// bookkeeping; sixteen million of them is a memory queue that belongs on disk.
+pub const MAX_MEM_EVENTS: usize = 1 << 24;
+
+/// Most `queue.mem.bytes`: larger memory queues belong on disk (`queue.disk`), where a crash
+/// does not lose them.
+pub const MAX_MEM_BYTES: u64 = 64 << 30;
+
+/// Largest `queue.disk.segment_size`: recovery reads a segment whole into memory, and a record
+/// (at most 1 GiB) never spans two segments.
+pub const MAX_SEGMENT_SIZE: u64 = 1 << 30;
+
+/// Largest `queue.disk.max_size`: a guard against a unit typo (`1PB`), beyond any disk a sensor
+/// spools to.
+pub const MAX_DISK_SIZE: u64 = 1 << 44;
+
 impl Config {
     /// Problems with the `queue` section, each naming its key.
     pub fn validate(&self) -> Vec<String> {
         let mut errs = Vec::new();
         if self.mem.events == 0 {
             errs.push("queue.mem.events: must be greater than 0".into());
+        } else if self.mem.events > MAX_MEM_EVENTS {
+            errs.push(format!(
+                "queue.mem.events: must be between 1 and {MAX_MEM_EVENTS}, got {}",
+                self.mem.events
+            ));
         }
         if self.mem.bytes.0 < 1024 {
             errs.push("queue.mem.bytes: must be at least 1KiB".into());
+        } else if self.mem.bytes.0 > MAX_MEM_BYTES {
+            errs.push(format!(
+                "queue.mem.bytes: must be between 1KiB and {}, got {} (use queue.disk for more)",
+                ByteSize(MAX_MEM_BYTES),
+                self.mem.bytes
+            ));
         }
         if let Some(d) = self.disk.as_ref().filter(|d| d.enabled) {
             if d.path.trim().is_empty() {
@@ -86,6 +113,19 @@ impl Config {
             }
             if d.segment_size.0 < 4096 {
                 errs.push("queue.disk.segment_size: must be at least 4KiB".into());
+            } else if d.segment_size.0 > MAX_SEGMENT_SIZE {
+                errs.push(format!(
+                    "queue.disk.segment_size: must be between 4KiB and {}, got {}",
+                    ByteSize(MAX_SEGMENT_SIZE),
+                    d.segment_size
+                ));
+            }
+            if d.max_size.0 > MAX_DISK_SIZE {
+                errs.push(format!(
+                    "queue.disk.max_size: must be at most {}, got {}",
+                    ByteSize(MAX_DISK_SIZE),
+                    d.max_size
+                ));
             }
             if d.max_size.0 < d.segment_size.0.saturating_mul(2) {
                 errs.push(

@@ -62,16 +62,26 @@ impl Default for KibanaConfig {
     }
 }
 
+/// Longest `setup.kibana.timeout`, as the Elasticsearch output's request timeout (the same
+/// client): the clock adds it to the present, and an hour is an outage, not a slow answer.
+pub const MAX_KIBANA_TIMEOUT: Duration = Duration::from_secs(3600);
+
 impl Config {
     /// Pure checks of `setup` (keys relative to it). Kibana is reached with the Elasticsearch
     /// output's client, so its `ssl` settings are those that client honours.
     pub fn validate(&self) -> Result<(), Invalid> {
-        match self.kibana.ssl.unsupported(es::TLS_SUPPORT) {
-            Some(key) => {
-                Err(Invalid::new(format!("kibana.ssl.{key}"), "not supported by the Kibana client"))
-            }
-            None => Ok(()),
+        if let Some(key) = self.kibana.ssl.unsupported(es::TLS_SUPPORT) {
+            return Err(Invalid::new(
+                format!("kibana.ssl.{key}"),
+                "not supported by the Kibana client",
+            ));
         }
+        Invalid::duration_in(
+            "kibana.timeout",
+            self.kibana.timeout,
+            Duration(std::time::Duration::from_millis(1))..=MAX_KIBANA_TIMEOUT,
+            None,
+        )
     }
 }
 

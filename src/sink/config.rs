@@ -80,6 +80,12 @@ impl Default for FileOutput {
     }
 }
 
+/// Largest `output.file.rotate_every_kb` (1 TiB).
+pub const MAX_ROTATE_EVERY_KB: u64 = 1 << 30;
+
+/// Most `output.file.number_of_files`.
+pub const MAX_NUMBER_OF_FILES: usize = 1024;
+
 impl FileOutput {
     pub fn validate(&self) -> Result<(), Invalid> {
         if self.path.trim().is_empty() {
@@ -95,10 +101,23 @@ impl FileOutput {
             ));
         }
         Invalid::positive("rotate_every_kb", self.rotate_every_kb > 0)?;
+        // In bytes it must fit a u64 (1 TiB per file is far past any rotation worth having).
+        Invalid::in_range("rotate_every_kb", self.rotate_every_kb, 1..=MAX_ROTATE_EVERY_KB)?;
         if self.number_of_files < 1 {
             return Err(Invalid::new("number_of_files", "must be at least 1"));
         }
-        Ok(())
+        // Every rotation renames each kept file once.
+        Invalid::in_range("number_of_files", self.number_of_files, 1..=MAX_NUMBER_OF_FILES)
+    }
+}
+
+/// A message of Kafka's or Elasticsearch's checks, which starts with its full dotted key
+/// (`output.kafka.hosts: …`), as an error on that key (so the loader finds its line).
+fn keyed(section: &str, message: String) -> Invalid {
+    let split = message.strip_prefix("output.").and_then(|rest| rest.split_once(": "));
+    match split {
+        Some((key, m)) if key.starts_with(section) && !key.contains(' ') => Invalid::new(key, m),
+        _ => Invalid::new(section, message),
     }
 }
 
@@ -147,10 +166,10 @@ impl Output {
             ));
         }
         if let Some(k) = self.kafka.as_ref().filter(|k| k.enabled) {
-            k.validate().map_err(|m| Invalid::new("kafka", m))?;
+            k.validate().map_err(|m| keyed("kafka", m))?;
         }
         if let Some(e) = self.elasticsearch.as_ref().filter(|e| e.enabled) {
-            e.validate().map_err(|m| Invalid::new("elasticsearch", m))?;
+            e.validate().map_err(|m| keyed("elasticsearch", m))?;
         }
         let network: Vec<&str> = [
             ("output.kafka", self.kafka.as_ref().is_some_and(|k| k.enabled)),

@@ -121,5 +121,23 @@ impl Default for Config {
     }
 }
 
+/// Most `max_body_bytes`, `max_header_bytes`: what one message may hold in memory; both are
+/// also bounded by `wirebeat.streams.max_buffer_bytes`.
+pub const MAX_MESSAGE_PART_BYTES: usize = 64 << 20;
+
+/// Most `max_headers` kept per message.
+pub const MAX_HEADERS: usize = 10_000;
+
+impl Config {
+    /// Pure checks (keys relative to `wirebeat.protocols.http`). `max_body_bytes: 0` captures
+    /// no body.
+    pub fn validate(&self) -> Result<(), crate::units::Invalid> {
+        use crate::units::Invalid;
+        Invalid::in_range("max_body_bytes", self.max_body_bytes, 0..=MAX_MESSAGE_PART_BYTES)?;
+        Invalid::in_range("max_headers", self.max_headers, 0..=MAX_HEADERS)?;
+        Invalid::in_range("max_header_bytes", self.max_header_bytes, 1..=MAX_MESSAGE_PART_BYTES)
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -10,6 +10,17 @@ use serde::{Deserialize, Serialize};
 pub const TLS_SUPPORT: TlsSupport =
     TlsSupport { switch: false, client_certificate: false, ca_trusted_fingerprint: true };
 
+/// Most events per `_bulk` request: beyond this a request takes longer than a retry is worth.
+pub const MAX_BULK_SIZE: usize = 100_000;
+
+/// Most bytes per `_bulk` request: Elasticsearch refuses bodies above `http.max_content_length`
+/// (100 MiB by default).
+pub const MAX_BULK_BYTES: usize = 100 << 20;
+
+/// Longest `timeout` and `backoff.max`: the clock adds them to the present, and a request or a
+/// wait longer than an hour is an outage, not a delay.
+pub const MAX_WAIT: Duration = Duration::from_secs(3600);
+
 /// `output.elasticsearch.backoff`: waits between retries double from `init` up to `max`.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -110,37 +121,55 @@ impl Config {
             return Err(format!("{p}: set either api_key or username/password, not both"));
         }
         if has(&self.password) && !has(&self.username) {
-            return Err(format!("{p}.password is set without username"));
+            return Err(format!("{p}.password: is set without username"));
         }
         if self.compression_level > 9 {
             return Err(format!(
-                "{p}.compression_level: {} is out of range 0..=9",
+                "{p}.compression_level: must be between 0 and 9, got {}",
                 self.compression_level
             ));
         }
-        if self.bulk_max_size == 0 {
-            return Err(format!("{p}.bulk_max_size must be at least 1"));
+        if !(1..=MAX_BULK_SIZE).contains(&self.bulk_max_size) {
+            return Err(format!(
+                "{p}.bulk_max_size: must be between 1 and {MAX_BULK_SIZE}, got {}",
+                self.bulk_max_size
+            ));
         }
-        if self.bulk_max_bytes < 1024 {
-            return Err(format!("{p}.bulk_max_bytes must be at least 1024"));
+        if !(1024..=MAX_BULK_BYTES).contains(&self.bulk_max_bytes) {
+            return Err(format!(
+                "{p}.bulk_max_bytes: must be between 1024 and {MAX_BULK_BYTES} (100MiB), got {}",
+                self.bulk_max_bytes
+            ));
         }
         if let Some(fp) = &self.ssl.ca_trusted_fingerprint {
             client::parse_fingerprint(fp).map_err(|e| format!("{p}.{e}"))?;
         }
         if self.backoff.init.0.is_zero() {
-            return Err(format!("{p}.backoff.init must be more than 0"));
+            return Err(format!("{p}.backoff.init: must be more than 0"));
         }
         if self.backoff.max < self.backoff.init {
-            return Err(format!("{p}.backoff.max must not be less than backoff.init"));
+            return Err(format!(
+                "{p}.backoff.max: must not be less than backoff.init ({}), got {}",
+                self.backoff.init, self.backoff.max
+            ));
+        }
+        if self.backoff.max > MAX_WAIT {
+            return Err(format!(
+                "{p}.backoff.max: must be at most {MAX_WAIT}, got {}",
+                self.backoff.max
+            ));
         }
         if self.timeout.0.is_zero() {
-            return Err(format!("{p}.timeout must be more than 0"));
+            return Err(format!("{p}.timeout: must be more than 0"));
+        }
+        if self.timeout > MAX_WAIT {
+            return Err(format!("{p}.timeout: must be at most {MAX_WAIT}, got {}", self.timeout));
         }
         if self.index.as_deref().is_some_and(|i| i.trim().is_empty()) {
-            return Err(format!("{p}.index must not be empty"));
+            return Err(format!("{p}.index: must not be empty"));
         }
         if self.pipeline.as_deref().is_some_and(|i| i.trim().is_empty()) {
-            return Err(format!("{p}.pipeline must not be empty"));
+            return Err(format!("{p}.pipeline: must not be empty"));
         }
         Ok(())
     }
