@@ -1,12 +1,57 @@
 //! Counters of the whole pipeline: every place that can drop something has one here.
 //!
-//! Workers keep plain local counters and publish them once per batch (a few atomic adds per
-//! batch, none per packet). The summary printed at exit and, later, the stats endpoint and the
-//! sensor-health events read these.
+//! One mechanism, two forms. Each stage keeps plain `u64` counters of its own, declared with
+//! [`local_counters!`] (which also names the run counter each one feeds), and the worker
+//! publishes them once per batch with [`Counters::publish`] (a few atomic adds per batch, none
+//! per packet). The run's shared [`Counters`] are declared with `counters!`. The summary
+//! printed at exit and the sensor-health events read these.
+//!
+//! A leaf module: stages import it, it imports no stage.
 
-use crate::decode::DecodeStats;
-use crate::flow::FlowStats;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// Plain counters a stage keeps for itself and publishes into the run's [`Counters`].
+pub trait Publish {
+    /// Calls `f` with the run counter's name and the value of every counter.
+    fn each(&self, f: &mut dyn FnMut(&'static str, u64));
+}
+
+/// Declares a stage's local counters: `field => run_counter` entries (the run counter in
+/// [`Counters`] it is added to), then optionally `; group: Type` entries of nested local
+/// counters. Generates the struct (`u64` fields), `add` (merging another's counts) and
+/// [`Publish`].
+macro_rules! local_counters {
+    (
+        $(#[$m:meta])*
+        pub struct $name:ident {
+            $($(#[$fm:meta])* $field:ident => $global:ident),* $(,)?
+            $(; $($group:ident : $gty:ty),* $(,)?)?
+        }
+    ) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        pub struct $name {
+            $($(#[$fm])* pub $field: u64,)*
+            $($(pub $group: $gty,)*)?
+        }
+
+        impl $name {
+            /// Adds another's counts to these.
+            pub fn add(&mut self, o: &Self) {
+                $(self.$field += o.$field;)*
+                $($(self.$group.add(&o.$group);)*)?
+            }
+        }
+
+        impl $crate::stats::Publish for $name {
+            fn each(&self, f: &mut dyn FnMut(&'static str, u64)) {
+                $(f(stringify!($global), self.$field);)*
+                $($($crate::stats::Publish::each(&self.$group, f);)*)?
+            }
+        }
+    };
+}
+pub(crate) use local_counters;
 
 macro_rules! counters {
     ($(#[$m:meta])* $name:ident { $($(#[$fm:meta])* $field:ident),* $(,)? }) => {
@@ -18,6 +63,14 @@ macro_rules! counters {
             /// (name, value) of every counter, in declaration order.
             pub fn snapshot(&self) -> Vec<(&'static str, u64)> {
                 vec![$((stringify!($field), self.$field.load(Relaxed)),)*]
+            }
+
+            /// The counter called `name`.
+            pub fn by_name(&self, name: &str) -> Option<&AtomicU64> {
+                match name {
+                    $(stringify!($field) => Some(&self.$field),)*
+                    _ => None,
+                }
             }
         }
     };
@@ -124,64 +177,18 @@ counters!(
 );
 
 impl Counters {
-    pub fn add_decode(&self, d: &DecodeStats) {
-        let pairs = [
-            (&self.decoded, d.decoded),
-            (&self.fragment_held, d.fragment_held),
-            (&self.non_ip, d.non_ip),
-            (&self.unsupported_linktype, d.unsupported_linktype),
-            (&self.malformed, d.malformed),
-            (&self.fragment_dropped, d.fragment_dropped),
-            (&self.tunnel_too_deep, d.tunnel_too_deep),
-            (&self.truncated, d.truncated),
-            (&self.tunnelled, d.tunnelled),
-            (&self.fragments, d.fragments),
-            (&self.reassembled, d.reassembled),
-            (&self.fragment_overlaps, d.fragment_overlaps),
-            (&self.fragments_timed_out, d.fragments_timed_out),
-            (&self.fragments_evicted, d.fragments_evicted),
-            (&self.fragment_duplicates, d.fragment_duplicates),
-        ];
-        for (c, v) in pairs {
+    /// Adds a stage's local counters to the run's (only those that are not zero).
+    pub fn publish(&self, local: &impl Publish) {
+        local.each(&mut |name, v| {
             if v != 0 {
-                c.fetch_add(v, Relaxed);
+                match self.by_name(name) {
+                    Some(c) => {
+                        c.fetch_add(v, Relaxed);
+                    }
+                    None => debug_assert!(false, "local counter feeds unknown run counter {name}"),
+                }
             }
-        }
-    }
-
-    pub fn add_flows(&self, f: &FlowStats) {
-        for (c, v) in [
-            (&self.flows_created, f.created),
-            (&self.flows_ended, f.ended),
-            (&self.flows_evicted, f.evicted),
-            (&self.flow_reports, f.reports),
-        ] {
-            if v != 0 {
-                c.fetch_add(v, Relaxed);
-            }
-        }
-    }
-
-    pub fn add_app(&self, a: &crate::flow::app::AppStats) {
-        for (c, v) in [
-            (&self.transactions, a.transactions),
-            (&self.app_by_port, a.by_port),
-            (&self.app_by_content, a.by_content),
-            (&self.app_messages, a.parsers.messages),
-            (&self.app_malformed, a.parsers.malformed),
-            (&self.app_limit_hits, a.parsers.limit_hits),
-            (&self.app_unmatched, a.parsers.unmatched),
-            (&self.tcp_retransmitted_bytes, a.streams.retransmitted_bytes),
-            (&self.tcp_overlap_bytes, a.streams.overlap_bytes),
-            (&self.tcp_out_of_order, a.streams.out_of_order_segments),
-            (&self.tcp_gaps, a.streams.gaps),
-            (&self.tcp_gap_bytes, a.streams.gap_bytes),
-            (&self.tcp_out_of_window_bytes, a.streams.out_of_window_bytes),
-        ] {
-            if v != 0 {
-                c.fetch_add(v, Relaxed);
-            }
-        }
+        });
     }
 
     pub fn get(&self, c: &AtomicU64) -> u64 {
@@ -194,5 +201,49 @@ impl Counters {
 
     pub fn set(c: &AtomicU64, v: u64) {
         c.store(v, Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The run counters a local counter struct names.
+    fn names(local: &impl Publish) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        local.each(&mut |name, _| v.push(name));
+        v
+    }
+
+    #[test]
+    fn every_local_counter_feeds_a_run_counter() {
+        let run = Counters::default();
+        let locals = [
+            names(&crate::decode::DecodeStats::default()),
+            names(&crate::flow::FlowStats::default()),
+            names(&crate::flow::app::AppStats::default()),
+        ];
+        for name in locals.concat() {
+            assert!(run.by_name(name).is_some(), "{name} is not a run counter");
+        }
+        // AppStats carries the parser and stream counters through its groups.
+        let app = names(&crate::flow::app::AppStats::default());
+        assert!(app.contains(&"app_limit_hits") && app.contains(&"tcp_gap_bytes"));
+    }
+
+    #[test]
+    fn publish_adds_only_what_was_counted() {
+        let run = Counters::default();
+        let mut d = crate::decode::DecodeStats { decoded: 3, ..Default::default() };
+        d.add(&crate::decode::DecodeStats { decoded: 2, malformed: 1, ..Default::default() });
+        run.publish(&d);
+        run.publish(&d);
+        assert_eq!(run.get(&run.decoded), 10);
+        assert_eq!(run.get(&run.malformed), 2);
+        let mut app = crate::flow::app::AppStats::default();
+        app.streams.gaps = 4;
+        app.parsers.messages = 7;
+        run.publish(&app);
+        assert_eq!((run.get(&run.tcp_gaps), run.get(&run.app_messages)), (4, 7));
     }
 }

@@ -52,53 +52,34 @@ use link::{link_layer, to_ip, Step};
 /// Most nested encapsulations followed before a frame is counted as `tunnel_too_deep`.
 const MAX_ENCAP_DEPTH: usize = 8;
 
-/// Outcome counters of the decoder; every frame lands in exactly one of the first group.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DecodeStats {
-    /// Frames that produced a packet for the flow table.
-    pub decoded: u64,
-    /// Frames held as a fragment of a datagram not yet complete.
-    pub fragment_held: u64,
-    /// Frames without IP (ARP, STP, LLDP, …): nothing to track.
-    pub non_ip: u64,
-    /// Link types this decoder does not know.
-    pub unsupported_linktype: u64,
-    /// Frames whose headers are broken or cut before the IP header ended.
-    pub malformed: u64,
-    /// Fragments the defragmenter refused (cache full, too big, bad geometry).
-    pub fragment_dropped: u64,
-    /// Encapsulations nested deeper than [`MAX_ENCAP_DEPTH`].
-    pub tunnel_too_deep: u64,
+crate::stats::local_counters! {
+    /// Outcome counters of the decoder; every frame lands in exactly one of the first group.
+    pub struct DecodeStats {
+        /// Frames that produced a packet for the flow table.
+        decoded => decoded,
+        /// Frames held as a fragment of a datagram not yet complete.
+        fragment_held => fragment_held,
+        /// Frames without IP (ARP, STP, LLDP, …): nothing to track.
+        non_ip => non_ip,
+        /// Link types this decoder does not know.
+        unsupported_linktype => unsupported_linktype,
+        /// Frames whose headers are broken or cut before the IP header ended.
+        malformed => malformed,
+        /// Fragments the defragmenter refused (cache full, too big, bad geometry).
+        fragment_dropped => fragment_dropped,
+        /// Encapsulations nested deeper than [`MAX_ENCAP_DEPTH`].
+        tunnel_too_deep => tunnel_too_deep,
 
-    // Informational counters (a frame may count in several).
-    pub truncated: u64,
-    pub tunnelled: u64,
-    pub fragments: u64,
-    pub reassembled: u64,
-    pub fragment_overlaps: u64,
-    pub fragments_timed_out: u64,
-    pub fragments_evicted: u64,
-    /// Fragments whose bytes were all held already (not stored; their frames still count).
-    pub fragment_duplicates: u64,
-}
-
-impl DecodeStats {
-    pub fn add(&mut self, o: &DecodeStats) {
-        self.decoded += o.decoded;
-        self.fragment_held += o.fragment_held;
-        self.non_ip += o.non_ip;
-        self.unsupported_linktype += o.unsupported_linktype;
-        self.malformed += o.malformed;
-        self.fragment_dropped += o.fragment_dropped;
-        self.tunnel_too_deep += o.tunnel_too_deep;
-        self.truncated += o.truncated;
-        self.tunnelled += o.tunnelled;
-        self.fragments += o.fragments;
-        self.reassembled += o.reassembled;
-        self.fragment_overlaps += o.fragment_overlaps;
-        self.fragments_timed_out += o.fragments_timed_out;
-        self.fragments_evicted += o.fragments_evicted;
-        self.fragment_duplicates += o.fragment_duplicates;
+        // Informational counters (a frame may count in several).
+        truncated => truncated,
+        tunnelled => tunnelled,
+        fragments => fragments,
+        reassembled => reassembled,
+        fragment_overlaps => fragment_overlaps,
+        fragments_timed_out => fragments_timed_out,
+        fragments_evicted => fragments_evicted,
+        /// Fragments whose bytes were all held already (not stored; their frames still count).
+        fragment_duplicates => fragment_duplicates,
     }
 }
 

@@ -67,23 +67,13 @@ fn make_by_port(
     }
 }
 
-/// Counters of the application layer of one worker.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AppStats {
-    pub parsers: ParserCounters,
-    pub streams: StreamStats,
-    pub transactions: u64,
-    pub by_port: u64,
-    pub by_content: u64,
-}
-
-impl AppStats {
-    pub fn add(&mut self, o: &AppStats) {
-        self.parsers.add(&o.parsers);
-        self.streams.add(&o.streams);
-        self.transactions += o.transactions;
-        self.by_port += o.by_port;
-        self.by_content += o.by_content;
+crate::stats::local_counters! {
+    /// Counters of the application layer of one worker.
+    pub struct AppStats {
+        transactions => transactions,
+        by_port => app_by_port,
+        by_content => app_by_content,
+        ; parsers: ParserCounters, streams: StreamStats,
     }
 }
 

@@ -279,22 +279,12 @@ impl FlowSettings {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FlowStats {
-    pub created: u64,
-    pub ended: u64,
-    pub evicted: u64,
-    pub reports: u64,
-    pub active: u64,
-}
-
-impl FlowStats {
-    pub fn add(&mut self, o: &FlowStats) {
-        self.created += o.created;
-        self.ended += o.ended;
-        self.evicted += o.evicted;
-        self.reports += o.reports;
-        self.active += o.active;
+crate::stats::local_counters! {
+    pub struct FlowStats {
+        created => flows_created,
+        ended => flows_ended,
+        evicted => flows_evicted,
+        reports => flow_reports,
     }
 }
 

@@ -679,12 +679,12 @@ impl Worker {
         for alert in detect.take_alerts() {
             events.push(alert.encode(ctx));
         }
-        self.counters.add_decode(&self.decoder.stats);
+        self.counters.publish(&self.decoder.stats);
         self.decoder.stats = Default::default();
-        self.counters.add_flows(&self.flows.stats);
+        self.counters.publish(&self.flows.stats);
         self.flows.stats = Default::default();
         if let Some(app) = self.flows.app.as_mut() {
-            self.counters.add_app(&app.stats);
+            self.counters.publish(&app.stats);
             app.stats = Default::default();
         }
     }

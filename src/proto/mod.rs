@@ -201,21 +201,13 @@ pub trait Parser: Send {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ParserCounters {
-    pub messages: u64,
-    pub malformed: u64,
-    /// Limit hits: buffer full, too many pending requests, header count/size.
-    pub limit_hits: u64,
-    pub unmatched: u64,
-}
-
-impl ParserCounters {
-    pub fn add(&mut self, o: &ParserCounters) {
-        self.messages += o.messages;
-        self.malformed += o.malformed;
-        self.limit_hits += o.limit_hits;
-        self.unmatched += o.unmatched;
+crate::stats::local_counters! {
+    pub struct ParserCounters {
+        messages => app_messages,
+        malformed => app_malformed,
+        /// Limit hits: buffer full, too many pending requests, header count/size.
+        limit_hits => app_limit_hits,
+        unmatched => app_unmatched,
     }
 }
 

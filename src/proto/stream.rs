@@ -32,25 +32,15 @@ pub enum Chunk<'a> {
     Gap(u64),
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct StreamStats {
-    pub retransmitted_bytes: u64,
-    pub overlap_bytes: u64,
-    pub out_of_order_segments: u64,
-    pub gaps: u64,
-    pub gap_bytes: u64,
-    /// Bytes of segments that started beyond the window and were dropped.
-    pub out_of_window_bytes: u64,
-}
-
-impl StreamStats {
-    pub fn add(&mut self, o: &StreamStats) {
-        self.retransmitted_bytes += o.retransmitted_bytes;
-        self.overlap_bytes += o.overlap_bytes;
-        self.out_of_order_segments += o.out_of_order_segments;
-        self.gaps += o.gaps;
-        self.gap_bytes += o.gap_bytes;
-        self.out_of_window_bytes += o.out_of_window_bytes;
+crate::stats::local_counters! {
+    pub struct StreamStats {
+        retransmitted_bytes => tcp_retransmitted_bytes,
+        overlap_bytes => tcp_overlap_bytes,
+        out_of_order_segments => tcp_out_of_order,
+        gaps => tcp_gaps,
+        gap_bytes => tcp_gap_bytes,
+        /// Bytes of segments that started beyond the window and were dropped.
+        out_of_window_bytes => tcp_out_of_window_bytes,
     }
 }
 
