@@ -6,9 +6,10 @@
 //! ([`Shutdown::receiver`]). Checking it costs one atomic load, cheap enough for capture loops.
 //!
 //! A run has two of them, with one meaning each (see `pipeline`): the *stop* token, created once
-//! from SIGINT/SIGTERM by [`Shutdown::on_signals`] and also requested at the end of the input,
+//! from SIGINT/SIGTERM by the CLI's signal handler and also requested at the end of the input,
 //! ends capture and starts the final drain; the pipeline's *drain over* token, requested when
-//! `wirebeat.shutdown_timeout` has passed after the stop, ends every retry backoff at once and
+//! `wirebeat.shutdown_timeout` has passed (see `pipeline::watch_drain`), ends every retry
+//! backoff at once and
 //! lets the workers, the queue and the output thread give up what is left.
 
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
@@ -45,25 +46,6 @@ impl Shutdown {
             sender: Arc::new(Mutex::new(Some(tx))),
             receiver: rx,
         }
-    }
-
-    /// The token of a process: requested by the first SIGINT or SIGTERM. A second signal exits
-    /// at once with status 130 (the documented way out of a drain that waits without limit).
-    pub fn on_signals() -> Shutdown {
-        let s = Shutdown::new();
-        let token = s.clone();
-        // The handler counts signals itself: the token may already be requested by the end of
-        // the input, and the first signal during that drain must not exit.
-        let seen = AtomicBool::new(false);
-        if let Err(e) = ctrlc::set_handler(move || {
-            if seen.swap(true, Ordering::SeqCst) {
-                std::process::exit(130);
-            }
-            token.request();
-        }) {
-            tracing::warn!(error = %e, "cannot install the SIGINT/SIGTERM handler");
-        }
-        s
     }
 
     /// Requests the stop; later calls do nothing.

@@ -91,7 +91,9 @@ pub struct Limits {
     pub max_pending: usize,
     /// A request unanswered this long (packet time) is published without a response.
     pub transaction_timeout_ns: i64,
-    /// Out-of-order TCP bytes held per direction before the hole becomes a gap.
+    /// Memory (segment bytes plus per-segment overhead) held for out-of-order TCP segments per
+    /// direction before the hole becomes a gap; also the window beyond which a segment is
+    /// dropped.
     pub max_out_of_order_bytes: usize,
 }
 
@@ -105,7 +107,8 @@ impl Default for Limits {
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Streams {
-    /// Out-of-order bytes held per TCP direction before the hole is given up as a gap.
+    /// Memory held for out-of-order segments per TCP direction (bytes plus per-segment
+    /// overhead) before the hole is given up as a gap.
     pub max_out_of_order_bytes: usize,
     /// Bytes a parser buffers per direction for one incomplete message.
     pub max_buffer_bytes: usize,
