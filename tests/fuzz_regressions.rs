@@ -123,6 +123,15 @@ fn write_fuzz_seeds() {
             }
         }
     }
+    // The template protocol has no capture: a ping and its pong, and a pipelined pair.
+    let mut ping = vec![0u8];
+    for (ctl, msg) in [(0u8, &b"PING hello\n"[..]), (1, b"PONG hello\n"), (0, b"PING a\nPING b\n")]
+    {
+        ping.push(ctl);
+        ping.extend_from_slice(&(msg.len() as u16).to_be_bytes());
+        ping.extend_from_slice(msg);
+    }
+    save("parser_template", ping);
     println!("seeds from {} captures: {written:?}", captures.len());
 }
 
