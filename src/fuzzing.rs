@@ -60,7 +60,8 @@ fn setup() -> &'static (PipelineSettings, Arc<EventContext>) {
         let mut cfg = crate::config::Config { name: Some("fuzz".into()), ..Default::default() };
         cfg.wirebeat.workers = 1;
         cfg.wirebeat.protocols.template.enabled = true;
-        let settings = PipelineSettings::from_config(&cfg, true);
+        let cfg = crate::config::Settings::new(cfg).expect("the default configuration is valid");
+        let settings = PipelineSettings::from_settings(&cfg, true);
         (settings, crate::pipeline::context(&cfg))
     })
 }
