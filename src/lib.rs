@@ -14,6 +14,8 @@ pub mod decode;
 pub mod detect;
 pub mod ecs;
 pub mod flow;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod kibana;
 pub mod pipeline;
 pub mod proto;

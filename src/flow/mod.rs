@@ -400,10 +400,12 @@ impl FlowTable {
     pub fn tick(&mut self, now_ns: i64, emit: &mut dyn FnMut(Emit<'_>)) {
         if self.settings.period_ns > 0 {
             let period = self.settings.period_ns;
-            let next = *self.next_period.get_or_insert((now_ns / period + 1) * period);
+            // Saturating: a timestamp near i64::MAX (pcapng allows it) must not overflow.
+            let after = |now: i64| (now / period).saturating_add(1).saturating_mul(period);
+            let next = *self.next_period.get_or_insert(after(now_ns));
             if now_ns >= next {
                 self.periodic(now_ns, emit);
-                self.next_period = Some((now_ns / period + 1) * period);
+                self.next_period = Some(after(now_ns));
             }
         }
         if now_ns.saturating_sub(self.last_sweep) >= SWEEP_INTERVAL_NS {
