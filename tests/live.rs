@@ -497,43 +497,6 @@ fn summary_value(stderr: &str, name: &str) -> u64 {
     line[at..].split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
 }
 
-/// Every record of the spool in `dir`, split at the acknowledged offset: (acknowledged, not),
-/// read with the format documented in `src/queue/spool.rs`. A torn tail is left out.
-fn spool_records(dir: &Path) -> (Vec<String>, Vec<String>) {
-    let ack = std::fs::read_to_string(dir.join("ack")).unwrap_or_default();
-    let parts: Vec<u64> = ack.split_whitespace().skip(2).map(|x| x.parse().unwrap()).collect();
-    let (a_seg, a_off) = if parts.len() == 2 { (parts[0], parts[1] as usize) } else { (0, 8) };
-    let mut segs: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter_map(|p| {
-            let n = p.file_name()?.to_str()?.strip_prefix("segment-")?.strip_suffix(".wbq")?;
-            Some((n.parse().ok()?, p.clone()))
-        })
-        .collect();
-    segs.sort();
-    let (mut acked, mut open) = (Vec::new(), Vec::new());
-    for (id, path) in segs {
-        let b = std::fs::read(path).unwrap();
-        let mut off = 8;
-        while off + 8 <= b.len() {
-            let len = u32::from_le_bytes(b[off..off + 4].try_into().unwrap()) as usize;
-            let Some(p) = b.get(off + 8..off + 8 + len) else { break };
-            let d = p[0] as usize;
-            let kl = u16::from_le_bytes([p[1 + d], p[2 + d]]);
-            let json_at = 3 + d + if kl == 0xFFFF { 0 } else { kl as usize };
-            let doc = String::from_utf8(p[json_at..].to_vec()).unwrap();
-            if id < a_seg || (id == a_seg && off < a_off) {
-                acked.push(doc);
-            } else {
-                open.push(doc);
-            }
-            off += 8 + len;
-        }
-    }
-    (acked, open)
-}
-
 #[test]
 fn live_sigkill_with_file_output_and_spool_loses_nothing_acknowledged() {
     require_shared!();

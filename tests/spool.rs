@@ -86,55 +86,9 @@ fn summary_value(stderr: &str, name: &str) -> u64 {
         .unwrap()
 }
 
-/// Every JSON document in the spool directory after its acknowledged offset, read with the
-/// format documented in `src/queue/spool.rs` (independently of wirebeat's own reader).
+/// Every JSON document in the spool directory after its acknowledged offset.
 fn spooled_documents(dir: &Path) -> Vec<String> {
-    let ack = std::fs::read_to_string(dir.join("ack")).unwrap_or_default();
-    let parts: Vec<u64> =
-        ack.split_whitespace().skip(2).map(|x| x.parse().unwrap()).collect::<Vec<_>>();
-    let (a_seg, a_off) = if parts.len() == 2 { (parts[0], parts[1]) } else { (0, 8) };
-    let mut segs: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter_map(|p| {
-            let n = p.file_name()?.to_str()?.strip_prefix("segment-")?.strip_suffix(".wbq")?;
-            Some((n.parse().ok()?, p.clone()))
-        })
-        .collect();
-    segs.sort();
-    let mut out = Vec::new();
-    for (id, path) in segs {
-        if id < a_seg {
-            continue;
-        }
-        let b = std::fs::read(path).unwrap();
-        assert_eq!(&b[..8], b"WBSPOOL1");
-        let mut off = if id == a_seg { a_off as usize } else { 8 };
-        while off + 8 <= b.len() {
-            let len = u32::from_le_bytes(b[off..off + 4].try_into().unwrap()) as usize;
-            let crc = u32::from_le_bytes(b[off + 4..off + 8].try_into().unwrap());
-            let Some(p) = b.get(off + 8..off + 8 + len) else { break }; // torn tail
-            assert_eq!(crc32(p), crc, "record checksum");
-            let d = p[0] as usize;
-            let kl = u16::from_le_bytes([p[1 + d], p[2 + d]]);
-            let json_at = 3 + d + if kl == 0xFFFF { 0 } else { kl as usize };
-            out.push(String::from_utf8(p[json_at..].to_vec()).unwrap());
-            off += 8 + len;
-        }
-    }
-    out
-}
-
-/// CRC-32 (IEEE), bitwise: the spool's checksum, computed here without wirebeat's code.
-fn crc32(data: &[u8]) -> u32 {
-    let mut c = 0xFFFF_FFFFu32;
-    for &b in data {
-        c ^= u32::from(b);
-        for _ in 0..8 {
-            c = if c & 1 != 0 { (c >> 1) ^ 0xEDB8_8320 } else { c >> 1 };
-        }
-    }
-    !c
+    spool_records(dir).1
 }
 
 /// Consumed values against the expected lines: every expected line present at least as often

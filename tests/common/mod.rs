@@ -308,3 +308,56 @@ pub fn match_up<'a, T, U>(
     let unused = got.iter().zip(&used).filter(|(_, u)| !**u).map(|(g, _)| g).collect();
     (missing, unused)
 }
+
+/// Every record of the spool in `dir`, split at the acknowledged offset: (acknowledged, not yet),
+/// as JSON documents. Read with the format documented in `src/queue/spool.rs`, independently of
+/// wirebeat's own reader; every record's checksum is checked, a torn tail is left out.
+pub fn spool_records(dir: &Path) -> (Vec<String>, Vec<String>) {
+    let ack = std::fs::read_to_string(dir.join("ack")).unwrap_or_default();
+    let parts: Vec<u64> = ack.split_whitespace().skip(2).map(|x| x.parse().unwrap()).collect();
+    let (a_seg, a_off) = if parts.len() == 2 { (parts[0], parts[1] as usize) } else { (0, 8) };
+    let mut segs: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter_map(|p| {
+            let n = p.file_name()?.to_str()?.strip_prefix("segment-")?.strip_suffix(".wbq")?;
+            Some((n.parse().ok()?, p.clone()))
+        })
+        .collect();
+    segs.sort();
+    let (mut acked, mut open) = (Vec::new(), Vec::new());
+    for (id, path) in segs {
+        let b = std::fs::read(path).unwrap();
+        assert_eq!(&b[..8], b"WBSPOOL1");
+        let mut off = 8;
+        while off + 8 <= b.len() {
+            let len = u32::from_le_bytes(b[off..off + 4].try_into().unwrap()) as usize;
+            let crc = u32::from_le_bytes(b[off + 4..off + 8].try_into().unwrap());
+            let Some(p) = b.get(off + 8..off + 8 + len) else { break }; // torn tail
+            assert_eq!(crc32(p), crc, "record checksum");
+            let d = p[0] as usize;
+            let kl = u16::from_le_bytes([p[1 + d], p[2 + d]]);
+            let json_at = 3 + d + if kl == 0xFFFF { 0 } else { kl as usize };
+            let doc = String::from_utf8(p[json_at..].to_vec()).unwrap();
+            if id < a_seg || (id == a_seg && off < a_off) {
+                acked.push(doc);
+            } else {
+                open.push(doc);
+            }
+            off += 8 + len;
+        }
+    }
+    (acked, open)
+}
+
+/// CRC-32 (IEEE), bitwise: the spool's checksum, computed here without wirebeat's code.
+fn crc32(data: &[u8]) -> u32 {
+    let mut c = 0xFFFF_FFFFu32;
+    for &b in data {
+        c ^= u32::from(b);
+        for _ in 0..8 {
+            c = if c & 1 != 0 { (c >> 1) ^ 0xEDB8_8320 } else { c >> 1 };
+        }
+    }
+    !c
+}
