@@ -41,10 +41,6 @@ pub use packet::{
 };
 pub use tunnel::TunnelPorts;
 
-/// The checked byte view under its old name, for parsers that still import it from here; new
-/// code uses [`crate::bytes::View`].
-pub use crate::bytes::View as Bytes;
-
 use defrag::{DefragOutcome, Defragmenter, FragmentKey};
 use ip::{parse_ip, IpHeader};
 use link::{link_layer, to_ip, Step};

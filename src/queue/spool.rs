@@ -168,13 +168,26 @@ enum Read1 {
     Corrupt(&'static str),
 }
 
+/// A record head: (payload length, CRC-32).
+fn split_head(h: [u8; 8]) -> (u32, u32) {
+    (u32::from_le_bytes([h[0], h[1], h[2], h[3]]), u32::from_le_bytes([h[4], h[5], h[6], h[7]]))
+}
+
 fn head_at(data: &[u8], off: u64) -> Option<(u32, u32)> {
     let at = usize::try_from(off).ok()?;
-    let h: [u8; 8] = data.get(at..at.checked_add(8)?)?.try_into().ok()?;
-    Some((
-        u32::from_le_bytes([h[0], h[1], h[2], h[3]]),
-        u32::from_le_bytes([h[4], h[5], h[6], h[7]]),
-    ))
+    data.get(at..at.checked_add(8)?)?.try_into().ok().map(split_head)
+}
+
+/// What a length field says with `room` bytes after the head: the record fits, it is cut short
+/// (torn), or no record can have that length (corrupt).
+fn judge_len(len: u32, room: u64) -> Result<(), Read1> {
+    if !(3..=MAX_PAYLOAD).contains(&len) {
+        return Err(Read1::Corrupt("impossible length"));
+    }
+    if room < u64::from(len) {
+        return Err(Read1::Torn);
+    }
+    Ok(())
 }
 
 /// The record at `off` of a segment held in memory (recovery).
@@ -184,14 +197,11 @@ fn record_at(data: &[u8], off: u64) -> Read1 {
         return Read1::End;
     }
     let Some((len, crc)) = head_at(data, off) else { return Read1::Torn };
-    if !(3..=MAX_PAYLOAD).contains(&len) {
-        return Read1::Corrupt("impossible length");
-    }
     let start = off + RECORD_HEAD;
-    let end = start + u64::from(len);
-    if end > size {
-        return Read1::Torn;
+    if let Err(damage) = judge_len(len, size - start) {
+        return damage;
     }
+    let end = start + u64::from(len);
     let payload = &data[start as usize..end as usize];
     if crc32fast::hash(payload) != crc {
         return Read1::Corrupt("checksum mismatch");
@@ -209,13 +219,9 @@ fn read_record(r: &mut impl Read, off: u64, size: u64) -> std::io::Result<Read1>
     }
     let mut head = [0u8; 8];
     r.read_exact(&mut head)?;
-    let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
-    let crc = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
-    if !(3..=MAX_PAYLOAD).contains(&len) {
-        return Ok(Read1::Corrupt("impossible length"));
-    }
-    if size - off - RECORD_HEAD < u64::from(len) {
-        return Ok(Read1::Torn);
+    let (len, crc) = split_head(head);
+    if let Err(damage) = judge_len(len, size - off - RECORD_HEAD) {
+        return Ok(damage);
     }
     let mut payload = vec![0u8; len as usize];
     r.read_exact(&mut payload)?;
@@ -233,7 +239,7 @@ fn resync(data: &[u8], from: u64) -> Option<u64> {
     while off + RECORD_HEAD + 3 <= size {
         if let Some((len, crc)) = head_at(data, off) {
             let end = off + RECORD_HEAD + u64::from(len);
-            if (3..=MAX_PAYLOAD).contains(&len) && end <= size {
+            if judge_len(len, size - off - RECORD_HEAD).is_ok() {
                 let payload = &data[(off + RECORD_HEAD) as usize..end as usize];
                 // Cheap checks before the checksum: a dataset name of printable ASCII.
                 let d = usize::from(payload[0]);

@@ -116,8 +116,8 @@ fn memory_queue_bytes_limit_blocks_until_ack() {
     assert_eq!(c.get(&c.dropped_queue_full), 0);
 }
 
-#[test]
-fn abort_releases_a_blocked_producer_and_counts_the_loss() {
+/// A memory queue of 2 events with a producer blocked pushing 5, released by `end`.
+fn release_blocked_producer(end: fn(&Queue)) -> (Arc<Queue>, Arc<Counters>) {
     let c = Arc::new(Counters::default());
     let mut cfg = Config::default();
     cfg.mem.events = 2;
@@ -127,24 +127,20 @@ fn abort_releases_a_blocked_producer_and_counts_the_loss() {
         std::thread::spawn(move || q.push((0..5).map(ev).collect()))
     };
     std::thread::sleep(Duration::from_millis(50));
-    q.abort();
+    end(&q);
     producer.join().unwrap();
+    (q, c)
+}
+
+#[test]
+fn abort_releases_a_blocked_producer_and_counts_the_loss() {
+    let (_q, c) = release_blocked_producer(Queue::abort);
     assert_eq!(c.get(&c.dropped_output_failed), 5, "2 held + 3 never stored");
 }
 
 #[test]
 fn abandon_releases_a_blocked_producer_and_counts_dropped_shutdown() {
-    let c = Arc::new(Counters::default());
-    let mut cfg = Config::default();
-    cfg.mem.events = 2;
-    let q = Arc::new(Queue::open(&cfg, c.clone()).unwrap());
-    let producer = {
-        let q = q.clone();
-        std::thread::spawn(move || q.push((0..5).map(ev).collect()))
-    };
-    std::thread::sleep(Duration::from_millis(50));
-    q.abandon();
-    producer.join().unwrap();
+    let (q, c) = release_blocked_producer(Queue::abandon);
     assert_eq!(c.get(&c.dropped_shutdown), 5, "2 held + 3 never stored");
     assert_eq!(c.get(&c.dropped_output_failed), 0);
     assert!(matches!(q.take(7, Duration::from_millis(1)), Taken::Closed));
