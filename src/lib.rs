@@ -20,6 +20,7 @@ pub mod kibana;
 pub mod pipeline;
 pub mod proto;
 pub mod queue;
+pub mod reload;
 pub mod setup;
 pub mod shutdown;
 pub mod sink;
