@@ -57,6 +57,8 @@ pub struct Wirebeat {
     pub health_period: Duration,
     /// Longest final drain after a stop (signal or end of input); `0s` waits without limit.
     pub shutdown_timeout: Duration,
+    /// Detectors (`wirebeat.detect.<name>`).
+    pub detect: crate::detect::config::Detect,
 }
 
 impl Default for Wirebeat {
@@ -74,6 +76,7 @@ impl Default for Wirebeat {
             channel_batches: 16,
             health_period: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(30),
+            detect: Default::default(),
         }
     }
 }

@@ -237,6 +237,7 @@ impl Config {
         w.streams.validate().map_err(|e| e.under("wirebeat.streams"))?;
         w.flows.validate().map_err(|e| e.under("wirebeat.flows"))?;
         w.defrag.validate().map_err(|e| e.under("wirebeat.defrag"))?;
+        w.detect.validate().map_err(|e| e.under("wirebeat.detect"))?;
 
         if let Some(e) = self.queue.validate().into_iter().next() {
             let (key, message) = e.split_once(": ").unwrap_or(("queue", e.as_str()));

@@ -30,8 +30,29 @@ pub fn custom_fields() -> Vec<(&'static str, &'static str, &'static str)> {
     all.extend(crate::proto::custom_fields());
     all.extend_from_slice(TXN_FIELDS);
     all.extend_from_slice(OUTPUT_FIELDS);
+    all.extend_from_slice(ALERT_FIELDS);
     all
 }
+
+/// Fields outside ECS on alert events (`crate::detect`): (dotted name, type, description).
+pub const ALERT_FIELDS: &[(&str, &str, &str)] = &[
+    (
+        "wirebeat.alert.count",
+        "long",
+        "Occurrences this alert stands for: 1, or more when repeats of the same rule, source \
+         and target within wirebeat.detect.suppress_window were merged into it.",
+    ),
+    (
+        "wirebeat.alert.facts",
+        "object",
+        "What the detector measured (counts, ratios, thresholds), one key per fact.",
+    ),
+    (
+        "wirebeat.alert.evidence.path",
+        "keyword",
+        "Capture file (pcap) with the packets of the flows behind the alert.",
+    ),
+];
 
 /// Fields of every transaction event.
 pub const TXN_FIELDS: &[(&str, &str, &str)] =

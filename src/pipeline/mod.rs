@@ -38,7 +38,7 @@ mod output;
 pub mod read;
 
 use crate::decode::{shard_hash, Decoder, FrameRef, TunnelPorts};
-use crate::detect::DetectStage;
+use crate::detect::{DetectEngine, Observer};
 use crate::ecs::{EncodedEvent, EventContext, FlowEncoder};
 use crate::flow::app::AppLayer;
 use crate::flow::{Emit, FlowSettings, FlowTable};
@@ -85,28 +85,34 @@ struct FrameBatch {
 /// A part of a worker's events of one epoch; `last` ends the epoch.
 struct WorkerOut {
     last: bool,
+    /// The epoch's packet clock (on the last part).
+    now_ns: i64,
     events: Vec<EncodedEvent>,
+    /// What the detectors need of this part's packets, flows and transactions.
+    obs: Vec<crate::detect::Obs>,
 }
 
 /// Where a worker puts its events: handed out every [`WORKER_PART`] events.
 struct Outbox<'a> {
     tx: &'a Sender<WorkerOut>,
     events: Vec<EncodedEvent>,
+    now_ns: i64,
     /// The queue thread is gone.
     closed: bool,
 }
 
 impl Outbox<'_> {
-    fn push(&mut self, ev: EncodedEvent) {
+    fn push(&mut self, ev: EncodedEvent, observer: &mut Observer) {
         self.events.push(ev);
         if self.events.len() >= WORKER_PART {
-            self.send(false);
+            self.send(false, observer);
         }
     }
 
-    fn send(&mut self, last: bool) {
+    fn send(&mut self, last: bool, observer: &mut Observer) {
         let events = std::mem::take(&mut self.events);
-        if !self.closed && self.tx.send(WorkerOut { last, events }).is_err() {
+        let out = WorkerOut { last, now_ns: self.now_ns, events, obs: observer.take() };
+        if !self.closed && self.tx.send(out).is_err() {
             self.closed = true;
         }
     }
@@ -124,6 +130,8 @@ pub struct PipelineSettings {
     pub ordered: bool,
     /// Application protocols (None: flows only).
     pub registry: Option<Arc<Registry>>,
+    /// `wirebeat.detect`.
+    pub detect: crate::detect::config::Detect,
 }
 
 impl PipelineSettings {
@@ -138,6 +146,7 @@ impl PipelineSettings {
             defrag: s.wirebeat.defrag.clone(),
             channel_batches: s.wirebeat.channel_batches.max(2),
             ordered,
+            detect: s.wirebeat.detect.clone(),
         }
     }
 }
@@ -235,9 +244,11 @@ impl Pipeline {
         let feeder = {
             let ordered = settings.ordered;
             let queue = queue.clone();
+            let engine = DetectEngine::from_config(&settings.detect);
+            let ctx = ctx.clone();
             std::thread::Builder::new()
                 .name("wirebeat-queue".into())
-                .spawn(move || feed_loop(out_rxs, ordered, queue))
+                .spawn(move || feed_loop(out_rxs, ordered, queue, engine, &ctx))
                 .unwrap_or_else(|e| panic!("cannot start queue thread: {e}"))
         };
         output.watch_shutdown(&drain_over);
@@ -580,8 +591,8 @@ struct Worker {
     flows: FlowTable,
     flows_enabled: bool,
     encoder: FlowEncoder,
-    /// Detectors fed packets, flows and transactions on packet time (none yet).
-    detect: DetectStage,
+    /// What the detectors need of this worker's packets, flows and transactions.
+    detect: Observer,
     ctx: Arc<EventContext>,
     counters: Arc<Counters>,
     /// Once requested, batches are passed through unprocessed: the drain is over.
@@ -605,7 +616,7 @@ impl Worker {
             },
             flows_enabled: s.flows_enabled,
             encoder: FlowEncoder::new(ctx.clone(), id),
-            detect: DetectStage::from_config(),
+            detect: Observer::new(DetectEngine::from_config(&s.detect).is_some()),
             ctx,
             counters,
             drain_over: Shutdown::new(),
@@ -619,7 +630,8 @@ impl Worker {
         recycle: Sender<FrameBatch>,
     ) {
         for mut batch in rx {
-            let mut outbox = Outbox { tx: &out, events: Vec::new(), closed: false };
+            let mut outbox =
+                Outbox { tx: &out, events: Vec::new(), now_ns: batch.now_ns, closed: false };
             // After the drain limit the worker finishes the batch it has and skips the rest
             // (still answering each epoch, so the queue thread is not left waiting), except the
             // last: its final flow reports are counted lost or kept in the spool, not forgotten.
@@ -629,7 +641,7 @@ impl Worker {
             batch.data.clear();
             batch.frames.clear();
             let _ = recycle.try_send(batch);
-            outbox.send(true);
+            outbox.send(true, &mut self.detect);
             if outbox.closed {
                 return;
             }
@@ -640,16 +652,16 @@ impl Worker {
         let Worker { decoder, flows, encoder, flows_enabled, detect, ctx, .. } = self;
         let enabled = *flows_enabled;
         // Flow reports and transactions go to the detectors, then out as events.
-        let mut emit = |e: Emit<'_>, detect: &mut DetectStage| match e {
+        let mut emit = |e: Emit<'_>, detect: &mut Observer| match e {
             Emit::Flow(r) => {
                 detect.flow(&r);
                 if enabled {
-                    events.push(encoder.encode(&r));
+                    events.push(encoder.encode(&r), detect);
                 }
             }
             Emit::Txn(f, t) => {
                 detect.transaction(f, &t);
-                events.push(crate::ecs::txn::encode(ctx, f, &t));
+                events.push(crate::ecs::txn::encode(ctx, f, &t), detect);
             }
         };
         // Every decoded packet: the detectors, then the flow table.
@@ -675,10 +687,6 @@ impl Worker {
             decoder.flush(packet!());
             flows.flush(batch.now_ns, &mut |e| emit(e, detect));
         }
-        detect.tick(batch.now_ns);
-        for alert in detect.take_alerts() {
-            events.push(alert.encode(ctx));
-        }
         self.counters.publish(&self.decoder.stats);
         self.decoder.stats = Default::default();
         self.counters.publish(&self.flows.stats);
@@ -690,9 +698,42 @@ impl Worker {
     }
 }
 
+/// The detection engine beside the queue thread: observations in, alert events out.
+struct Detection<'a> {
+    engine: DetectEngine,
+    ctx: &'a EventContext,
+}
+
+impl Detection<'_> {
+    fn observe(&mut self, part: &mut WorkerOut) {
+        for o in part.obs.drain(..) {
+            self.engine.observe(o);
+        }
+    }
+
+    /// Ticks the engine to `now_ns` and encodes its alerts into `out`.
+    fn tick(&mut self, now_ns: i64, out: &mut Vec<EncodedEvent>) {
+        self.engine.tick(now_ns);
+        self.alerts(out);
+    }
+
+    fn alerts(&mut self, out: &mut Vec<EncodedEvent>) {
+        out.extend(self.engine.take_alerts().iter().map(|a| a.encode(self.ctx)));
+    }
+}
+
 /// Puts the workers' events into the queue: epoch by epoch and worker by worker in ordered
-/// mode, as they come otherwise. Closes the queue when the workers are done.
-fn feed_loop(rxs: Vec<Receiver<WorkerOut>>, ordered: bool, queue: Arc<Queue>) {
+/// mode, as they come otherwise. Runs the detection engine on the workers' observations in the
+/// same order (after each epoch's last part it ticks the engine with the epoch's clock), so
+/// `read` gives the same alerts on every run. Closes the queue when the workers are done.
+fn feed_loop(
+    rxs: Vec<Receiver<WorkerOut>>,
+    ordered: bool,
+    queue: Arc<Queue>,
+    engine: Option<DetectEngine>,
+    ctx: &EventContext,
+) {
+    let mut detect = engine.map(|engine| Detection { engine, ctx });
     let mut buf: Vec<EncodedEvent> = Vec::with_capacity(OUTPUT_BATCH);
     if ordered {
         // Every worker answers every epoch in ordered mode (batches are sent blocking), so
@@ -700,20 +741,28 @@ fn feed_loop(rxs: Vec<Receiver<WorkerOut>>, ordered: bool, queue: Arc<Queue>) {
         // is skipped from then on.
         let mut alive = vec![true; rxs.len()];
         while alive.iter().any(|a| *a) {
+            let mut now_ns = i64::MIN;
             for (w, rx) in rxs.iter().enumerate() {
                 while alive[w] {
-                    let Ok(part) = rx.recv() else {
+                    let Ok(mut part) = rx.recv() else {
                         alive[w] = false;
                         break;
                     };
+                    if let Some(d) = detect.as_mut() {
+                        d.observe(&mut part);
+                    }
                     buf.extend(part.events);
                     if buf.len() >= OUTPUT_BATCH {
                         queue.push(std::mem::take(&mut buf));
                     }
                     if part.last {
+                        now_ns = now_ns.max(part.now_ns);
                         break;
                     }
                 }
+            }
+            if let Some(d) = detect.as_mut() {
+                d.tick(now_ns, &mut buf);
             }
         }
     } else {
@@ -722,13 +771,23 @@ fn feed_loop(rxs: Vec<Receiver<WorkerOut>>, ordered: bool, queue: Arc<Queue>) {
             sel.recv(rx);
         }
         let mut open = rxs.len();
+        let mut alerts = Vec::new();
         while open > 0 {
             let op = sel.select();
             let i = op.index();
             match op.recv(&rxs[i]) {
-                Ok(part) => {
+                Ok(mut part) => {
+                    if let Some(d) = detect.as_mut() {
+                        d.observe(&mut part);
+                        if part.last {
+                            d.tick(part.now_ns, &mut alerts);
+                        }
+                    }
                     if !part.events.is_empty() {
                         queue.push(part.events);
+                    }
+                    if !alerts.is_empty() {
+                        queue.push(std::mem::take(&mut alerts));
                     }
                 }
                 Err(_) => {
@@ -737,6 +796,10 @@ fn feed_loop(rxs: Vec<Receiver<WorkerOut>>, ordered: bool, queue: Arc<Queue>) {
                 }
             }
         }
+    }
+    if let Some(d) = detect.as_mut() {
+        d.engine.finish();
+        d.alerts(&mut buf);
     }
     queue.push(buf);
     queue.close();
