@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr, clippy::print_stdout)]
 
 pub mod kafka;
+pub mod traffic;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
