@@ -3,6 +3,12 @@
 //!
 //! Known differences are listed per file, with the reason, in `tests/corpus-differences.txt`.
 //! The list may only shrink: a listed file that now agrees fails the test until it is removed.
+//!
+//! The same pass checks the detectors (issue 10): the attack captures listed in
+//! `tests/detect-corpus-expected.txt` raise the rules listed there, and no other capture raises
+//! any alert unless the pair is listed, with its reason, in `tests/detect-corpus-exceptions.txt`.
+//! That file may only shrink: [`MAX_DETECT_EXCEPTIONS`] caps it, and a listed pair that no
+//! longer fires fails until it is removed.
 
 #![allow(clippy::unwrap_used, clippy::print_stderr, clippy::print_stdout)]
 
@@ -10,7 +16,7 @@ mod common;
 
 use common::*;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Undirected tuple: (proto, (ip, port), (ip, port)) with the smaller endpoint first.
 type Tuple = (u8, (String, u16), (String, u16));
@@ -116,6 +122,42 @@ fn wirebeat_counts(events: &[Value]) -> BTreeMap<Tuple, Count> {
 
 const DIFFERENCES: &str = "tests/corpus-differences.txt";
 
+/// Alerts on non-attack corpus captures accepted with a reason; lower this when the file shrinks.
+const MAX_DETECT_EXCEPTIONS: usize = 0;
+const DETECT_EXPECTED: &str = "tests/detect-corpus-expected.txt";
+const DETECT_EXCEPTIONS: &str = "tests/detect-corpus-exceptions.txt";
+
+/// `<capture> <rule.id>  # reason` lines (`#` starts a comment line too).
+fn alert_pairs(file: &str) -> BTreeMap<(String, String), String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let mut out = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let (pair, why) = line.split_once('#').unwrap_or((line, ""));
+        let mut it = pair.split_whitespace();
+        let (Some(cap), Some(rule)) = (it.next(), it.next()) else {
+            assert!(
+                pair.trim().is_empty(),
+                "{file}:{}: expected `<capture> <rule.id>  # reason`",
+                i + 1
+            );
+            continue;
+        };
+        assert!(why.trim().len() > 10, "{file}:{}: give a reason after `#`", i + 1);
+        out.insert((cap.to_owned(), rule.to_owned()), why.trim().to_owned());
+    }
+    out
+}
+
+/// The rule ids of the alert events among `events`.
+fn alert_rules(events: &[Value]) -> BTreeSet<String> {
+    events
+        .iter()
+        .filter(|e| is_dataset(e, "wirebeat.alert"))
+        .filter_map(|e| s(e, "rule.id"))
+        .collect()
+}
+
 /// Captures whose header no reader can use: `read` must exit 1 with a clear message.
 const UNREADABLE: &[&str] = &[];
 
@@ -124,6 +166,9 @@ fn corpus_flows_match_tshark_truth() {
     require_shared!();
     let mut differences = Differences::load(DIFFERENCES);
     let mut compared = 0;
+    let expected = alert_pairs(DETECT_EXPECTED);
+    let exceptions = alert_pairs(DETECT_EXCEPTIONS);
+    let mut fired: BTreeSet<(String, String)> = BTreeSet::new();
     for pcap in corpus_pcaps() {
         let name = capture_name(&pcap);
         let (out, events) = read_capture(&name, &["wirebeat.workers=2"]);
@@ -134,6 +179,7 @@ fn corpus_flows_match_tshark_truth() {
             continue;
         }
         assert_eq!(code, Some(0), "{name}: exit code\n{stderr}");
+        fired.extend(alert_rules(&events).into_iter().map(|r| (name.clone(), r)));
         let want = truth_counts(&name);
         let got = wirebeat_counts(&events);
         compared += 1;
@@ -158,6 +204,36 @@ fn corpus_flows_match_tshark_truth() {
     }
     assert!(compared > 250, "only {compared} captures compared");
     differences.check("flows differ");
+    check_alerts(&fired, &expected, &exceptions);
+}
+
+fn check_alerts(
+    fired: &BTreeSet<(String, String)>,
+    expected: &BTreeMap<(String, String), String>,
+    exceptions: &BTreeMap<(String, String), String>,
+) {
+    let show = |v: Vec<&(String, String)>| {
+        v.iter().map(|(c, r)| format!("{c} {r}")).collect::<Vec<_>>().join("\n")
+    };
+    let unexpected: Vec<_> = fired
+        .iter()
+        .filter(|p| !expected.contains_key(*p) && !exceptions.contains_key(*p))
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "alerts on corpus captures (fix the detector, or list with the reason in \
+         {DETECT_EXCEPTIONS}):\n{}",
+        show(unexpected)
+    );
+    let missing: Vec<_> = expected.keys().filter(|p| !fired.contains(*p)).collect();
+    assert!(missing.is_empty(), "attack captures that no longer alert:\n{}", show(missing));
+    let stale: Vec<_> = exceptions.keys().filter(|p| !fired.contains(*p)).collect();
+    assert!(stale.is_empty(), "no longer fire: remove from {DETECT_EXCEPTIONS}:\n{}", show(stale));
+    assert!(
+        exceptions.len() <= MAX_DETECT_EXCEPTIONS,
+        "{DETECT_EXCEPTIONS} may only shrink: {} entries, at most {MAX_DETECT_EXCEPTIONS}",
+        exceptions.len()
+    );
 }
 
 /// The differences file names only corpus captures, each with a reason.
@@ -166,4 +242,10 @@ fn differences_file_is_well_formed() {
     require_shared!();
     let names: Vec<String> = corpus_pcaps().iter().map(|p| capture_name(p)).collect();
     Differences::load(DIFFERENCES).check_well_formed(&names, "a corpus capture");
+    for file in [DETECT_EXPECTED, DETECT_EXCEPTIONS] {
+        for (cap, rule) in alert_pairs(file).keys() {
+            assert!(names.contains(cap), "{file}: {cap} is not a corpus capture");
+            assert!(rule.starts_with("wirebeat-"), "{file}: {rule} is not a wirebeat rule id");
+        }
+    }
 }
