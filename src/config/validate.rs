@@ -19,11 +19,8 @@ use crate::yaml;
 pub const NETWORK_NAMES: &[&str] =
     &["private", "loopback", "link_local", "unique_local", "multicast", "unicast"];
 
-/// Accepted `logging.level` values.
-pub const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
-
-/// Accepted `logging.format` values.
-pub const LOG_FORMATS: &[&str] = &["ecs", "text"];
+/// Accepted `logging.level` and `logging.format` values (owned by `logging`).
+pub use crate::logging::{FORMATS as LOG_FORMATS, LEVELS as LOG_LEVELS};
 
 /// Smallest and largest accepted `snaplen`.
 pub use crate::capture::config::SNAPLEN_RANGE;
@@ -156,17 +153,6 @@ fn check_namespace(ns: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn one_of(key: &str, value: &str, allowed: &[&str]) -> Result<(), ConfigError> {
-    if allowed.contains(&value) {
-        Ok(())
-    } else {
-        Err(ConfigError::validation(
-            key,
-            format!("{value:?} is not one of: {}", allowed.join(", ")),
-        ))
-    }
-}
-
 impl From<Invalid> for ConfigError {
     fn from(e: Invalid) -> ConfigError {
         ConfigError::validation(e.key, e.message)
@@ -245,8 +231,7 @@ impl Config {
         let output = self.output.validate().map_err(|e| e.under("output"))?;
         self.setup.validate().map_err(|e| e.under("setup"))?;
 
-        one_of("logging.level", &self.logging.level, LOG_LEVELS)?;
-        one_of("logging.format", &self.logging.format, LOG_FORMATS)?;
+        self.logging.validate().map_err(|e| e.under("logging"))?;
 
         Ok(Resolved {
             workers,

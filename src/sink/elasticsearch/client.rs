@@ -83,12 +83,12 @@ fn url_check(u: &str) -> Result<&str, String> {
 pub fn auth_header(cfg: &Config) -> Option<String> {
     use base64::Engine;
     let b64 = base64::engine::general_purpose::STANDARD;
-    if let Some(k) = cfg.api_key.as_deref().filter(|k| !k.is_empty()) {
+    if let Some(k) = cfg.api_key.as_ref().map(|k| k.expose()).filter(|k| !k.is_empty()) {
         let encoded = if k.contains(':') { b64.encode(k) } else { k.to_owned() };
         return Some(format!("ApiKey {encoded}"));
     }
     let user = cfg.username.as_deref().filter(|u| !u.is_empty())?;
-    let pass = cfg.password.as_deref().unwrap_or("");
+    let pass = cfg.password.as_ref().map(|p| p.expose()).unwrap_or("");
     Some(format!("Basic {}", b64.encode(format!("{user}:{pass}"))))
 }
 
