@@ -180,7 +180,8 @@ impl Visit for Fields {
 
     fn record_f64(&mut self, field: &Field, value: f64) {
         // JSON has no NaN or infinity: those become strings.
-        let json = if value.is_finite() { value.to_string() } else { json_string(&value.to_string()) };
+        let json =
+            if value.is_finite() { value.to_string() } else { json_string(&value.to_string()) };
         self.put(field, json, || value.to_string());
     }
 

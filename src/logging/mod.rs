@@ -61,9 +61,7 @@ pub fn init(cfg: &Logging, ecs_version: &'static str, reread: LevelSource) {
     } else {
         (
             Some(
-                tracing_subscriber::fmt::layer()
-                    .with_writer(std::io::stderr)
-                    .with_ansi(stderr_tty),
+                tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(stderr_tty),
             ),
             None,
         )
@@ -136,8 +134,14 @@ mod tests {
             applied.push(l.to_owned());
             Ok(())
         };
-        assert_eq!(reload_level(&mut current, None, &mut src, &mut apply), Ok("info → debug".into()));
-        assert_eq!(reload_level(&mut current, None, &mut src, &mut apply), Ok("unchanged (debug)".into()));
+        assert_eq!(
+            reload_level(&mut current, None, &mut src, &mut apply),
+            Ok("info → debug".into())
+        );
+        assert_eq!(
+            reload_level(&mut current, None, &mut src, &mut apply),
+            Ok("unchanged (debug)".into())
+        );
         assert_eq!(
             reload_level(&mut current, None, &mut src, &mut apply),
             Err("kept debug: line 3: bad".into())

@@ -57,7 +57,12 @@ fn epoch() -> Instant {
 
 impl Site {
     pub const fn new(name: &'static str) -> Site {
-        Site { name, state: AtomicU64::new(0), held: AtomicU64::new(0), registered: AtomicBool::new(false) }
+        Site {
+            name,
+            state: AtomicU64::new(0),
+            held: AtomicU64::new(0),
+            registered: AtomicBool::new(false),
+        }
     }
 
     /// [`Site::admit_at`] with the process clock.
@@ -78,7 +83,8 @@ impl Site {
             } else {
                 break;
             };
-            match self.state.compare_exchange_weak(state, next, Ordering::AcqRel, Ordering::Acquire) {
+            match self.state.compare_exchange_weak(state, next, Ordering::AcqRel, Ordering::Acquire)
+            {
                 Ok(_) => return Admit::Write { held: self.held.swap(0, Ordering::AcqRel) },
                 Err(now) => state = now,
             }
@@ -103,7 +109,11 @@ pub fn flush() {
     for site in sites {
         let held = site.take_held();
         if held > 0 {
-            tracing::warn!(suppressed = held, site = site.name, "suppressed {held} similar messages");
+            tracing::warn!(
+                suppressed = held,
+                site = site.name,
+                "suppressed {held} similar messages"
+            );
         }
     }
 }

@@ -117,7 +117,8 @@ impl Config {
             client::normalize_host(h).map_err(|e| format!("{p}.hosts: {e}"))?;
         }
         let has = |o: &Option<String>| o.as_deref().is_some_and(|s| !s.is_empty());
-        let has_secret = |o: &Option<crate::units::Secret>| o.as_ref().is_some_and(|s| !s.is_empty());
+        let has_secret =
+            |o: &Option<crate::units::Secret>| o.as_ref().is_some_and(|s| !s.is_empty());
         if has_secret(&self.api_key) && (has(&self.username) || has_secret(&self.password)) {
             return Err(format!("{p}: set either api_key or username/password, not both"));
         }

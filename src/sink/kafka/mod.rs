@@ -333,7 +333,11 @@ impl Output for KafkaOutput {
             self.producer.poll(POLL);
             fatal_seen |= collect(&self.reports, base, &mut out, &mut pending);
             if pending > 0 && Instant::now() >= deadline {
-                crate::logging::warn_limited!(output = NAME, events = pending, "no delivery report in time");
+                crate::logging::warn_limited!(
+                    output = NAME,
+                    events = pending,
+                    "no delivery report in time"
+                );
                 break;
             }
             if pending > 0 && self.drain_over.is_requested() {
