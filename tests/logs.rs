@@ -301,6 +301,12 @@ fn assert_no_secret(what: &str, out: &Output, files_under: &Path) {
     }
 }
 
+/// The port in a config's `hosts: ["127.0.0.1:PORT"]`.
+fn kafka_port(yaml: &str) -> u16 {
+    let at = yaml.find("127.0.0.1:").unwrap() + "127.0.0.1:".len();
+    yaml[at..].split('"').next().unwrap().parse().unwrap()
+}
+
 fn run_in(dir: &Path, args: &[&str]) -> Output {
     let out = wirebeat().current_dir(dir).args(args).env("WIREBEAT_LOG", "trace").output().unwrap();
     assert!(!text(&out).contains("panicked"), "{args:?}: {}", text(&out));
@@ -337,10 +343,24 @@ fn known_secrets_are_never_written_by_any_command() {
         "output.elasticsearch:\n  hosts: [\"{url}\"]\n  username: elastic\n  password: {ES_PASSWORD}\n{common}",
         url = es.url()
     );
+    // A real SASL handshake (Tansu refuses the mechanism): librdkafka's authentication errors.
+    let tansu = common::kafka::tansu_bin().map(common::kafka::Tansu::start);
+    let sasl = tansu.as_ref().map(|t| {
+        kafka.replace(
+            &format!("127.0.0.1:{}\"]", kafka_port(&kafka)),
+            &format!("{}\"]", t.bootstrap()),
+        )
+    });
+    if sasl.is_none() {
+        skipped("tansu is not installed: the SASL handshake case is not run");
+    }
+    let mut configs =
+        vec![("kafka", kafka.clone()), ("es_api_key", es_key), ("es_basic", es_basic)];
+    configs.extend(sasl.map(|y| ("kafka_sasl_handshake", y)));
     let pcap = capture();
     let pcap = pcap.to_str().unwrap();
     let mut ran = 0;
-    for (name, yaml) in [("kafka", &kafka), ("es_api_key", &es_key), ("es_basic", &es_basic)] {
+    for (name, yaml) in &configs {
         let file = d.join("wirebeat.yml");
         std::fs::write(&file, yaml).unwrap();
         let f = file.to_str().unwrap();
@@ -359,6 +379,9 @@ fn known_secrets_are_never_written_by_any_command() {
                 let args: Vec<&str> = args.iter().map(String::as_str).collect();
                 let out = run_in(d, &args);
                 assert_no_secret(&format!("{name} {format} {args:?}"), &out, d);
+                if *name == "kafka_sasl_handshake" && args[0] == "read" {
+                    assert!(text(&out).contains("SASL"), "no SASL exchange:\n{}", text(&out));
+                }
                 if args[..2] == ["test", "config"] {
                     assert!(text(&out).contains("<redacted>"), "{}", text(&out));
                 }
@@ -366,7 +389,7 @@ fn known_secrets_are_never_written_by_any_command() {
             }
         }
     }
-    assert_eq!(ran, 24);
+    assert_eq!(ran, 8 * configs.len());
     // The server did see the real credentials (the test would pass vacuously otherwise).
     let seen: Vec<String> =
         es.requests().iter().filter_map(|r| r.header("authorization").map(str::to_owned)).collect();
