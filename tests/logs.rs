@@ -156,6 +156,7 @@ fn sighup_handler_swaps_the_level_live() {
     wirebeat::logging::init(&cfg.logging, "9.4.0", Box::new(reread));
     assert!(tracing::enabled!(tracing::Level::INFO));
     assert!(!tracing::enabled!(tracing::Level::DEBUG));
+    assert!(!tracing_log::log::log_enabled!(tracing_log::log::Level::Debug));
 
     let mine = |all: Vec<(String, wirebeat::reload::Outcome)>| {
         all.into_iter().find(|(n, _)| n == "logging.level").map(|(_, o)| o).unwrap()
@@ -163,6 +164,8 @@ fn sighup_handler_swaps_the_level_live() {
     std::fs::write(&file, "logging.level: debug\n").unwrap();
     assert_eq!(mine(wirebeat::reload::reload_all()), Ok("info → debug".to_owned()));
     assert!(tracing::enabled!(tracing::Level::DEBUG), "the new level is in force");
+    // Also for records of the `log` crate (rustls, ureq), which reach tracing through a bridge.
+    assert!(tracing_log::log::log_enabled!(tracing_log::log::Level::Debug));
 
     // A broken file keeps the level in force and says why.
     std::fs::write(&file, "logging.level: loud\n").unwrap();

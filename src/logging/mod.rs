@@ -27,7 +27,6 @@ pub(crate) use ratelimit::{error_limited, warn_limited};
 
 use std::io::IsTerminal;
 use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{reload, EnvFilter};
 
 /// The environment variable whose filter directive overrides `logging.level`.
@@ -66,10 +65,16 @@ pub fn init(cfg: &Logging, ecs_version: &'static str, reread: LevelSource) {
             None,
         )
     };
-    let installed = tracing_subscriber::registry().with(filter).with(text).with(ecs).try_init();
-    if installed.is_err() {
+    let subscriber = tracing_subscriber::registry().with(filter).with(text).with(ecs);
+    if tracing::subscriber::set_global_default(subscriber).is_err() {
         return;
     }
+    // Records of the `log` crate (rustls, ureq) become tracing events. Every level passes
+    // here and the filter above decides, so a level raised by SIGHUP reaches them too (the
+    // usual `try_init` would fix log's own maximum at the level of this moment).
+    let _ = tracing_log::LogTracer::builder()
+        .with_max_level(tracing_log::log::LevelFilter::Trace)
+        .init();
     if let Some((directive, e)) = BAD_ENV.lock().unwrap_or_else(|p| p.into_inner()).take() {
         tracing::warn!(error = %e, "{ENV}={directive:?} is not a valid filter; using logging.level");
     }
