@@ -17,6 +17,7 @@ pub mod flow;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod kibana;
+pub mod logging;
 pub mod pipeline;
 pub mod proto;
 pub mod queue;

@@ -213,7 +213,7 @@ pub struct Tls {
     pub certificate: Option<String>,
     /// Client private key.
     pub key: Option<String>,
-    pub key_passphrase: Option<String>,
+    pub key_passphrase: Option<Secret>,
     /// SHA-256 (hex) of a CA certificate the server presents in its chain; trusted as a root.
     pub ca_trusted_fingerprint: Option<String>,
     /// `full` (default), `strict` (same as full), `certificate` or `none`.
@@ -374,6 +374,41 @@ impl Invalid {
     }
 }
 
+/// A password, API key or passphrase from the configuration. Its `Debug` says `<redacted>`
+/// so no `{:?}` of a config section can write it; the value is read only through
+/// [`Secret::expose`], at the one place that hands it to a client. Serialized as the plain
+/// string (the configuration round-trips); `test config -v` redacts by key name instead.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The secret itself: only for handing it to the client that authenticates with it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Secret {
+        Secret(s.to_owned())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -402,5 +437,16 @@ mod tests {
         );
         assert_eq!(Invalid::new("", "m").under("output").key, "output");
         assert_eq!(Invalid::new("name", "m").under("").key, "name");
+    }
+
+    #[test]
+    fn a_secret_is_never_in_debug_output() {
+        let t = Tls { key_passphrase: Some("hunter2".into()), ..Tls::default() };
+        let text = format!("{t:?} {:?}", Secret::new("hunter2"));
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("<redacted>"), "{text}");
+        assert_eq!(Secret::new("hunter2").expose(), "hunter2");
+        let back: Secret = serde_json::from_str("\"k\"").unwrap();
+        assert_eq!(serde_json::to_string(&back).unwrap(), "\"k\"");
     }
 }

@@ -171,7 +171,7 @@ pub fn main() -> i32 {
                 Ok(c) => c,
                 Err(code) => return code,
             };
-            init_logging(&cfg);
+            init_logging(&cfg, &common);
             read(&cfg, &files, !no_progress && std::io::stderr().is_terminal())
         }
         Command::Run { common, interfaces, filter, dump } => {
@@ -197,7 +197,7 @@ pub fn main() -> i32 {
                     }
                 };
             }
-            init_logging(&cfg);
+            init_logging(&cfg, &common);
             run(&cfg, dump.as_deref())
         }
     }
@@ -220,16 +220,15 @@ fn load(common: &Common) -> Result<Settings, i32> {
     })
 }
 
-fn init_logging(cfg: &Config) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("WIREBEAT_LOG")
-        .unwrap_or_else(|_| EnvFilter::new(cfg.logging.level.as_str()));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = if cfg.logging.format == "ecs" {
-        builder.json().flatten_event(true).try_init()
-    } else {
-        builder.try_init()
+/// Logging as `logging` says; SIGHUP re-reads `logging.level` from the same file and `-E`s.
+fn init_logging(cfg: &Config, common: &Common) {
+    let (path, overrides) = (common.config.clone(), common.overrides.clone());
+    let reread = move || {
+        config::load(path.as_deref(), &overrides)
+            .map(|s| s.logging.level.clone())
+            .map_err(|e| e.to_string())
     };
+    crate::logging::init(&cfg.logging, crate::ecs::ECS_VERSION, Box::new(reread));
 }
 
 fn devices() -> i32 {
@@ -320,7 +319,7 @@ fn setup(common: &Common, parts: crate::setup::Parts, dry_run: bool, no_ilm: boo
         let text: Vec<String> = steps.iter().map(crate::setup::render).collect();
         return print_out(&text.join("\n"));
     }
-    init_logging(&cfg);
+    init_logging(&cfg, common);
     let es_cfg = cfg.output.elasticsearch.clone().unwrap_or_default();
     let mut log = |line: &str| say(line);
     match crate::setup::run(&es_cfg, kibana, parts, &mut log) {

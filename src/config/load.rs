@@ -30,8 +30,20 @@ impl fmt::Display for Origin {
         match self {
             Origin::File { name, line: Some(n) } => write!(f, "{name}: line {n}"),
             Origin::File { name, line: None } => f.write_str(name),
-            Origin::Override(arg) => write!(f, "-E {arg}"),
+            Origin::Override(arg) => write!(f, "-E {}", shown_override(arg)),
         }
+    }
+}
+
+/// A `-E` argument as an error may repeat it: the value of a secret key, or one that holds
+/// URL credentials (`user:pass@`), is not repeated.
+fn shown_override(arg: &str) -> String {
+    let Some((key, value)) = arg.split_once('=') else { return arg.to_owned() };
+    let last = key.rsplit('.').next().unwrap_or(key).trim();
+    if super::validate::SECRET_KEYS.contains(&last) || value.contains('@') {
+        format!("{key}={}", super::validate::REDACTED)
+    } else {
+        arg.to_owned()
     }
 }
 

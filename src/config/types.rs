@@ -9,6 +9,7 @@
 pub use crate::capture::config::Interface;
 pub use crate::decode::config::{Defrag, Tunnels};
 pub use crate::flow::config::Flows;
+pub use crate::logging::Logging;
 pub use crate::sink::config::{ConsoleOutput, FileFormat, FileOutput, Output};
 pub use crate::units::Duration;
 use serde::{Deserialize, Serialize};
@@ -78,20 +79,5 @@ impl Default for Wirebeat {
             shutdown_timeout: Duration::from_secs(30),
             detect: Default::default(),
         }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct Logging {
-    /// error, warn, info, debug, trace.
-    pub level: String,
-    /// `ecs` (JSON lines in ECS) or `text`.
-    pub format: String,
-}
-
-impl Default for Logging {
-    fn default() -> Self {
-        Logging { level: "info".into(), format: "text".into() }
     }
 }

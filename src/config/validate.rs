@@ -19,11 +19,14 @@ use crate::yaml;
 pub const NETWORK_NAMES: &[&str] =
     &["private", "loopback", "link_local", "unique_local", "multicast", "unicast"];
 
-/// Accepted `logging.level` values.
-pub const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
+/// Accepted `logging.level` and `logging.format` values (owned by `logging`).
+pub use crate::logging::{FORMATS as LOG_FORMATS, LEVELS as LOG_LEVELS};
 
-/// Accepted `logging.format` values.
-pub const LOG_FORMATS: &[&str] = &["ecs", "text"];
+/// Keys whose values `test config -v` never prints (passwords, API keys, passphrases).
+pub const SECRET_KEYS: &[&str] = &["password", "api_key", "key_passphrase"];
+
+/// What `test config -v` prints instead of a secret.
+pub const REDACTED: &str = "<redacted>";
 
 /// Smallest and largest accepted `snaplen`.
 pub use crate::capture::config::SNAPLEN_RANGE;
@@ -156,17 +159,6 @@ fn check_namespace(ns: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn one_of(key: &str, value: &str, allowed: &[&str]) -> Result<(), ConfigError> {
-    if allowed.contains(&value) {
-        Ok(())
-    } else {
-        Err(ConfigError::validation(
-            key,
-            format!("{value:?} is not one of: {}", allowed.join(", ")),
-        ))
-    }
-}
-
 impl From<Invalid> for ConfigError {
     fn from(e: Invalid) -> ConfigError {
         ConfigError::validation(e.key, e.message)
@@ -246,8 +238,7 @@ impl Config {
         let output = self.output.validate().map_err(|e| e.under("output"))?;
         self.setup.validate().map_err(|e| e.under("setup"))?;
 
-        one_of("logging.level", &self.logging.level, LOG_LEVELS)?;
-        one_of("logging.format", &self.logging.format, LOG_FORMATS)?;
+        self.logging.validate().map_err(|e| e.under("logging"))?;
 
         Ok(Resolved {
             workers,
@@ -258,14 +249,26 @@ impl Config {
         })
     }
 
-    /// The configuration as YAML (what `wirebeat test config -v` prints); loading it back
-    /// gives the same configuration. Unset optional settings (`null`) are left out.
+    /// The configuration as YAML (what `wirebeat test config -v` prints), with the values of
+    /// [`SECRET_KEYS`] replaced by [`REDACTED`]; loading it back gives the same configuration
+    /// (but for those secrets). Unset optional settings (`null`) are left out.
     pub fn to_yaml(&self) -> String {
         fn drop_nulls(v: &mut yaml::Value) {
             match v {
                 yaml::Value::Mapping(m) => {
                     m.retain(|_, v| !v.is_null());
-                    m.iter_mut().for_each(|(_, v)| drop_nulls(v));
+                    m.iter_mut().for_each(|(k, v)| {
+                        // Secrets are shown as set, never written (`test config -v` output
+                        // ends up in terminals, tickets and logs). An inline PEM key too.
+                        let secret = k.as_str().is_some_and(|k| SECRET_KEYS.contains(&k))
+                            || (k.as_str() == Some("key")
+                                && v.as_str().is_some_and(|p| p.contains("-----BEGIN")));
+                        if secret && v.is_string() {
+                            *v = yaml::Value::String(REDACTED.into());
+                        } else {
+                            drop_nulls(v);
+                        }
+                    });
                 }
                 yaml::Value::Sequence(s) => s.iter_mut().for_each(drop_nulls),
                 _ => {}

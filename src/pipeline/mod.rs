@@ -393,6 +393,8 @@ impl Pipeline {
             tracing::error!("the queue thread panicked");
         }
         let mut result = self.output_result();
+        // Counts of rate-limited warnings still held back go out before the summary.
+        crate::logging::ratelimit::flush();
         self.done.request();
         if let Some(w) = self.watchdog.take() {
             let _ = w.join();

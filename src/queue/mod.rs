@@ -157,7 +157,7 @@ impl Queue {
                 Store::Disk(s) => {
                     if s.fits(&ev) {
                         if let Err(e) = s.append(&ev) {
-                            tracing::error!(error = %e, "spool write failed, event dropped");
+                            crate::logging::error_limited!(error = %e, "spool write failed, event dropped");
                             Counters::add(&self.counters.dropped_spool_error, 1);
                             continue;
                         }
@@ -187,7 +187,7 @@ impl Queue {
     fn flush_spool(&self, st: &mut State) {
         if let Store::Disk(s) = &mut st.store {
             if let Err(e) = s.flush() {
-                tracing::error!(error = %e, "spool flush failed");
+                crate::logging::error_limited!(error = %e, "spool flush failed");
                 Counters::add(&self.counters.spool_errors, 1);
             }
         }
@@ -256,7 +256,7 @@ impl Queue {
                 Store::Disk(s) => match s.take(max) {
                     Ok(b) => b,
                     Err(e) => {
-                        tracing::error!(error = %e, "spool read failed");
+                        crate::logging::error_limited!(error = %e, "spool read failed");
                         Counters::add(&self.counters.spool_errors, 1);
                         Vec::new()
                     }
@@ -293,7 +293,7 @@ impl Queue {
             }
             Store::Disk(s) => {
                 if let Err(e) = s.ack(n) {
-                    tracing::error!(error = %e, "spool acknowledgement not saved");
+                    crate::logging::error_limited!(error = %e, "spool acknowledgement not saved");
                     Counters::add(&self.counters.spool_errors, 1);
                 }
             }

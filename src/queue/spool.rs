@@ -429,7 +429,7 @@ impl Spool {
             match resync(&data, off + 1) {
                 Some(next_good) => {
                     Counters::add(&counters.spool_corrupt_records, 1);
-                    tracing::error!(segment = %path.display(), offset = off,
+                    crate::logging::error_limited!(segment = %path.display(), offset = off,
                         lost_bytes = next_good - off, damage,
                         "spool record damaged; skipped, the records after it are kept");
                     skipped = true;
@@ -579,7 +579,7 @@ impl Spool {
                         None => {
                             // Checksummed but not decodable: only a bug could write that. It is
                             // skipped; the next acknowledgement moves past it.
-                            tracing::error!(
+                            crate::logging::error_limited!(
                                 segment = self.r_id,
                                 offset = self.r_off,
                                 "spool record cannot be decoded; skipped"

@@ -41,9 +41,9 @@ pub struct KibanaConfig {
     pub host: String,
     /// Kibana space (empty: the default space).
     pub space_id: String,
-    pub api_key: Option<String>,
+    pub api_key: Option<crate::units::Secret>,
     pub username: Option<String>,
-    pub password: Option<String>,
+    pub password: Option<crate::units::Secret>,
     pub ssl: Tls,
     pub timeout: Duration,
 }

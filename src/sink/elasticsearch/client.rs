@@ -50,6 +50,16 @@ pub fn normalize_host(h: &str) -> Result<String, String> {
     if h.is_empty() {
         return Err("empty host".into());
     }
+    if let Some((_, after)) =
+        h.split('/').find(|p| !p.is_empty() && !p.ends_with(':')).and_then(|a| a.rsplit_once('@'))
+    {
+        // Never repeat what stands before the `@`: it is a password.
+        let scheme = h.split_once("://").map(|(s, _)| format!("{s}://")).unwrap_or_default();
+        return Err(format!(
+            "host \"{scheme}<redacted>@{after}\": credentials in the URL are not supported; \
+             use api_key or username/password"
+        ));
+    }
     let with_scheme = if let Some((scheme, _)) = h.split_once("://") {
         if scheme != "http" && scheme != "https" {
             return Err(format!("host {h:?}: scheme must be http or https"));
@@ -83,12 +93,12 @@ fn url_check(u: &str) -> Result<&str, String> {
 pub fn auth_header(cfg: &Config) -> Option<String> {
     use base64::Engine;
     let b64 = base64::engine::general_purpose::STANDARD;
-    if let Some(k) = cfg.api_key.as_deref().filter(|k| !k.is_empty()) {
+    if let Some(k) = cfg.api_key.as_ref().map(|k| k.expose()).filter(|k| !k.is_empty()) {
         let encoded = if k.contains(':') { b64.encode(k) } else { k.to_owned() };
         return Some(format!("ApiKey {encoded}"));
     }
     let user = cfg.username.as_deref().filter(|u| !u.is_empty())?;
-    let pass = cfg.password.as_deref().unwrap_or("");
+    let pass = cfg.password.as_ref().map(|p| p.expose()).unwrap_or("");
     Some(format!("Basic {}", b64.encode(format!("{user}:{pass}"))))
 }
 
@@ -423,6 +433,10 @@ mod tests {
         assert_eq!(normalize_host("https://es.example.com/").unwrap(), "https://es.example.com");
         assert_eq!(normalize_host("http://10.0.0.1:9200/es/").unwrap(), "http://10.0.0.1:9200/es");
         assert!(normalize_host("ftp://x").is_err());
+        let e = normalize_host("https://elastic:Hunter2@es:9200").unwrap_err();
+        assert!(!e.contains("Hunter2") && e.contains("<redacted>@es:9200"), "{e}");
+        let e = normalize_host("elastic:Hunter2@es").unwrap_err();
+        assert!(!e.contains("Hunter2"), "{e}");
         assert!(normalize_host("").is_err());
         assert!(normalize_host("http://").is_err());
     }

@@ -44,10 +44,10 @@ pub struct Config {
     /// are used round-robin; a failing one is skipped for a backoff period.
     pub hosts: Vec<String>,
     /// An API key, as `id:api_key` or already base64-encoded.
-    pub api_key: Option<String>,
+    pub api_key: Option<crate::units::Secret>,
     /// Basic authentication (not together with `api_key`).
     pub username: Option<String>,
-    pub password: Option<String>,
+    pub password: Option<crate::units::Secret>,
     pub ssl: Tls,
     /// gzip level of request bodies, 0 (off) to 9.
     pub compression_level: u32,
@@ -117,10 +117,12 @@ impl Config {
             client::normalize_host(h).map_err(|e| format!("{p}.hosts: {e}"))?;
         }
         let has = |o: &Option<String>| o.as_deref().is_some_and(|s| !s.is_empty());
-        if has(&self.api_key) && (has(&self.username) || has(&self.password)) {
+        let has_secret =
+            |o: &Option<crate::units::Secret>| o.as_ref().is_some_and(|s| !s.is_empty());
+        if has_secret(&self.api_key) && (has(&self.username) || has_secret(&self.password)) {
             return Err(format!("{p}: set either api_key or username/password, not both"));
         }
-        if has(&self.password) && !has(&self.username) {
+        if has_secret(&self.password) && !has(&self.username) {
             return Err(format!("{p}.password: is set without username"));
         }
         if self.compression_level > 9 {

@@ -337,7 +337,7 @@ impl ElasticsearchOutput {
                 ) {
                     Ok(r) => r,
                     Err(t) => {
-                        tracing::warn!("elasticsearch: {}", t.message);
+                        crate::logging::warn_limited!("elasticsearch: {}", t.message);
                         self.client.mark_down(h);
                         last = t.message;
                         continue;
@@ -371,7 +371,7 @@ impl ElasticsearchOutput {
                     RequestClass::Reject => return Ok(Answer::Rejected(reply.status, why())),
                     RequestClass::Retry { failover } => {
                         last = why();
-                        tracing::warn!("elasticsearch bulk request failed: {last}");
+                        crate::logging::warn_limited!("elasticsearch bulk request failed: {last}");
                         if failover {
                             self.client.mark_down(h);
                             continue;

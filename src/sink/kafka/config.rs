@@ -56,7 +56,7 @@ pub struct Config {
     pub max_retries: i64,
     /// SASL user name; SASL is on when set.
     pub username: Option<String>,
-    pub password: Option<String>,
+    pub password: Option<crate::units::Secret>,
     pub sasl: Sasl,
     /// TLS; present means enabled unless `enabled: false`.
     pub ssl: Option<Tls>,
@@ -349,7 +349,7 @@ impl Config {
             let mech = self.sasl.mechanism.unwrap_or(SaslMechanism::Plain);
             p.insert("sasl.mechanism", mech.as_str().into());
             p.insert("sasl.username", user.clone());
-            p.insert("sasl.password", pass.clone());
+            p.insert("sasl.password", pass.expose().to_owned());
         }
         if let Some(ssl) = ssl {
             match ssl.certificate_authorities.as_slice() {
@@ -386,7 +386,7 @@ impl Config {
                 p.insert(key, k.clone());
             }
             if let Some(pass) = &ssl.key_passphrase {
-                p.insert("ssl.key.password", pass.clone());
+                p.insert("ssl.key.password", pass.expose().to_owned());
             }
             let (verify, endpoint) = match ssl.verification_mode {
                 VerificationMode::Full | VerificationMode::Strict => ("true", "https"),

@@ -90,7 +90,7 @@ impl ClientContext for Context {
     fn error(&self, error: KafkaError, reason: &str) {
         if error.rdkafka_error_code() == Some(RDKafkaErrorCode::Fatal) {
             self.fatal.store(true, Ordering::Relaxed);
-            tracing::error!(output = NAME, %error, reason, "fatal producer error; rebuilding");
+            crate::logging::error_limited!(output = NAME, %error, reason, "fatal producer error; rebuilding");
         } else {
             // librdkafka's own log line (target `librdkafka`) already says this.
             tracing::debug!(output = NAME, %error, reason, "librdkafka error");
@@ -333,7 +333,11 @@ impl Output for KafkaOutput {
             self.producer.poll(POLL);
             fatal_seen |= collect(&self.reports, base, &mut out, &mut pending);
             if pending > 0 && Instant::now() >= deadline {
-                tracing::warn!(output = NAME, events = pending, "no delivery report in time");
+                crate::logging::warn_limited!(
+                    output = NAME,
+                    events = pending,
+                    "no delivery report in time"
+                );
                 break;
             }
             if pending > 0 && self.drain_over.is_requested() {
