@@ -247,6 +247,7 @@ impl Config {
 
         one_of("logging.level", &self.logging.level, LOG_LEVELS)?;
         one_of("logging.format", &self.logging.format, LOG_FORMATS)?;
+        self.http.validate().map_err(|(key, m)| ConfigError::validation(key, m))?;
 
         Ok(Resolved {
             workers,
