@@ -77,6 +77,9 @@ struct FrameMeta {
 struct FrameBatch {
     epoch: u64,
     now_ns: i64,
+    /// Wall-clock time the epoch's first frame was read (ns since the epoch; the latency
+    /// histogram's start: see [`Queue::push_built`]).
+    read_ns: i64,
     last: bool,
     data: Vec<u8>,
     frames: Vec<FrameMeta>,
@@ -86,6 +89,8 @@ struct FrameBatch {
 struct WorkerOut {
     last: bool,
     events: Vec<EncodedEvent>,
+    /// When the frames that made them were read ([`FrameBatch::read_ns`]).
+    read_ns: i64,
 }
 
 /// Where a worker puts its events: handed out every [`WORKER_PART`] events.
@@ -94,6 +99,8 @@ struct Outbox<'a> {
     events: Vec<EncodedEvent>,
     /// The queue thread is gone.
     closed: bool,
+    read_ns: i64,
+    counters: &'a Counters,
 }
 
 impl Outbox<'_> {
@@ -106,11 +113,42 @@ impl Outbox<'_> {
 
     fn send(&mut self, last: bool) {
         let events = std::mem::take(&mut self.events);
-        if !self.closed && self.tx.send(WorkerOut { last, events }).is_err() {
+        if self.closed {
+            return;
+        }
+        // Built and in transit until the queue thread puts them in the queue.
+        let n = events.len() as u64;
+        if n > 0 {
+            count_datasets(self.counters, &events);
+            let c = self.counters;
+            let _s = c.section();
+            Counters::add(&c.events_built, n);
+            Counters::add(&c.events_in_transit, n);
+        }
+        if self.tx.send(WorkerOut { last, events, read_ns: self.read_ns }).is_err() {
             self.closed = true;
+            if n > 0 {
+                // The queue thread is gone (it panicked): these were never built for anyone.
+                let c = self.counters;
+                let _s = c.section();
+                Counters::sub(&c.events_built, n);
+                Counters::sub(&c.events_in_transit, n);
+            }
         }
     }
 }
+
+/// Counts events by dataset (one lock per dataset run, not per event).
+fn count_datasets(c: &Counters, events: &[EncodedEvent]) {
+    let mut i = 0;
+    while let Some(first) = events.get(i) {
+        let run = events[i..].iter().take_while(|e| e.dataset == first.dataset).count();
+        c.count_events(first.dataset, run as u64);
+        i += run;
+    }
+}
+
+impl Outbox<'_> {}
 
 #[derive(Clone)]
 pub struct PipelineSettings {
@@ -180,6 +218,8 @@ pub struct Pipeline {
     epoch: u64,
     in_epoch: usize,
     wire_bytes_in_epoch: u64,
+    /// Wall-clock read time of the epoch's first frame.
+    epoch_read_ns: i64,
     clock: clock::PacketClock,
     ordered: bool,
     workers: Vec<JoinHandle<()>>,
@@ -198,6 +238,8 @@ pub struct Pipeline {
     counters: Arc<Counters>,
     /// Set by the output thread when the output failed for good: stop capturing.
     pub output_failed: Arc<AtomicBool>,
+    /// The stats endpoint (`http.enabled`), serving this run's counters until it ends.
+    http: Option<crate::stats::http::Server>,
 }
 
 impl Pipeline {
@@ -275,6 +317,7 @@ impl Pipeline {
             epoch: 0,
             in_epoch: 0,
             wire_bytes_in_epoch: 0,
+            epoch_read_ns: 0,
             clock: clock::PacketClock::default(),
             ordered: settings.ordered,
             workers,
@@ -288,12 +331,21 @@ impl Pipeline {
             queue,
             counters,
             output_failed: failed,
+            http: None,
         }
     }
 
-    /// Puts an event of the sensor itself (health) straight into the queue.
+    /// Puts an event of the sensor itself (health) straight into the queue (no capture time:
+    /// not in the latency histogram).
     pub fn publish(&self, ev: EncodedEvent) {
-        self.queue.push(vec![ev]);
+        let c = &self.counters;
+        c.count_events(ev.dataset, 1);
+        {
+            let _s = c.section();
+            Counters::add(&c.events_built, 1);
+            Counters::add(&c.events_in_transit, 1);
+        }
+        self.queue.push_built(vec![ev], &[(0, 1)]);
     }
 
     /// The pipeline's packet clock: the largest timestamp seen so far.
@@ -305,6 +357,10 @@ impl Pipeline {
     pub fn push(&mut self, ts_ns: i64, wire_len: u32, linktype: u32, data: &[u8]) {
         let n = self.senders.len();
         let w = if n == 1 { 0 } else { (shard_hash(linktype, data) % n as u64) as usize };
+        if self.in_epoch == 0 {
+            // One clock read per epoch, at the capture boundary, for the latency histogram.
+            self.epoch_read_ns = crate::stats::wall_clock_ns();
+        }
         let b = &mut self.batches[w];
         let off = b.data.len();
         b.data.extend_from_slice(data);
@@ -331,31 +387,46 @@ impl Pipeline {
             i64::MIN => 0,
             n => n,
         };
+        let read_ns =
+            if self.in_epoch == 0 { crate::stats::wall_clock_ns() } else { self.epoch_read_ns };
+        let c = &self.counters;
         for (w, tx) in self.senders.iter().enumerate() {
             let fresh = self.recycle.try_recv().unwrap_or_default();
             let mut batch = std::mem::replace(&mut self.batches[w], fresh);
             batch.epoch = self.epoch;
             batch.now_ns = now;
             batch.last = last;
-            if self.ordered || last {
+            batch.read_ns = read_ns;
+            // Frame counts are published once per batch, not per frame: read and in flight
+            // before the send, so the worker never takes out what was not put in.
+            let n = batch.frames.len() as u64;
+            {
+                let _s = c.section();
+                Counters::add(&c.frames_read, n);
+                Counters::add(&c.frames_in_flight, n);
+            }
+            let refused = if self.ordered || last {
                 // Lossless: wait for the worker (backpressure into the reader).
-                if tx.send(batch).is_err() {
-                    tracing::error!(worker = w, "worker stopped unexpectedly");
-                }
+                tx.send(batch).is_err()
             } else {
                 match tx.try_send(batch) {
-                    Ok(()) => {}
-                    Err(TrySendError::Full(b)) => {
-                        Counters::add(&self.counters.dropped_channel_full, b.frames.len() as u64);
+                    Ok(()) => false,
+                    Err(TrySendError::Full(_)) => {
+                        let _s = c.section();
+                        Counters::sub(&c.frames_in_flight, n);
+                        Counters::add(&c.dropped_channel_full, n);
+                        false
                     }
-                    Err(TrySendError::Disconnected(_)) => {
-                        tracing::error!(worker = w, "worker stopped unexpectedly");
-                    }
+                    Err(TrySendError::Disconnected(_)) => true,
                 }
+            };
+            if refused {
+                tracing::error!(worker = w, "worker stopped unexpectedly");
+                let _s = c.section();
+                Counters::sub(&c.frames_in_flight, n);
+                Counters::add(&c.dropped_unprocessed, n);
             }
         }
-        // Frame counts are published once per epoch, not per frame.
-        Counters::add(&self.counters.frames_read, self.in_epoch as u64);
         Counters::add(&self.counters.wire_bytes_read, self.wire_bytes_in_epoch);
         self.epoch += 1;
         self.in_epoch = 0;
@@ -390,8 +461,14 @@ impl Pipeline {
             let c = &self.counters;
             let mut in_spool = c.get(&c.queue_events);
             if !self.queue.durable() {
-                // A batch still in a send whose fate is unknown counts as lost.
-                Counters::add(&c.dropped_shutdown, in_spool);
+                // A batch still in a send whose fate is unknown counts as lost (except what of
+                // it already has an outcome); the memory queue forgets it.
+                let _s = c.section();
+                let settled = c.get(&c.events_pending_ack);
+                Counters::add(&c.dropped_shutdown, in_spool.saturating_sub(settled));
+                Counters::set(&c.queue_events, 0);
+                Counters::set(&c.queue_bytes, 0);
+                Counters::set(&c.events_pending_ack, 0);
                 in_spool = 0;
             }
             let lost = c.get(&c.dropped_shutdown);
@@ -482,8 +559,13 @@ pub fn open(
         spool: spool.map(str::to_owned),
         limit: drain.limit,
     });
-    let pipeline =
+    let http = match cfg.http.enabled {
+        true => Some(crate::stats::http::Server::start(&cfg.http, counters.clone())?),
+        false => None,
+    };
+    let mut pipeline =
         Pipeline::start(settings, context(cfg), output, Arc::new(queue), counters.clone(), drain);
+    pipeline.http = http;
     Ok((pipeline, counters))
 }
 
@@ -586,6 +668,8 @@ struct Worker {
     counters: Arc<Counters>,
     /// Once requested, batches are passed through unprocessed: the drain is over.
     drain_over: Shutdown,
+    /// The defragmenter's held frames as last published (`fragment_frames_pending`).
+    pending_published: u64,
 }
 
 impl Worker {
@@ -609,6 +693,7 @@ impl Worker {
             ctx,
             counters,
             drain_over: Shutdown::new(),
+            pending_published: 0,
         }
     }
 
@@ -618,13 +703,25 @@ impl Worker {
         out: Sender<WorkerOut>,
         recycle: Sender<FrameBatch>,
     ) {
+        let counters = self.counters.clone();
         for mut batch in rx {
-            let mut outbox = Outbox { tx: &out, events: Vec::new(), closed: false };
+            let mut outbox = Outbox {
+                tx: &out,
+                events: Vec::new(),
+                closed: false,
+                read_ns: batch.read_ns,
+                counters: &counters,
+            };
             // After the drain limit the worker finishes the batch it has and skips the rest
             // (still answering each epoch, so the queue thread is not left waiting), except the
             // last: its final flow reports are counted lost or kept in the spool, not forgotten.
             if batch.last || !self.drain_over.is_requested() {
                 self.process(&batch, &mut outbox);
+            } else {
+                let n = batch.frames.len() as u64;
+                let _s = counters.section();
+                Counters::sub(&counters.frames_in_flight, n);
+                Counters::add(&counters.dropped_unprocessed, n);
             }
             batch.data.clear();
             batch.frames.clear();
@@ -661,8 +758,10 @@ impl Worker {
                 }
             };
         }
+        let mut unreadable = 0u64;
         for m in &batch.frames {
             let Some(data) = batch.data.get(m.off..m.off + m.len) else {
+                unreadable += 1; // cannot happen: push stored it there
                 continue;
             };
             let frame =
@@ -677,9 +776,23 @@ impl Worker {
         }
         detect.tick(batch.now_ns);
         for alert in detect.take_alerts() {
+            self.counters.count_alert(alert.detector);
             events.push(alert.encode(ctx));
         }
-        self.counters.publish(&self.decoder.stats);
+        // The batch's frames leave `frames_in_flight` for their outcomes (or the
+        // defragmenter's held frames) in one section, so snapshots always add up.
+        let c = &self.counters;
+        let _s = c.section();
+        Counters::sub(&c.frames_in_flight, batch.frames.len() as u64);
+        Counters::add(&c.malformed, unreadable);
+        let pending = self.decoder.frames_pending();
+        if pending >= self.pending_published {
+            Counters::add(&c.fragment_frames_pending, pending - self.pending_published);
+        } else {
+            Counters::sub(&c.fragment_frames_pending, self.pending_published - pending);
+        }
+        self.pending_published = pending;
+        c.publish(&self.decoder.stats);
         self.decoder.stats = Default::default();
         self.counters.publish(&self.flows.stats);
         self.flows.stats = Default::default();
@@ -694,6 +807,8 @@ impl Worker {
 /// mode, as they come otherwise. Closes the queue when the workers are done.
 fn feed_loop(rxs: Vec<Receiver<WorkerOut>>, ordered: bool, queue: Arc<Queue>) {
     let mut buf: Vec<EncodedEvent> = Vec::with_capacity(OUTPUT_BATCH);
+    // Read times of `buf`'s events, as runs of (read_ns, count).
+    let mut stamps: Vec<(i64, u32)> = Vec::new();
     if ordered {
         // Every worker answers every epoch in ordered mode (batches are sent blocking), so
         // reading each channel up to its epoch's last part keeps the order. A worker that died
@@ -706,9 +821,11 @@ fn feed_loop(rxs: Vec<Receiver<WorkerOut>>, ordered: bool, queue: Arc<Queue>) {
                         alive[w] = false;
                         break;
                     };
+                    stamps.push((part.read_ns, part.events.len() as u32));
                     buf.extend(part.events);
                     if buf.len() >= OUTPUT_BATCH {
-                        queue.push(std::mem::take(&mut buf));
+                        queue.push_built(std::mem::take(&mut buf), &stamps);
+                        stamps.clear();
                     }
                     if part.last {
                         break;
@@ -728,7 +845,8 @@ fn feed_loop(rxs: Vec<Receiver<WorkerOut>>, ordered: bool, queue: Arc<Queue>) {
             match op.recv(&rxs[i]) {
                 Ok(part) => {
                     if !part.events.is_empty() {
-                        queue.push(part.events);
+                        let n = part.events.len() as u32;
+                        queue.push_built(part.events, &[(part.read_ns, n)]);
                     }
                 }
                 Err(_) => {
@@ -738,7 +856,7 @@ fn feed_loop(rxs: Vec<Receiver<WorkerOut>>, ordered: bool, queue: Arc<Queue>) {
             }
         }
     }
-    queue.push(buf);
+    queue.push_built(buf, &stamps);
     queue.close();
 }
 

@@ -174,7 +174,20 @@ fn answer(mut conn: TcpStream, counters: &Counters) -> std::io::Result<()> {
         out.push_str(&body);
     }
     conn.write_all(out.as_bytes())?;
-    conn.flush()
+    conn.flush()?;
+    if head_end.is_none() {
+        // Closing with the client's bytes unread would reset the connection before it reads
+        // the answer: read (bounded, within the timeout) what it still sends.
+        conn.shutdown(std::net::Shutdown::Write)?;
+        let mut left: usize = 64 * 1024;
+        while left > 0 {
+            match conn.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Status, content type and body for a request head.

@@ -283,6 +283,15 @@ impl Counters {
     }
 }
 
+/// Wall-clock nanoseconds since the Unix epoch: the latency histogram's stamps (read once per
+/// epoch at the capture boundary and at acknowledgement, never per packet).
+pub fn wall_clock_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 /// Writers inside a section now, and sections ended so far ([`Counters::section`]).
 #[derive(Debug, Default)]
 struct Sections {

@@ -243,7 +243,12 @@ impl Snapshot {
         let _ = writeln!(out, "# TYPE wirebeat_flows_active gauge");
         let _ = writeln!(out, "wirebeat_flows_active {}", self.flows_active());
         for (metric, label, help, map) in [
-            ("wirebeat_events", "dataset", "Events made, by data stream dataset.", &self.events_by_dataset),
+            (
+                "wirebeat_events",
+                "dataset",
+                "Events made, by data stream dataset.",
+                &self.events_by_dataset,
+            ),
             ("wirebeat_alerts", "rule", "Alerts emitted, by rule name.", &self.alerts_by_rule),
         ] {
             let _ = writeln!(out, "# HELP {metric}_total {help}");
@@ -333,7 +338,10 @@ pub fn stat_name(counter: &str) -> String {
     match counter {
         "frames_read" => return "packets_received".into(),
         "wire_bytes_read" => return "bytes_received".into(),
-        "malformed" | "unsupported_linktype" | "fragment_dropped" | "tunnel_too_deep"
+        "malformed"
+        | "unsupported_linktype"
+        | "fragment_dropped"
+        | "tunnel_too_deep"
         | "fragment_lost" => return format!("dropped.{counter}"),
         "queue_events" => return "queue.depth".into(),
         "queue_bytes" => return "queue.bytes".into(),
@@ -419,7 +427,8 @@ mod tests {
         c.count_events("network_traffic.flow", 4);
         c.latency.observe(3_000_000, 2);
         let text = c.snapshot_consistent().to_prometheus();
-        assert!(text.contains("# TYPE wirebeat_frames_read_total counter\nwirebeat_frames_read_total 7\n"));
+        assert!(text
+            .contains("# TYPE wirebeat_frames_read_total counter\nwirebeat_frames_read_total 7\n"));
         assert!(text.contains("# TYPE wirebeat_queue_events gauge\n"));
         assert!(text.contains("wirebeat_alerts_total{rule=\"port \\\"scan\\\"\"} 1\n"), "{text}");
         assert!(text.contains("wirebeat_events_total{dataset=\"network_traffic.flow\"} 4\n"));
