@@ -281,7 +281,7 @@ fn signals_then_abort(spool: Option<&std::path::Path>) {
     assert_eq!(status.code(), Some(130));
     std::thread::sleep(std::time::Duration::from_millis(200));
     let all = lines.lock().unwrap().join("\n");
-    assert!(all.contains("wirebeat summary:"), "{all}");
+    assert!(all.contains("wirebeat summary capture: read="), "{all}");
     let left = match spool {
         Some(p) => format!("aborted: {n} events stay in the spool {}", p.display()),
         None => format!("aborted: {n} queued events are lost"),
