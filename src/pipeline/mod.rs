@@ -559,9 +559,10 @@ pub fn open(
         spool: spool.map(str::to_owned),
         limit: drain.limit,
     });
-    let http = match cfg.http.enabled {
-        true => Some(crate::stats::http::Server::start(&cfg.http, counters.clone())?),
-        false => None,
+    let http = if cfg.http.enabled {
+        Some(crate::stats::http::Server::start(&cfg.http, counters.clone())?)
+    } else {
+        None
     };
     let mut pipeline =
         Pipeline::start(settings, context(cfg), output, Arc::new(queue), counters.clone(), drain);

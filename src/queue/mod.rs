@@ -156,7 +156,6 @@ impl Queue {
         let durable = matches!(st.store, Store::Disk(_));
         for ev in events {
             let stamp = runs.next().unwrap_or(0);
-            tally.settled += 1;
             loop {
                 if st.aborted && !durable {
                     break;
@@ -194,6 +193,7 @@ impl Queue {
                         if let Err(e) = s.append(&ev) {
                             tracing::error!(error = %e, "spool write failed, event dropped");
                             tally.spool_error += 1;
+                            tally.settled += 1;
                             continue;
                         }
                         true
@@ -202,6 +202,9 @@ impl Queue {
                     }
                 }
             };
+            // Out of transit only now: while this push waits for room above, the event
+            // waiting is still in transit.
+            tally.settled += 1;
             if stored {
                 st.stamps.push(stamp, 1);
             } else if st.abandoned {
