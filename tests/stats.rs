@@ -397,11 +397,17 @@ fn stats_add_up_during_a_live_run_and_metrics_parse() {
     assert_adds_up(&first["stats"], "run, at start");
     udp_traffic(&ns.0, 3000);
     let got = poll_until(Some(&ns.0), port, "run, after traffic", |s| {
-        n(s, "packets_received") >= 3000 && n(s, "output.acked") > 0
+        n(s, "packets_received") >= 3000
+            && n(s, "output.acked") > 0
+            && s["latency_seconds"]["count"].as_u64().unwrap() > 0
     });
     check_metrics(&got);
     let s = &got["stats"];
     assert!(n(s, "reassembled") > 0, "fragmented datagrams reassembled: {s}");
+    // Capture-to-acknowledgement latency of events still in memory: well under a minute here.
+    let lat = &s["latency_seconds"];
+    let sum = lat["sum"].as_f64().unwrap();
+    assert!(sum / lat["count"].as_f64().unwrap() < 60.0, "{lat}");
     assert!(
         got["stats"]["events_by_dataset"]["wirebeat.health"].as_u64().unwrap_or(0) > 0,
         "health events counted by dataset: {}",
