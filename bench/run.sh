@@ -147,12 +147,12 @@ best_of() {
     done
 }
 
-# check_read NAME : the wirebeat summary line must say packets read=$packets.
+# check_read NAME : the wirebeat summary lines must say read=$packets.
 check_read() {
     local name=$1 line read_n
-    line=$(grep -m1 '^wirebeat summary:' "$work/$name.best.err" || true)
-    [[ -n "$line" ]] || { tail -n 20 "$work/$name.best.err" >&2; die "$name: no 'wirebeat summary:' line on stderr"; }
-    read_n=$(sed -n 's/.*packets read=\([0-9]*\).*/\1/p' <<<"$line")
+    line=$(grep '^wirebeat summary ' "$work/$name.best.err" | tr '\n' ' ' || true)
+    [[ -n "$line" ]] || { tail -n 20 "$work/$name.best.err" >&2; die "$name: no 'wirebeat summary' lines on stderr"; }
+    read_n=$(sed -n 's/.* read=\([0-9]*\).*/\1/p' <<<"$line")
     log "$name: $line"
     [[ "$read_n" == "$packets" ]] || die "$name: wirebeat read $read_n packets, capture has $packets"
     SUMMARY_LINE=$line

@@ -59,11 +59,8 @@ fn multiset(docs: &[Value]) -> BTreeMap<String, usize> {
     m
 }
 
-fn summary(stderr: &str) -> &str {
-    stderr
-        .lines()
-        .find(|l| l.starts_with("wirebeat summary"))
-        .unwrap_or_else(|| panic!("no summary: {stderr}"))
+fn summary(stderr: &str) -> String {
+    summary_lines(stderr)
 }
 
 /// A stable number from a document, to pick some for faults.
@@ -97,10 +94,7 @@ fn every_document_indexed_exactly_once_despite_faults() {
     assert_eq!(got.len(), want.len());
     assert_eq!(multiset(&got), multiset(&want), "server holds exactly the console documents");
     let s = summary(&err);
-    assert!(
-        s.contains(&format!("events written={} of {} (rejected 0)", want.len(), want.len())),
-        "{s}"
-    );
+    assert!(s.contains(&format!(" written={} of {}; rejected=0;", want.len(), want.len())), "{s}");
     let st = es.state.lock().unwrap();
     assert!(st.attempts.values().any(|&a| a >= 2), "some ids were sent twice");
     // The lost acknowledgement really caused a resend answered with 409 (a duplicate).
@@ -140,7 +134,7 @@ fn mapping_error_goes_to_dead_letter_file() {
     let s = summary(&err);
     assert!(
         s.contains(&format!(
-            "events written={} of {} (rejected {n_bad})",
+            " written={} of {}; rejected={n_bad};",
             want.len() - n_bad,
             want.len()
         )),
@@ -178,7 +172,7 @@ fn too_large_request_is_split() {
     let reqs = es.bulk_requests();
     assert!(reqs.iter().any(|r| r.status == 413));
     assert!(reqs.iter().filter(|r| r.status == 200).all(|r| r.body.len() <= 64 * 1024));
-    assert!(summary(&err).contains("(rejected 0)"), "{err}");
+    assert!(summary(&err).contains("; rejected=0;"), "{err}");
 }
 
 #[test]
@@ -569,7 +563,7 @@ fn every_event_rejected_fails_the_read_with_rate_limited_warnings() {
     let took = started.elapsed().as_secs() as usize;
     assert_eq!(code, Some(1), "nothing was delivered: {err}");
     let s = summary(&err);
-    assert!(s.contains(&format!("events written=0 of {n} (rejected {n})")), "{s}");
+    assert!(s.contains(&format!(" written=0 of {n}; rejected={n};")), "{s}");
     let last = err.lines().last().unwrap();
     assert_eq!(
         last,
@@ -606,7 +600,7 @@ fn always_503_drops_after_max_retries_without_a_spool() {
     assert_eq!(code, Some(1), "{err}");
     let s = summary(&err);
     assert!(s.contains(&format!("retries_exhausted={n}")), "{s}");
-    assert!(s.contains(&format!("events written=0 of {n}")), "{s}");
+    assert!(s.contains(&format!(" written=0 of {n};")), "{s}");
     assert!(
         err.contains(&format!("{n} events were not delivered: {n} dropped after max_retries")),
         "{err}"

@@ -127,6 +127,7 @@ impl Netns {
         let mut c = self.cmd(env!("CARGO_BIN_EXE_wirebeat"));
         c.env("WIREBEAT_AGENT_ID", "00000000-0000-5000-8000-000000000000");
         c.env_remove("WIREBEAT_LOG");
+        c.env("WIREBEAT_ALL_COUNTERS", "1");
         c
     }
 
@@ -361,7 +362,11 @@ fn capture(ns: &Netns, dir: &Path, pcaps: &[&Path], extra: &[&str]) -> Finished 
     let done = daemon.stop();
     assert!(!done.stderr.contains("panicked"), "wirebeat run panicked:\n{}", done.stderr);
     assert_eq!(done.code, Some(0), "wirebeat run exit code after SIGTERM:\n{}", done.stderr);
-    assert!(done.stderr.contains("wirebeat summary:"), "no summary on stderr:\n{}", done.stderr);
+    assert!(
+        done.stderr.contains("wirebeat summary capture: read="),
+        "no summary:\n{}",
+        done.stderr
+    );
     done
 }
 
@@ -487,14 +492,9 @@ fn live_bad_bpf_filter_is_one_error_line() {
     assert!(err[0].contains("not a filter((("), "stderr: {err:#?}");
 }
 
-/// A number from the summary line: `name=N`.
+/// A number from the summary lines: `name=N`.
 fn summary_value(stderr: &str, name: &str) -> u64 {
-    let line = stderr.lines().find(|l| l.starts_with("wirebeat summary:")).unwrap_or_else(|| {
-        panic!("no summary: {stderr}");
-    });
-    let key = format!(" {name}=");
-    let at = line.find(&key).unwrap_or_else(|| panic!("no {name} in {line}")) + key.len();
-    line[at..].split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+    summary_number(stderr, name)
 }
 
 #[test]

@@ -74,16 +74,9 @@ fn finish(mut child: Child, limit: Duration) -> (i32, String) {
     }
 }
 
-/// The number after `name=` in the summary line.
+/// The number after `name=` in the summary lines.
 fn summary_value(stderr: &str, name: &str) -> u64 {
-    let line = stderr.lines().find(|l| l.starts_with("wirebeat summary")).unwrap();
-    let at = line.find(&format!(" {name}=")).unwrap_or_else(|| panic!("{name} in {line}"));
-    line[at + name.len() + 2..]
-        .split(|c: char| !c.is_ascii_digit())
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
+    summary_number(stderr, name)
 }
 
 /// Every JSON document in the spool directory after its acknowledged offset.
@@ -324,7 +317,7 @@ fn drain_limit_with_spool_keeps_the_events_for_the_next_start() {
         last.contains(&format!("{n} events stay in the spool {}", spool.display())),
         "{stderr}"
     );
-    assert!(!stderr.contains(" shutdown="), "nothing lost: {stderr}");
+    assert_eq!(summary_value(&stderr, "shutdown"), 0, "nothing lost: {stderr}");
     assert_eq!(spooled_documents(&spool), want, "the spool holds every event, in order");
 
     // A working output: the spooled events go first, then the new capture's.

@@ -15,6 +15,8 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
+mod summary;
+
 #[derive(Parser, Debug)]
 #[command(name = "wirebeat", version, about = "Network traffic shipper for the Elastic stack")]
 struct Cli {
@@ -47,6 +49,9 @@ enum Command {
         /// Also write every captured frame to this capture file (pcapng).
         #[arg(long = "dump", value_name = "FILE")]
         dump: Option<PathBuf>,
+        /// Show zero counters in the summary too (also WIREBEAT_ALL_COUNTERS=1).
+        #[arg(long)]
+        all_counters: bool,
     },
     /// Run the pipeline over capture files (pcap, pcapng) or directories of them.
     Read {
@@ -55,6 +60,9 @@ enum Command {
         /// Never show a progress bar, even on a terminal.
         #[arg(long)]
         no_progress: bool,
+        /// Show zero counters in the summary too (also WIREBEAT_ALL_COUNTERS=1).
+        #[arg(long)]
+        all_counters: bool,
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
@@ -166,7 +174,8 @@ pub fn main() -> i32 {
             let parts = crate::setup::Parts { index_management, pipelines, dashboards, rules };
             setup(&common, parts, dry_run, no_ilm)
         }
-        Command::Read { common, no_progress, files } => {
+        Command::Read { common, no_progress, files, all_counters } => {
+            summary::show_all(all_counters);
             let cfg = match load(&common) {
                 Ok(c) => c,
                 Err(code) => return code,
@@ -174,7 +183,8 @@ pub fn main() -> i32 {
             init_logging(&cfg, &common);
             read(&cfg, &files, !no_progress && std::io::stderr().is_terminal())
         }
-        Command::Run { common, interfaces, filter, dump } => {
+        Command::Run { common, interfaces, filter, dump, all_counters } => {
+            summary::show_all(all_counters);
             let mut cfg = match load(&common) {
                 Ok(c) => c,
                 Err(code) => return code,
@@ -407,7 +417,7 @@ fn stopping_line(run: &crate::pipeline::RunInfo) -> String {
 /// The second signal: the summary, then what is left undelivered.
 fn abort_summary(run: &crate::pipeline::RunInfo) {
     let c = &run.counters;
-    summary(c, &RunResult::default());
+    summary::print(c, &RunResult::default());
     let left = c.get(&c.queue_events);
     match &run.spool {
         Some(path) => complain(&format!(
@@ -447,7 +457,7 @@ fn read(cfg: &Settings, files: &[PathBuf], progress: bool) -> i32 {
             return 1;
         }
     };
-    summary(&out.counters, &out.result);
+    summary::print(&out.counters, &out.result);
     // Events lost to the output are a failed read, like an unreadable file: a script must not
     // take "0 of 75 written" for success. Dead-lettered events are kept, so they do not count.
     let (lost, what) = undelivered(&out.counters);
@@ -479,7 +489,7 @@ fn run(cfg: &Settings, dump: Option<&Path>) -> i32 {
             return 1;
         }
     };
-    summary(&out.counters, &out.result);
+    summary::print(&out.counters, &out.result);
     let (lost, what) = undelivered(&out.counters);
     if lost > 0 {
         tracing::warn!(events = lost, "{lost} events were not delivered: {what}");
@@ -506,96 +516,4 @@ fn run_failed(cfg: &Config, result: &RunResult, read: bool) -> Option<i32> {
     }
     complain(&line);
     (read || cut.lost > 0).then_some(1)
-}
-
-#[allow(clippy::print_stderr)]
-fn summary(c: &Counters, result: &RunResult) {
-    eprintln!("{}", summary_line(c, result));
-}
-
-fn summary_line(c: &Counters, result: &RunResult) -> String {
-    let g = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
-    let mut causes = vec![
-        ("channel_full", g(&c.dropped_channel_full)),
-        ("kernel", g(&c.dropped_kernel)),
-        ("interface", g(&c.dropped_interface)),
-        ("malformed", g(&c.malformed)),
-        ("unsupported_linktype", g(&c.unsupported_linktype)),
-        ("fragment_refused", g(&c.fragment_dropped)),
-        ("tunnel_too_deep", g(&c.tunnel_too_deep)),
-        ("queue_full", g(&c.dropped_queue_full)),
-        ("output_failed", g(&c.dropped_output_failed)),
-        ("spool_error", g(&c.dropped_spool_error)),
-    ];
-    // Only when it happened, so the line of an ordinary run keeps its shape.
-    if g(&c.dropped_shutdown) > 0 {
-        causes.push(("shutdown", g(&c.dropped_shutdown)));
-    }
-    if g(&c.dropped_retries_exhausted) > 0 {
-        causes.push(("retries_exhausted", g(&c.dropped_retries_exhausted)));
-    }
-    let dropped: Vec<String> = causes.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    format!(
-        "wirebeat summary: packets read={} decoded={} non_ip={} truncated={}; dropped {}; \
-         fragments={} reassembled={} timed_out={} evicted={} overlaps={} duplicates={}; \
-         tunnelled={}; \
-         flows={} (evicted {}); transactions={} (malformed messages {}, limit hits {}, \
-         unmatched {}); tcp out_of_order={} gaps={} ({} bytes); events written={} of {} \
-         (rejected {}); delivery retried={} duplicate={} dead_lettered={}; queue events={} \
-         bytes={} blocked={}; spool bytes={} replayed={} torn={} corrupt={} errors={}; \
-         capture file errors={}{}",
-        g(&c.frames_read),
-        g(&c.decoded),
-        g(&c.non_ip),
-        g(&c.truncated),
-        dropped.join(" "),
-        g(&c.fragments),
-        g(&c.reassembled),
-        g(&c.fragments_timed_out),
-        g(&c.fragments_evicted),
-        g(&c.fragment_overlaps),
-        g(&c.fragment_duplicates),
-        g(&c.tunnelled),
-        g(&c.flows_created),
-        g(&c.flows_evicted),
-        g(&c.transactions),
-        g(&c.app_malformed),
-        g(&c.app_limit_hits),
-        g(&c.app_unmatched),
-        g(&c.tcp_out_of_order),
-        g(&c.tcp_gaps),
-        g(&c.tcp_gap_bytes),
-        g(&c.events_acked),
-        g(&c.events_published),
-        g(&c.events_rejected),
-        g(&c.events_retried),
-        g(&c.events_duplicate),
-        g(&c.events_dead_lettered),
-        g(&c.queue_events),
-        g(&c.queue_bytes),
-        g(&c.queue_blocked),
-        g(&c.spool_bytes),
-        g(&c.spool_replayed),
-        g(&c.spool_torn_records),
-        g(&c.spool_corrupt_records),
-        g(&c.spool_errors),
-        g(&c.capture_file_errors),
-        result.output_error.as_ref().map(|e| format!("; output error: {e}")).unwrap_or_default(),
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    // Regression (issue 15): fragment evictions were missing from the `read` summary.
-    #[test]
-    fn summary_shows_fragment_evictions_and_duplicates() {
-        let c = Counters::default();
-        Counters::add(&c.fragments_evicted, 7);
-        Counters::add(&c.fragment_duplicates, 99_999);
-        let line = summary_line(&c, &RunResult::default());
-        assert!(line.contains(" evicted=7 "), "{line}");
-        assert!(line.contains(" duplicates=99999;"), "{line}");
-    }
 }

@@ -1230,7 +1230,7 @@ wirebeat:
         assert_eq!(
             err_text("outputs:\n  console: {}\n"),
             "wirebeat.yml: line 1: unknown key \"outputs\" (expected one of: name, tags, fields, \
-             wirebeat, output, queue, setup, logging)"
+             wirebeat, output, queue, setup, logging, http)"
         );
     }
 

@@ -31,6 +31,8 @@ pub struct Config {
     /// `wirebeat setup`: where Kibana is (Elasticsearch is `output.elasticsearch`).
     pub setup: crate::setup::Config,
     pub logging: Logging,
+    /// The stats endpoint (`/stats`, `/metrics`); off by default.
+    pub http: crate::stats::http::HttpConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

@@ -239,6 +239,7 @@ impl Config {
         self.setup.validate().map_err(|e| e.under("setup"))?;
 
         self.logging.validate().map_err(|e| e.under("logging"))?;
+        self.http.validate().map_err(|(key, m)| ConfigError::validation(key, m))?;
 
         Ok(Resolved {
             workers,

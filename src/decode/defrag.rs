@@ -131,8 +131,12 @@ pub enum DefragOutcome {
         duplicate: bool,
         evicted_frames: u32,
     },
-    /// Refused: it would make the datagram hold more than the limit, or has no bytes.
+    /// Its bytes were refused (the datagram would hold more than the limit, or grow past the
+    /// largest size); the frame still belongs to its datagram and is counted when it leaves.
     Dropped,
+    /// Not placed in any datagram (cannot happen while the capacity is at least 1): the
+    /// frame's outcome is this.
+    Lost,
     Complete(Box<Datagram>),
 }
 
@@ -146,6 +150,8 @@ pub struct Defragmenter {
     last_expiry: i64,
     /// Memory held by the pieces of every pending datagram (see [`PIECE_OVERHEAD`]).
     held: usize,
+    /// Frames of every pending datagram (each counts in an outcome when its datagram leaves).
+    frames_pending: u64,
 }
 
 impl Defragmenter {
@@ -158,7 +164,13 @@ impl Defragmenter {
             order: VecDeque::new(),
             last_expiry: i64::MIN,
             held: 0,
+            frames_pending: 0,
         }
+    }
+
+    /// Frames held in pending datagrams now.
+    pub fn frames_pending(&self) -> u64 {
+        self.frames_pending
     }
 
     pub fn pending(&self) -> usize {
@@ -174,6 +186,7 @@ impl Defragmenter {
     fn remove(&mut self, key: &FragmentKey) -> Option<Datagram> {
         let d = self.pending.remove(key)?;
         self.held -= d.held;
+        self.frames_pending -= u64::from(d.frames);
         Some(d)
     }
 
@@ -223,9 +236,10 @@ impl Defragmenter {
             );
         }
         let Some(d) = self.pending.get_mut(&key) else {
-            return DefragOutcome::Dropped;
+            return DefragOutcome::Lost;
         };
         d.frames += 1;
+        self.frames_pending += 1;
         d.wire_bytes += wire_bytes;
         d.last_ts = ts_ns;
         d.truncated |= truncated;

@@ -49,24 +49,30 @@ use link::{link_layer, to_ip, Step};
 const MAX_ENCAP_DEPTH: usize = 8;
 
 crate::stats::local_counters! {
-    /// Outcome counters of the decoder; every frame lands in exactly one of the first group.
+    /// Counters of the decoder. Every frame lands in exactly one outcome of the first group,
+    /// once it has one: a fragment waits in the defragmenter (`Defragmenter::frames_pending`)
+    /// until its datagram completes, expires or is evicted, and then every frame of the
+    /// datagram counts in the datagram's outcome (a datagram of N frames decoded counts N).
     pub struct DecodeStats {
-        /// Frames that produced a packet for the flow table.
+        /// Frames that reached the flow table as (part of) a packet.
         decoded => decoded,
-        /// Frames held as a fragment of a datagram not yet complete.
-        fragment_held => fragment_held,
         /// Frames without IP (ARP, STP, LLDP, …): nothing to track.
         non_ip => non_ip,
         /// Link types this decoder does not know.
         unsupported_linktype => unsupported_linktype,
         /// Frames whose headers are broken or cut before the IP header ended.
         malformed => malformed,
-        /// Fragments the defragmenter refused (cache full, too big, bad geometry).
-        fragment_dropped => fragment_dropped,
         /// Encapsulations nested deeper than [`MAX_ENCAP_DEPTH`].
         tunnel_too_deep => tunnel_too_deep,
+        /// Fragments placed in no datagram.
+        fragment_lost => fragment_lost,
 
-        // Informational counters (a frame may count in several).
+        // Informational counters (a frame may count in several, besides its outcome).
+        /// Fragments put on hold for reassembly.
+        fragment_held => fragment_held,
+        /// Fragments whose bytes the defragmenter refused (cache limits, too big, bad
+        /// geometry); their frames still count through their datagram.
+        fragment_dropped => fragment_dropped,
         truncated => truncated,
         tunnelled => tunnelled,
         fragments => fragments,
@@ -140,8 +146,14 @@ impl Decoder {
         let stats = &mut self.stats;
         defrag.expire(now_ns, &mut |d| {
             stats.fragments_timed_out += u64::from(d.frames);
+            stats.decoded += u64::from(d.frames);
             out(&d.as_packet());
         });
+    }
+
+    /// Frames held for reassembly now (they have no outcome yet).
+    pub fn frames_pending(&self) -> u64 {
+        self.defrag.as_ref().map_or(0, Defragmenter::frames_pending)
     }
 
     /// Expires every pending datagram (end of input).
@@ -156,22 +168,27 @@ impl Decoder {
         ctx: &mut Ctx,
         out: &mut dyn FnMut(&Packet<'_>),
     ) {
-        if let Some(ip) = self.reach_ip(step, &mut ctx.link) {
+        if let Some(ip) = self.reach_ip(step, &mut ctx.link, 1) {
             self.ip_layer(ip, frame, ctx, out);
         }
     }
 
-    /// Walks to the IP header; a frame that has none is counted here (malformed or not IP,
-    /// also inside a tunnel, e.g. ARP over VXLAN).
-    fn reach_ip<'a>(&mut self, step: Step<'a>, link: &mut LinkInfo) -> Option<&'a [u8]> {
+    /// Walks to the IP header; the `frames` of a packet that has none are counted here
+    /// (malformed or not IP, also inside a tunnel, e.g. ARP over VXLAN).
+    fn reach_ip<'a>(
+        &mut self,
+        step: Step<'a>,
+        link: &mut LinkInfo,
+        frames: u32,
+    ) -> Option<&'a [u8]> {
         match to_ip(step, link) {
             Step::Ip(ip) => Some(ip),
             Step::Malformed => {
-                self.stats.malformed += 1;
+                self.stats.malformed += u64::from(frames);
                 None
             }
             _ => {
-                self.stats.non_ip += 1;
+                self.stats.non_ip += u64::from(frames);
                 None
             }
         }
@@ -202,6 +219,7 @@ impl Decoder {
                 vlan: ctx.link.vlan,
                 tunnel_id: ctx.tunnel.map(|t| t.id).unwrap_or(0),
             };
+            let stats = &mut self.stats;
             let outcome = defrag.insert(
                 key,
                 frame.ts_ns,
@@ -213,6 +231,7 @@ impl Decoder {
                 PacketContext { link: ctx.link, tunnel: ctx.tunnel },
                 &mut |d| {
                     // Evicted to make room: its frames still count.
+                    stats.decoded += u64::from(d.frames);
                     out(&d.as_packet());
                 },
             );
@@ -229,6 +248,10 @@ impl Decoder {
                 DefragOutcome::Dropped => {
                     self.stats.fragment_dropped += 1;
                     true
+                }
+                DefragOutcome::Lost => {
+                    self.stats.fragment_lost += 1;
+                    false
                 }
                 DefragOutcome::Complete(mut d) => {
                     if d.overlaps > 0 {
@@ -291,7 +314,7 @@ impl Decoder {
                 }
                 47 => {
                     if ctx.depth >= MAX_ENCAP_DEPTH {
-                        self.stats.tunnel_too_deep += 1;
+                        self.stats.tunnel_too_deep += u64::from(frames);
                         return false;
                     }
                     if let Some((kind, id, step)) = tunnel::gre(l4, &mut ctx.link) {
@@ -301,7 +324,7 @@ impl Decoder {
                 }
                 4 | 41 => {
                     if ctx.depth >= MAX_ENCAP_DEPTH {
-                        self.stats.tunnel_too_deep += 1;
+                        self.stats.tunnel_too_deep += u64::from(frames);
                         return false;
                     }
                     if !l4.is_empty() {
@@ -313,8 +336,8 @@ impl Decoder {
                 _ => {}
             }
         }
-        // For a reassembled datagram the earlier frames were counted as held; this one completes.
-        self.stats.decoded += 1;
+        // A reassembled datagram counts all its frames here (they had no outcome while held).
+        self.stats.decoded += u64::from(frames);
         out(&Packet {
             ts_ns: frame.ts_ns,
             frames,
@@ -358,7 +381,7 @@ impl Decoder {
             depth: ctx.depth + 1,
             truncated: ctx.truncated,
         };
-        if let Some(data) = self.reach_ip(step, &mut inner.link) {
+        if let Some(data) = self.reach_ip(step, &mut inner.link, frames) {
             self.inner_ip(data, frame, frames, wire_bytes, &mut inner, out);
         }
         true
@@ -380,7 +403,7 @@ impl Decoder {
         } else if let Some(ip) = parse_ip(data) {
             self.transport(&ip, ip.payload, frame, frames, wire_bytes, ctx, out);
         } else {
-            self.stats.malformed += 1;
+            self.stats.malformed += u64::from(frames);
         }
     }
 }

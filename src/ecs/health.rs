@@ -2,46 +2,23 @@
 //! counter of the run (cumulative since start) under `wirebeat.stats.*`, so dashboards and
 //! alerting rules see drops by cause, queue and spool depth and delivery outcomes per sensor.
 //! `run` publishes one every `wirebeat.health_period` of wall-clock time and one at the end.
+//! The counters come from the one snapshot the stats endpoint serves too
+//! ([`Counters::snapshot_consistent`]), so both always say the same; the labelled families go
+//! under `events_by_label.<dataset>` / `alerts_by_label.<rule>` (dots written `_`) and the
+//! latency histogram as its `latency.count` and `latency.sum_ms`.
 //! The envelope is the one every event has (no traffic part): `message` after `event`, the
 //! counters at the end.
 
 use super::envelope::{Envelope, EventFields, Facts};
 use super::{EncodedEvent, EventContext};
+use crate::stats::snapshot::Snapshot;
 use crate::stats::Counters;
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 pub const DATASET_HEALTH: &str = "wirebeat.health";
 
-/// The dotted name under `wirebeat.stats` of one counter.
-pub fn stat_name(counter: &str) -> String {
-    let grouped = [
-        ("dropped_", "dropped."),
-        ("spool_", "spool."),
-        ("events_", "output."),
-        ("tcp_", "tcp."),
-        ("app_", "app."),
-        ("flows_", "flows."),
-        ("fragments_", "fragments."),
-    ];
-    match counter {
-        "frames_read" => return "packets_received".into(),
-        "wire_bytes_read" => return "bytes_received".into(),
-        "malformed" | "unsupported_linktype" | "fragment_dropped" | "tunnel_too_deep" => {
-            return format!("dropped.{counter}")
-        }
-        "queue_events" => return "queue.depth".into(),
-        "queue_bytes" => return "queue.bytes".into(),
-        "queue_blocked" => return "queue.blocked".into(),
-        _ => {}
-    }
-    for (prefix, group) in grouped {
-        if let Some(rest) = counter.strip_prefix(prefix) {
-            return format!("{group}{rest}");
-        }
-    }
-    counter.to_owned()
-}
+pub use crate::stats::snapshot::stat_name;
 
 /// The health event's own head (after `event`).
 #[derive(Serialize)]
@@ -60,27 +37,16 @@ struct Stats {
     stats: Map<String, Value>,
 }
 
-/// One health event with the counters as they are now.
+/// One health event with the counters as they are now: the tree of
+/// [`Snapshot::stats_tree`](crate::stats::snapshot::Snapshot::stats_tree), the same snapshot
+/// the stats endpoint serves.
 pub fn health_event(ctx: &EventContext, counters: &Counters, now_ns: i64) -> EncodedEvent {
-    // The tree of counter names is built once per health period, off the data path; a JSON
-    // map is the simplest form for names only the counter list defines.
-    let mut stats = Map::new();
-    for (name, value) in counters.snapshot() {
-        let path = stat_name(name);
-        let mut at = &mut stats;
-        let mut parts = path.split('.').peekable();
-        while let Some(p) = parts.next() {
-            if parts.peek().is_none() {
-                at.insert(p.to_owned(), json!(value));
-            } else {
-                let next = at.entry(p.to_owned()).or_insert_with(|| json!({}));
-                match next {
-                    Value::Object(m) => at = m,
-                    _ => break,
-                }
-            }
-        }
-    }
+    health_event_of(ctx, &counters.snapshot_consistent(), now_ns)
+}
+
+/// One health event of a snapshot already taken.
+pub fn health_event_of(ctx: &EventContext, snap: &Snapshot, now_ns: i64) -> EncodedEvent {
+    let stats = snap.stats_tree();
     let event = EventFields::new("metric", &["host"], &["info"], "wirebeat");
     let facts = Facts { dataset: DATASET_HEALTH, ts_ns: now_ns, event, doc_type: None };
     let head = HealthHead { message: "wirebeat sensor health" };
@@ -150,5 +116,12 @@ mod tests {
         let names: std::collections::BTreeSet<String> =
             c.snapshot().iter().map(|(n, _)| stat_name(n)).collect();
         assert_eq!(names.len(), c.snapshot().len());
+        // The same numbers as the endpoint's /stats, from the same snapshot.
+        c.count_alert("port_scan");
+        let snap = c.snapshot_consistent();
+        let ev = health_event_of(&ctx, &snap, 0);
+        let v: Value = serde_json::from_slice(&ev.json).unwrap();
+        assert_eq!(v["wirebeat"]["stats"], snap.to_json()["stats"]);
+        assert_eq!(v["wirebeat"]["stats"]["alerts_by_label"]["port_scan"], 1);
     }
 }

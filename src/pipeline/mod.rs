@@ -77,6 +77,9 @@ struct FrameMeta {
 struct FrameBatch {
     epoch: u64,
     now_ns: i64,
+    /// Wall-clock time the epoch's first frame was read (ns since the epoch; the latency
+    /// histogram's start: see [`Queue::push_built`]).
+    read_ns: i64,
     last: bool,
     data: Vec<u8>,
     frames: Vec<FrameMeta>,
@@ -90,6 +93,8 @@ struct WorkerOut {
     events: Vec<EncodedEvent>,
     /// What the detectors need of this part's packets, flows and transactions.
     obs: Vec<crate::detect::Obs>,
+    /// When the frames that made them were read ([`FrameBatch::read_ns`]).
+    read_ns: i64,
 }
 
 /// Where a worker puts its events: handed out every [`WORKER_PART`] events.
@@ -99,6 +104,8 @@ struct Outbox<'a> {
     now_ns: i64,
     /// The queue thread is gone.
     closed: bool,
+    read_ns: i64,
+    counters: &'a Counters,
 }
 
 impl Outbox<'_> {
@@ -111,12 +118,49 @@ impl Outbox<'_> {
 
     fn send(&mut self, last: bool, observer: &mut Observer) {
         let events = std::mem::take(&mut self.events);
-        let out = WorkerOut { last, now_ns: self.now_ns, events, obs: observer.take() };
-        if !self.closed && self.tx.send(out).is_err() {
+        if self.closed {
+            return;
+        }
+        // Built and in transit until the queue thread puts them in the queue.
+        let n = events.len() as u64;
+        if n > 0 {
+            count_datasets(self.counters, &events);
+            let c = self.counters;
+            let _s = c.section();
+            Counters::add(&c.events_built, n);
+            Counters::add(&c.events_in_transit, n);
+        }
+        let out = WorkerOut {
+            last,
+            now_ns: self.now_ns,
+            events,
+            obs: observer.take(),
+            read_ns: self.read_ns,
+        };
+        if self.tx.send(out).is_err() {
             self.closed = true;
+            if n > 0 {
+                // The queue thread is gone (it panicked): these were never built for anyone.
+                let c = self.counters;
+                let _s = c.section();
+                Counters::sub(&c.events_built, n);
+                Counters::sub(&c.events_in_transit, n);
+            }
         }
     }
 }
+
+/// Counts events by dataset (one lock per dataset run, not per event).
+fn count_datasets(c: &Counters, events: &[EncodedEvent]) {
+    let mut i = 0;
+    while let Some(first) = events.get(i) {
+        let run = events[i..].iter().take_while(|e| e.dataset == first.dataset).count();
+        c.count_events(first.dataset, run as u64);
+        i += run;
+    }
+}
+
+impl Outbox<'_> {}
 
 #[derive(Clone)]
 pub struct PipelineSettings {
@@ -189,6 +233,8 @@ pub struct Pipeline {
     epoch: u64,
     in_epoch: usize,
     wire_bytes_in_epoch: u64,
+    /// Wall-clock read time of the epoch's first frame.
+    epoch_read_ns: i64,
     clock: clock::PacketClock,
     ordered: bool,
     workers: Vec<JoinHandle<()>>,
@@ -207,6 +253,8 @@ pub struct Pipeline {
     counters: Arc<Counters>,
     /// Set by the output thread when the output failed for good: stop capturing.
     pub output_failed: Arc<AtomicBool>,
+    /// The stats endpoint (`http.enabled`), serving this run's counters until it ends.
+    http: Option<crate::stats::http::Server>,
 }
 
 impl Pipeline {
@@ -245,10 +293,10 @@ impl Pipeline {
             let ordered = settings.ordered;
             let queue = queue.clone();
             let engine = DetectEngine::from_config(&settings.detect);
-            let ctx = ctx.clone();
+            let (ctx, counters) = (ctx.clone(), counters.clone());
             std::thread::Builder::new()
                 .name("wirebeat-queue".into())
-                .spawn(move || feed_loop(out_rxs, ordered, queue, engine, &ctx))
+                .spawn(move || feed_loop(out_rxs, ordered, queue, engine, &ctx, &counters))
                 .unwrap_or_else(|e| panic!("cannot start queue thread: {e}"))
         };
         output.watch_shutdown(&drain_over);
@@ -286,6 +334,7 @@ impl Pipeline {
             epoch: 0,
             in_epoch: 0,
             wire_bytes_in_epoch: 0,
+            epoch_read_ns: 0,
             clock: clock::PacketClock::default(),
             ordered: settings.ordered,
             workers,
@@ -299,12 +348,21 @@ impl Pipeline {
             queue,
             counters,
             output_failed: failed,
+            http: None,
         }
     }
 
-    /// Puts an event of the sensor itself (health) straight into the queue.
+    /// Puts an event of the sensor itself (health) straight into the queue (no capture time:
+    /// not in the latency histogram).
     pub fn publish(&self, ev: EncodedEvent) {
-        self.queue.push(vec![ev]);
+        let c = &self.counters;
+        c.count_events(ev.dataset, 1);
+        {
+            let _s = c.section();
+            Counters::add(&c.events_built, 1);
+            Counters::add(&c.events_in_transit, 1);
+        }
+        self.queue.push_built(vec![ev], &[(0, 1)]);
     }
 
     /// The pipeline's packet clock: the largest timestamp seen so far.
@@ -316,6 +374,10 @@ impl Pipeline {
     pub fn push(&mut self, ts_ns: i64, wire_len: u32, linktype: u32, data: &[u8]) {
         let n = self.senders.len();
         let w = if n == 1 { 0 } else { (shard_hash(linktype, data) % n as u64) as usize };
+        if self.in_epoch == 0 {
+            // One clock read per epoch, at the capture boundary, for the latency histogram.
+            self.epoch_read_ns = crate::stats::wall_clock_ns();
+        }
         let b = &mut self.batches[w];
         let off = b.data.len();
         b.data.extend_from_slice(data);
@@ -342,31 +404,46 @@ impl Pipeline {
             i64::MIN => 0,
             n => n,
         };
+        let read_ns =
+            if self.in_epoch == 0 { crate::stats::wall_clock_ns() } else { self.epoch_read_ns };
+        let c = &self.counters;
         for (w, tx) in self.senders.iter().enumerate() {
             let fresh = self.recycle.try_recv().unwrap_or_default();
             let mut batch = std::mem::replace(&mut self.batches[w], fresh);
             batch.epoch = self.epoch;
             batch.now_ns = now;
             batch.last = last;
-            if self.ordered || last {
+            batch.read_ns = read_ns;
+            // Frame counts are published once per batch, not per frame: read and in flight
+            // before the send, so the worker never takes out what was not put in.
+            let n = batch.frames.len() as u64;
+            {
+                let _s = c.section();
+                Counters::add(&c.frames_read, n);
+                Counters::add(&c.frames_in_flight, n);
+            }
+            let refused = if self.ordered || last {
                 // Lossless: wait for the worker (backpressure into the reader).
-                if tx.send(batch).is_err() {
-                    tracing::error!(worker = w, "worker stopped unexpectedly");
-                }
+                tx.send(batch).is_err()
             } else {
                 match tx.try_send(batch) {
-                    Ok(()) => {}
-                    Err(TrySendError::Full(b)) => {
-                        Counters::add(&self.counters.dropped_channel_full, b.frames.len() as u64);
+                    Ok(()) => false,
+                    Err(TrySendError::Full(_)) => {
+                        let _s = c.section();
+                        Counters::sub(&c.frames_in_flight, n);
+                        Counters::add(&c.dropped_channel_full, n);
+                        false
                     }
-                    Err(TrySendError::Disconnected(_)) => {
-                        tracing::error!(worker = w, "worker stopped unexpectedly");
-                    }
+                    Err(TrySendError::Disconnected(_)) => true,
                 }
+            };
+            if refused {
+                tracing::error!(worker = w, "worker stopped unexpectedly");
+                let _s = c.section();
+                Counters::sub(&c.frames_in_flight, n);
+                Counters::add(&c.dropped_unprocessed, n);
             }
         }
-        // Frame counts are published once per epoch, not per frame.
-        Counters::add(&self.counters.frames_read, self.in_epoch as u64);
         Counters::add(&self.counters.wire_bytes_read, self.wire_bytes_in_epoch);
         self.epoch += 1;
         self.in_epoch = 0;
@@ -403,8 +480,14 @@ impl Pipeline {
             let c = &self.counters;
             let mut in_spool = c.get(&c.queue_events);
             if !self.queue.durable() {
-                // A batch still in a send whose fate is unknown counts as lost.
-                Counters::add(&c.dropped_shutdown, in_spool);
+                // A batch still in a send whose fate is unknown counts as lost (except what of
+                // it already has an outcome); the memory queue forgets it.
+                let _s = c.section();
+                let settled = c.get(&c.events_pending_ack);
+                Counters::add(&c.dropped_shutdown, in_spool.saturating_sub(settled));
+                Counters::set(&c.queue_events, 0);
+                Counters::set(&c.queue_bytes, 0);
+                Counters::set(&c.events_pending_ack, 0);
                 in_spool = 0;
             }
             let lost = c.get(&c.dropped_shutdown);
@@ -495,8 +578,14 @@ pub fn open(
         spool: spool.map(str::to_owned),
         limit: drain.limit,
     });
-    let pipeline =
+    let http = if cfg.http.enabled {
+        Some(crate::stats::http::Server::start(&cfg.http, counters.clone())?)
+    } else {
+        None
+    };
+    let mut pipeline =
         Pipeline::start(settings, context(cfg), output, Arc::new(queue), counters.clone(), drain);
+    pipeline.http = http;
     Ok((pipeline, counters))
 }
 
@@ -599,6 +688,8 @@ struct Worker {
     counters: Arc<Counters>,
     /// Once requested, batches are passed through unprocessed: the drain is over.
     drain_over: Shutdown,
+    /// The defragmenter's held frames as last published (`fragment_frames_pending`).
+    pending_published: u64,
 }
 
 impl Worker {
@@ -622,6 +713,7 @@ impl Worker {
             ctx,
             counters,
             drain_over: Shutdown::new(),
+            pending_published: 0,
         }
     }
 
@@ -631,14 +723,26 @@ impl Worker {
         out: Sender<WorkerOut>,
         recycle: Sender<FrameBatch>,
     ) {
+        let counters = self.counters.clone();
         for mut batch in rx {
-            let mut outbox =
-                Outbox { tx: &out, events: Vec::new(), now_ns: batch.now_ns, closed: false };
+            let mut outbox = Outbox {
+                tx: &out,
+                events: Vec::new(),
+                now_ns: batch.now_ns,
+                closed: false,
+                read_ns: batch.read_ns,
+                counters: &counters,
+            };
             // After the drain limit the worker finishes the batch it has and skips the rest
             // (still answering each epoch, so the queue thread is not left waiting), except the
             // last: its final flow reports are counted lost or kept in the spool, not forgotten.
             if batch.last || !self.drain_over.is_requested() {
                 self.process(&batch, &mut outbox);
+            } else {
+                let n = batch.frames.len() as u64;
+                let _s = counters.section();
+                Counters::sub(&counters.frames_in_flight, n);
+                Counters::add(&counters.dropped_unprocessed, n);
             }
             batch.data.clear();
             batch.frames.clear();
@@ -675,8 +779,10 @@ impl Worker {
                 }
             };
         }
+        let mut unreadable = 0u64;
         for m in &batch.frames {
             let Some(data) = batch.data.get(m.off..m.off + m.len) else {
+                unreadable += 1; // cannot happen: push stored it there
                 continue;
             };
             let frame =
@@ -689,7 +795,20 @@ impl Worker {
             decoder.flush(packet!());
             flows.flush(batch.now_ns, &mut |e| emit(e, detect));
         }
-        self.counters.publish(&self.decoder.stats);
+        // The batch's frames leave `frames_in_flight` for their outcomes (or the
+        // defragmenter's held frames) in one section, so snapshots always add up.
+        let c = &self.counters;
+        let _s = c.section();
+        Counters::sub(&c.frames_in_flight, batch.frames.len() as u64);
+        Counters::add(&c.malformed, unreadable);
+        let pending = self.decoder.frames_pending();
+        if pending >= self.pending_published {
+            Counters::add(&c.fragment_frames_pending, pending - self.pending_published);
+        } else {
+            Counters::sub(&c.fragment_frames_pending, self.pending_published - pending);
+        }
+        self.pending_published = pending;
+        c.publish(&self.decoder.stats);
         self.decoder.stats = Default::default();
         self.counters.publish(&self.flows.stats);
         self.flows.stats = Default::default();
@@ -704,6 +823,7 @@ impl Worker {
 struct Detection<'a> {
     engine: DetectEngine,
     ctx: &'a EventContext,
+    counters: &'a Counters,
 }
 
 impl Detection<'_> {
@@ -713,14 +833,31 @@ impl Detection<'_> {
         }
     }
 
-    /// Ticks the engine to `now_ns` and encodes its alerts into `out`.
-    fn tick(&mut self, now_ns: i64, out: &mut Vec<EncodedEvent>) {
+    /// Ticks the engine to `now_ns`; its alerts as events.
+    fn tick(&mut self, now_ns: i64) -> Vec<EncodedEvent> {
         self.engine.tick(now_ns);
-        self.alerts(out);
+        self.alerts()
     }
 
-    fn alerts(&mut self, out: &mut Vec<EncodedEvent>) {
-        out.extend(self.engine.take_alerts().iter().map(|a| a.encode(self.ctx)));
+    /// The engine's alerts as events, counted by rule and as built and in transit (like a
+    /// worker's events) until the queue takes them.
+    fn alerts(&mut self) -> Vec<EncodedEvent> {
+        let alerts = self.engine.take_alerts();
+        if alerts.is_empty() {
+            return Vec::new();
+        }
+        let c = self.counters;
+        for a in &alerts {
+            c.count_alert(a.rule.name);
+        }
+        let n = alerts.len() as u64;
+        c.count_events(crate::detect::DATASET_ALERT, n);
+        {
+            let _s = c.section();
+            Counters::add(&c.events_built, n);
+            Counters::add(&c.events_in_transit, n);
+        }
+        alerts.iter().map(|a| a.encode(self.ctx)).collect()
     }
 }
 
@@ -734,9 +871,12 @@ fn feed_loop(
     queue: Arc<Queue>,
     engine: Option<DetectEngine>,
     ctx: &EventContext,
+    counters: &Counters,
 ) {
-    let mut detect = engine.map(|engine| Detection { engine, ctx });
+    let mut detect = engine.map(|engine| Detection { engine, ctx, counters });
     let mut buf: Vec<EncodedEvent> = Vec::with_capacity(OUTPUT_BATCH);
+    // Read times of `buf`'s events, as runs of (read_ns, count).
+    let mut stamps: Vec<(i64, u32)> = Vec::new();
     if ordered {
         // Every worker answers every epoch in ordered mode (batches are sent blocking), so
         // reading each channel up to its epoch's last part keeps the order. A worker that died
@@ -753,9 +893,11 @@ fn feed_loop(
                     if let Some(d) = detect.as_mut() {
                         d.observe(&mut part);
                     }
+                    stamps.push((part.read_ns, part.events.len() as u32));
                     buf.extend(part.events);
                     if buf.len() >= OUTPUT_BATCH {
-                        queue.push(std::mem::take(&mut buf));
+                        queue.push_built(std::mem::take(&mut buf), &stamps);
+                        stamps.clear();
                     }
                     if part.last {
                         now_ns = now_ns.max(part.now_ns);
@@ -764,7 +906,12 @@ fn feed_loop(
                 }
             }
             if let Some(d) = detect.as_mut() {
-                d.tick(now_ns, &mut buf);
+                let alerts = d.tick(now_ns);
+                if !alerts.is_empty() {
+                    // Alerts have no read time (not in the latency histogram).
+                    stamps.push((0, alerts.len() as u32));
+                    buf.extend(alerts);
+                }
             }
         }
     } else {
@@ -773,23 +920,25 @@ fn feed_loop(
             sel.recv(rx);
         }
         let mut open = rxs.len();
-        let mut alerts = Vec::new();
         while open > 0 {
             let op = sel.select();
             let i = op.index();
             match op.recv(&rxs[i]) {
                 Ok(mut part) => {
+                    let mut alerts = Vec::new();
                     if let Some(d) = detect.as_mut() {
                         d.observe(&mut part);
                         if part.last {
-                            d.tick(part.now_ns, &mut alerts);
+                            alerts = d.tick(part.now_ns);
                         }
                     }
                     if !part.events.is_empty() {
-                        queue.push(part.events);
+                        let n = part.events.len() as u32;
+                        queue.push_built(part.events, &[(part.read_ns, n)]);
                     }
                     if !alerts.is_empty() {
-                        queue.push(std::mem::take(&mut alerts));
+                        let n = alerts.len() as u32;
+                        queue.push_built(alerts, &[(0, n)]);
                     }
                 }
                 Err(_) => {
@@ -801,9 +950,11 @@ fn feed_loop(
     }
     if let Some(d) = detect.as_mut() {
         d.engine.finish();
-        d.alerts(&mut buf);
+        let alerts = d.alerts();
+        stamps.push((0, alerts.len() as u32));
+        buf.extend(alerts);
     }
-    queue.push(buf);
+    queue.push_built(buf, &stamps);
     queue.close();
 }
 

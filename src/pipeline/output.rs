@@ -60,7 +60,7 @@ pub(super) fn send_loop(
                 let delivery = deliver(&mut *output, batch, &counters, &mut result, &mut how);
                 publish_output_stats(&*output, &mut seen, &counters);
                 match delivery {
-                    Delivery::Done => queue.ack(n),
+                    Delivery::Done => queue.ack_settled(n),
                     Delivery::Failed => {
                         failed.store(true, Ordering::Relaxed);
                         queue.abort();
@@ -70,8 +70,8 @@ pub(super) fn send_loop(
                         // The spool resends the whole batch at the next start (the delivered
                         // part as duplicates); a memory queue forgets it now.
                         if !queue.durable() {
-                            Counters::add(&counters.dropped_shutdown, left as u64);
-                            queue.ack(n);
+                            settle(&counters, &counters.dropped_shutdown, left as u64);
+                            queue.ack_settled(n);
                         }
                         break;
                     }
@@ -89,6 +89,16 @@ pub(super) fn send_loop(
     }
     publish_output_stats(&*output, &mut seen, &counters);
     result
+}
+
+/// Counts `n` final outcomes in `counter` and as awaiting their batch's acknowledgement, at
+/// once (see `crate::stats`, the events identity).
+fn settle(c: &Counters, counter: &std::sync::atomic::AtomicU64, n: u64) {
+    if n > 0 {
+        let _s = c.section();
+        Counters::add(counter, n);
+        Counters::add(&c.events_pending_ack, n);
+    }
 }
 
 fn publish_output_stats(output: &dyn Output, seen: &mut OutputStats, counters: &Counters) {
@@ -127,11 +137,12 @@ pub(super) fn deliver(
             Ok(outcomes) => {
                 let mut retry = Vec::new();
                 let mut last_reason = String::new();
+                let (mut delivered, mut rejected) = (0u64, 0u64);
                 for (ev, outcome) in todo.into_iter().zip(outcomes) {
                     match outcome {
-                        Outcome::Delivered => Counters::add(&counters.events_acked, 1),
+                        Outcome::Delivered => delivered += 1,
                         Outcome::Rejected(reason) => {
-                            Counters::add(&counters.events_rejected, 1);
+                            rejected += 1;
                             if let Some(n) = how.throttle.admit("event rejected") {
                                 let more = suppressed_note(n);
                                 tracing::warn!(output = output.name(), %reason, "event rejected{more}");
@@ -143,10 +154,12 @@ pub(super) fn deliver(
                         }
                     }
                 }
+                settle(counters, &counters.events_acked, delivered);
+                settle(counters, &counters.events_rejected, rejected);
                 if !retry.is_empty() {
                     if how.limit.is_some_and(|l| resends >= l) {
                         let n = retry.len() as u64;
-                        Counters::add(&counters.dropped_retries_exhausted, n);
+                        settle(counters, &counters.dropped_retries_exhausted, n);
                         if let Some(s) = how.throttle.admit("events dropped after max_retries") {
                             let more = suppressed_note(s);
                             tracing::warn!(

@@ -53,6 +53,11 @@ pub struct Queue {
 
 struct State {
     store: Store,
+    /// Read times (wall-clock ns, 0: unknown) of the events not yet taken, as runs of
+    /// (time, count) in queue order; then of those taken and not yet acknowledged. Kept in
+    /// memory beside either store: events replayed from the spool at start have none.
+    stamps: Stamps,
+    taken: Stamps,
     closed: bool,
     aborted: bool,
     /// Aborted because the drain limit passed ([`Queue::abandon`]), not because the output failed.
@@ -99,8 +104,19 @@ impl Queue {
                 bytes: 0,
             }),
         };
+        let mut stamps = Stamps::default();
+        if let Store::Disk(s) = &store {
+            stamps.push(0, s.events());
+        }
         let q = Queue {
-            state: Mutex::new(State { store, closed: false, aborted: false, abandoned: false }),
+            state: Mutex::new(State {
+                store,
+                stamps,
+                taken: Stamps::default(),
+                closed: false,
+                aborted: false,
+                abandoned: false,
+            }),
             arrived: Condvar::new(),
             room: Condvar::new(),
             counters,
@@ -118,10 +134,28 @@ impl Queue {
     /// After [`Queue::abort`] a memory queue drops (counted); the spool still keeps what fits,
     /// for the next start.
     pub fn push(&self, events: Vec<EncodedEvent>) {
+        let n = events.len() as u32;
+        self.push_inner(events, &[(0, n)], false);
+    }
+
+    /// [`Queue::push`] of events the pipeline counted in `events_in_transit`: they leave it as
+    /// they are stored or dropped, in the same [`Counters::section`]. `stamps` are the events'
+    /// read times as runs of (wall-clock ns, count) in order, the start of the
+    /// capture-to-acknowledgement latency measured at [`Queue::ack_settled`].
+    pub fn push_built(&self, events: Vec<EncodedEvent>, stamps: &[(i64, u32)]) {
+        self.push_inner(events, stamps, true);
+    }
+
+    fn push_inner(&self, events: Vec<EncodedEvent>, stamps: &[(i64, u32)], built: bool) {
         let mut st = self.lock();
+        // Per-event stamps, walked beside the events.
+        let mut runs = stamps.iter().flat_map(|&(t, n)| std::iter::repeat_n(t, n as usize));
+        // Counts since the last publication, applied with the depth in one section.
+        let mut tally = Tally::default();
         let mut blocked = false;
         let durable = matches!(st.store, Store::Disk(_));
         for ev in events {
+            let stamp = runs.next().unwrap_or(0);
             loop {
                 if st.aborted && !durable {
                     break;
@@ -139,7 +173,7 @@ impl Queue {
                 }
                 // What this push stored so far must be readable while we wait.
                 self.flush_spool(&mut st);
-                self.publish_depth(&st);
+                self.publish_tally(&st, &mut tally, built);
                 self.arrived.notify_all();
                 st = self.room.wait(st).unwrap_or_else(|p| p.into_inner());
             }
@@ -158,7 +192,8 @@ impl Queue {
                     if s.fits(&ev) {
                         if let Err(e) = s.append(&ev) {
                             crate::logging::error_limited!(error = %e, "spool write failed, event dropped");
-                            Counters::add(&self.counters.dropped_spool_error, 1);
+                            tally.spool_error += 1;
+                            tally.settled += 1;
                             continue;
                         }
                         true
@@ -167,21 +202,38 @@ impl Queue {
                     }
                 }
             };
-            if !stored {
-                let cause = if st.abandoned {
-                    &self.counters.dropped_shutdown
-                } else if aborted {
-                    &self.counters.dropped_output_failed
-                } else {
-                    &self.counters.dropped_queue_full
-                };
-                Counters::add(cause, 1);
+            // Out of transit only now: while this push waits for room above, the event
+            // waiting is still in transit.
+            tally.settled += 1;
+            if stored {
+                st.stamps.push(stamp, 1);
+            } else if st.abandoned {
+                tally.shutdown += 1;
+            } else if aborted {
+                tally.output_failed += 1;
+            } else {
+                tally.queue_full += 1;
             }
         }
         self.flush_spool(&mut st);
-        self.publish_depth(&st);
+        self.publish_tally(&st, &mut tally, built);
         drop(st);
         self.arrived.notify_all();
+    }
+
+    /// Applies a push's drops and depth, and takes its events out of transit, at once.
+    fn publish_tally(&self, st: &State, t: &mut Tally, built: bool) {
+        let c = &self.counters;
+        let _s = c.section();
+        Counters::add(&c.dropped_shutdown, t.shutdown);
+        Counters::add(&c.dropped_output_failed, t.output_failed);
+        Counters::add(&c.dropped_queue_full, t.queue_full);
+        Counters::add(&c.dropped_spool_error, t.spool_error);
+        if built {
+            Counters::sub(&c.events_in_transit, t.settled);
+        }
+        self.publish_depth(st);
+        *t = Tally::default();
     }
 
     fn flush_spool(&self, st: &mut State) {
@@ -225,13 +277,18 @@ impl Queue {
             }
             Store::Disk(_) => 0,
         };
+        if left > 0 {
+            st.stamps = Stamps::default();
+        }
         let cause = if st.abandoned {
             &self.counters.dropped_shutdown
         } else {
             &self.counters.dropped_output_failed
         };
+        let _s = self.counters.section();
         Counters::add(cause, left);
         self.publish_depth(&st);
+        drop(_s);
         drop(st);
         self.room.notify_all();
         self.arrived.notify_all();
@@ -263,6 +320,8 @@ impl Queue {
                 },
             };
             if !batch.is_empty() {
+                let st = &mut *st;
+                st.stamps.move_to(&mut st.taken, batch.len() as u64);
                 return Taken::Batch(batch);
             }
             if st.closed {
@@ -281,7 +340,29 @@ impl Queue {
 
     /// The oldest `n` taken events have a final outcome: forget them.
     pub fn ack(&self, n: usize) {
+        self.ack_inner(n, false);
+    }
+
+    /// [`Queue::ack`] from the output thread, which counted each event's outcome in
+    /// `events_pending_ack` as it came: they leave it with the queue's depth in one section.
+    /// Records each event's capture-to-acknowledgement latency (events with a read time).
+    pub fn ack_settled(&self, n: usize) {
+        self.ack_inner(n, true);
+    }
+
+    fn ack_inner(&self, n: usize, settled: bool) {
+        let c = &self.counters;
+        let _s = settled.then(|| c.section());
         let mut st = self.lock();
+        let now = crate::stats::wall_clock_ns();
+        for (t, k) in st.taken.pop(n as u64) {
+            if t > 0 {
+                c.latency.observe(u64::try_from(now.saturating_sub(t)).unwrap_or(0), k);
+            }
+        }
+        if settled {
+            Counters::sub(&c.events_pending_ack, n as u64);
+        }
         match &mut st.store {
             Store::Mem(m) => {
                 for _ in 0..n {
@@ -318,6 +399,54 @@ impl Queue {
         };
         Counters::set(&self.counters.queue_events, events);
         Counters::set(&self.counters.queue_bytes, bytes);
+    }
+}
+
+/// Drops and settled events of a push not yet published ([`Queue::publish_tally`]).
+#[derive(Default)]
+struct Tally {
+    settled: u64,
+    shutdown: u64,
+    output_failed: u64,
+    queue_full: u64,
+    spool_error: u64,
+}
+
+/// Runs of (read time, count) in queue order.
+#[derive(Default)]
+struct Stamps(VecDeque<(i64, u64)>);
+
+impl Stamps {
+    fn push(&mut self, t: i64, n: u64) {
+        if n == 0 {
+            return;
+        }
+        match self.0.back_mut() {
+            Some((last, k)) if *last == t => *k += n,
+            _ => self.0.push_back((t, n)),
+        }
+    }
+
+    /// Takes the oldest `n` (fewer when it has fewer: the spool skipped damaged records).
+    fn pop(&mut self, mut n: u64) -> Vec<(i64, u64)> {
+        let mut out = Vec::new();
+        while n > 0 {
+            let Some((t, k)) = self.0.front_mut() else { break };
+            let take = (*k).min(n);
+            out.push((*t, take));
+            *k -= take;
+            n -= take;
+            if *k == 0 {
+                self.0.pop_front();
+            }
+        }
+        out
+    }
+
+    fn move_to(&mut self, other: &mut Stamps, n: u64) {
+        for (t, k) in self.pop(n) {
+            other.push(t, k);
+        }
     }
 }
 

@@ -434,3 +434,49 @@ fn an_aborted_spool_still_keeps_what_fits() {
     assert_eq!(numbers(&take_all(&q)), (0..8).collect::<Vec<_>>());
     assert_eq!(c2.get(&c2.spool_replayed), 8);
 }
+
+// The events identity holds while a producer waits for room, and the latency is recorded at
+// acknowledgement for stamped events only.
+#[test]
+fn a_blocked_push_keeps_the_events_accounted_and_acks_record_latency() {
+    let counters = Arc::new(Counters::default());
+    let cfg = Config { mem: MemConfig { events: 2, ..MemConfig::default() }, ..Config::default() };
+    let q = Arc::new(Queue::open(&cfg, counters.clone()).unwrap());
+    // What the pipeline does before a push: built and in transit.
+    Counters::add(&counters.events_built, 5);
+    Counters::add(&counters.events_in_transit, 5);
+    let stamp = crate::stats::wall_clock_ns() - 2_000_000_000;
+    let producer = {
+        let q = q.clone();
+        std::thread::spawn(move || q.push_built((0..5).map(ev).collect(), &[(stamp, 4), (0, 1)]))
+    };
+    let balanced = || {
+        let s = counters.snapshot_consistent();
+        assert!(s.consistent && s.events().balanced(), "{:?}", s.events());
+    };
+    let mut got = 0;
+    while got < 5 {
+        balanced();
+        if let Taken::Batch(b) = q.take(1, Duration::from_millis(50)) {
+            got += b.len();
+            // The output's outcome, then the acknowledgement (see pipeline::output).
+            {
+                let _s = counters.section();
+                Counters::add(&counters.events_acked, b.len() as u64);
+                Counters::add(&counters.events_pending_ack, b.len() as u64);
+            }
+            balanced();
+            q.ack_settled(b.len());
+        }
+    }
+    producer.join().unwrap();
+    balanced();
+    assert_eq!(counters.get(&counters.events_in_transit), 0);
+    assert!(counters.get(&counters.queue_blocked) > 0, "the push had to wait");
+    let (buckets, sum, count) = counters.latency.read();
+    assert_eq!(count, 4, "the unstamped event is not recorded");
+    assert!(sum >= 8.0, "{sum}");
+    let at =
+        |le: f64| buckets[crate::stats::LATENCY_BUCKETS.iter().position(|b| *b == le).unwrap()];
+    assert_eq!((at(1.0), at(30.0)), (0, 4), "about 2 s: {buckets:?}");
+}

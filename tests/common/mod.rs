@@ -79,7 +79,24 @@ pub fn wirebeat() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_wirebeat"));
     c.env("WIREBEAT_AGENT_ID", "00000000-0000-5000-8000-000000000000");
     c.env_remove("WIREBEAT_LOG");
+    // Every counter in the summary, zeros too, so a test can read any `name=N`.
+    c.env("WIREBEAT_ALL_COUNTERS", "1");
     c
+}
+
+/// The end-of-run summary's lines (`wirebeat summary <group>: …`), joined by newlines.
+pub fn summary_lines(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("wirebeat summary ")).collect();
+    assert!(!lines.is_empty(), "no summary: {stderr}");
+    lines.join("\n")
+}
+
+/// The number after ` name=` in the summary (names are unique across its lines).
+pub fn summary_number(stderr: &str, name: &str) -> u64 {
+    let text = summary_lines(stderr);
+    let key = format!(" {name}=");
+    let at = text.find(&key).unwrap_or_else(|| panic!("no {name} in {text}")) + key.len();
+    text[at..].split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
 }
 
 /// `wirebeat read` of the given files with extra -E overrides; returns (output, events).

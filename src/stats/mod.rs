@@ -3,12 +3,35 @@
 //! One mechanism, two forms. Each stage keeps plain `u64` counters of its own, declared with
 //! [`local_counters!`] (which also names the run counter each one feeds), and the worker
 //! publishes them once per batch with [`Counters::publish`] (a few atomic adds per batch, none
-//! per packet). The run's shared [`Counters`] are declared with `counters!`. The summary
-//! printed at exit and the sensor-health events read these.
+//! per packet). The run's shared [`Counters`] are declared with `counters!`.
+//!
+//! One source of truth for every reader: [`Counters::snapshot_consistent`] ([`snapshot`]) is
+//! what the end-of-run summary, the sensor-health events and the stats endpoint ([`http`]:
+//! `/stats` JSON, `/metrics` Prometheus text) all read.
+//!
+//! Reconciliation (the invariants a snapshot satisfies, checked by tests/stats.rs):
+//! - frames: `frames_read` = outcomes ([`snapshot::FRAME_OUTCOMES`]: `decoded` and each drop
+//!   cause) + frames still inside the pipeline (`frames_in_flight` in worker channels,
+//!   `fragment_frames_pending` held for reassembly). Kernel/interface drops are frames the
+//!   capture never got: they are reported beside `frames_read`, not in it.
+//! - events: `events_built` + `spool_replayed` = final outcomes ([`snapshot::EVENT_OUTCOMES`]:
+//!   acknowledged, rejected, dropped by cause) + `queue_events` + `events_in_transit` (made by
+//!   a worker, not yet in the queue) − `events_pending_ack` (a final outcome already counted
+//!   while the batch is still in the queue, unacknowledged).
+//!
+//! A writer that moves a quantity from one counter to another does it inside a
+//! [`Counters::section`]; the snapshot retries until no section ran while it read, so the
+//! identities hold exactly in every snapshot, at any moment of a run, without a lock on the
+//! data path (a section is two atomic adds).
 //!
 //! A leaf module: stages import it, it imports no stage.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+pub mod http;
+pub mod snapshot;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
+use std::sync::Mutex;
 
 /// Plain counters a stage keeps for itself and publishes into the run's [`Counters`].
 pub trait Publish {
@@ -57,10 +80,21 @@ macro_rules! counters {
     ($(#[$m:meta])* $name:ident { $($(#[$fm:meta])* $field:ident),* $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Default)]
-        pub struct $name { $($(#[$fm])* pub $field: AtomicU64,)* }
+        pub struct $name {
+            $($(#[$fm])* pub $field: AtomicU64,)*
+            /// Labelled counter families (events by dataset, alerts by rule).
+            pub families: Families,
+            /// Capture-to-acknowledgement latency.
+            pub latency: Histogram,
+            sections: Sections,
+        }
 
         impl $name {
-            /// (name, value) of every counter, in declaration order.
+            /// Names of every counter, in declaration order.
+            pub const NAMES: &'static [&'static str] = &[$(stringify!($field),)*];
+
+            /// (name, value) of every counter, in declaration order (each read on its own:
+            /// see [`Counters::snapshot_consistent`] for a snapshot whose sums add up).
             pub fn snapshot(&self) -> Vec<(&'static str, u64)> {
                 vec![$((stringify!($field), self.$field.load(Relaxed)),)*]
             }
@@ -94,12 +128,27 @@ counters!(
         capture_file_errors,
         /// Frames whose timestamp jumped too far ahead to move the packet clock.
         clock_jumps_ignored,
+        /// Frames handed to a worker and not yet processed (gauge).
+        frames_in_flight,
+        /// Frames held by the defragmenters, waiting for the rest of their datagram (gauge).
+        fragment_frames_pending,
+        /// Frames skipped unprocessed because the drain limit passed (their worker was told
+        /// to stop).
+        dropped_unprocessed,
+        /// Frame outcomes of the decoder (`decode::DecodeStats`): a frame that reached the
+        /// flow table (alone, or as one of the N frames of a datagram, counted N).
         decoded,
+        /// Frames put on hold for reassembly (informational: each is counted again in an
+        /// outcome once its datagram completes, expires or is evicted).
         fragment_held,
         non_ip,
         unsupported_linktype,
         malformed,
+        /// Fragments whose bytes the defragmenter refused (cache limits, oversize, bad
+        /// geometry); informational: their frames still count through their datagram.
         fragment_dropped,
+        /// Fragments that could not be placed in any datagram (an outcome: lost).
+        fragment_lost,
         tunnel_too_deep,
         truncated,
         tunnelled,
@@ -131,6 +180,13 @@ counters!(
         tcp_gap_bytes,
         /// TCP bytes of segments too far ahead of the stream to have been in flight (dropped).
         tcp_out_of_window_bytes,
+        /// Events made by the pipeline (flow reports, transactions, alerts, health events).
+        events_built,
+        /// Events made by a worker that are not in the queue yet (gauge).
+        events_in_transit,
+        /// Events with a final outcome already counted whose batch the queue has not been
+        /// told yet (gauge; the batch is acknowledged when all of it has one).
+        events_pending_ack,
         /// Events handed to the output.
         events_published,
         /// Events the output confirmed.
@@ -177,6 +233,29 @@ counters!(
 );
 
 impl Counters {
+    /// A stretch of updates that moves counts between counters: snapshots never see half of
+    /// it. Keep it short and never block inside one.
+    pub fn section(&self) -> Section<'_> {
+        self.sections.active.fetch_add(1, SeqCst);
+        Section(&self.sections)
+    }
+
+    /// Subtracts from a gauge.
+    pub fn sub(c: &AtomicU64, v: u64) {
+        c.fetch_sub(v, Relaxed);
+    }
+
+    /// Counts `n` events of `dataset` made by the pipeline (the `events_built` family).
+    pub fn count_events(&self, dataset: &'static str, n: u64) {
+        self.families.count(&self.families.events_by_dataset, dataset, n);
+    }
+
+    /// Counts one alert of `rule` (`rule.name`): the detection stage calls this for every
+    /// alert it emits; the endpoint shows `alerts_by_rule`, the summary a line per rule.
+    pub fn count_alert(&self, rule: &str) {
+        self.families.count(&self.families.alerts_by_rule, rule, 1);
+    }
+
     /// Adds a stage's local counters to the run's (only those that are not zero).
     pub fn publish(&self, local: &impl Publish) {
         local.each(&mut |name, v| {
@@ -201,6 +280,119 @@ impl Counters {
 
     pub fn set(c: &AtomicU64, v: u64) {
         c.store(v, Relaxed);
+    }
+}
+
+/// Wall-clock nanoseconds since the Unix epoch: the latency histogram's stamps (read once per
+/// epoch at the capture boundary and at acknowledgement, never per packet).
+pub fn wall_clock_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Writers inside a section now, and sections ended so far ([`Counters::section`]).
+#[derive(Debug, Default)]
+struct Sections {
+    active: AtomicU64,
+    ended: AtomicU64,
+}
+
+/// An open [`Counters::section`]; ends when dropped.
+pub struct Section<'a>(&'a Sections);
+
+impl Drop for Section<'_> {
+    fn drop(&mut self) {
+        self.0.ended.fetch_add(1, SeqCst);
+        self.0.active.fetch_sub(1, SeqCst);
+    }
+}
+
+impl Sections {
+    /// Runs `read` until no section was open or ended while it ran (at most `tries` times);
+    /// returns what it read and whether that read was undisturbed. A reader that saw no
+    /// writer active at its start and, at its end, still none and the same count of ended
+    /// sections, read between two sections: every section is in it whole or not at all.
+    fn read<T>(&self, tries: usize, mut read: impl FnMut() -> T) -> (T, bool) {
+        for _ in 1..tries {
+            let before = self.ended.load(SeqCst);
+            if self.active.load(SeqCst) == 0 {
+                let v = read();
+                if self.active.load(SeqCst) == 0 && self.ended.load(SeqCst) == before {
+                    return (v, true);
+                }
+            }
+            std::thread::yield_now();
+        }
+        (read(), false)
+    }
+}
+
+/// Counter families with a label: few distinct labels (datasets, rule names), so a locked
+/// map is cheap; counted once per part of events or per alert, never per packet.
+#[derive(Debug, Default)]
+pub struct Families {
+    /// Events made, by `data_stream.dataset`.
+    pub events_by_dataset: Mutex<BTreeMap<String, u64>>,
+    /// Alerts emitted, by rule name.
+    pub alerts_by_rule: Mutex<BTreeMap<String, u64>>,
+}
+
+impl Families {
+    fn count(&self, family: &Mutex<BTreeMap<String, u64>>, label: &str, n: u64) {
+        let mut m = family.lock().unwrap_or_else(|p| p.into_inner());
+        match m.get_mut(label) {
+            Some(v) => *v += n,
+            None => {
+                m.insert(label.to_owned(), n);
+            }
+        }
+    }
+
+    fn read(family: &Mutex<BTreeMap<String, u64>>) -> BTreeMap<String, u64> {
+        family.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// Upper bounds (seconds) of the latency histogram's buckets; `+Inf` follows.
+pub const LATENCY_BUCKETS: &[f64] =
+    &[0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0];
+
+/// A fixed-bucket histogram of durations (Prometheus style: counts per upper bound).
+#[derive(Debug, Default)]
+pub struct Histogram {
+    /// Non-cumulative counts: `buckets[i]` for `LATENCY_BUCKETS[i]`, the last for `+Inf`.
+    buckets: [AtomicU64; 15],
+    sum_ns: AtomicU64,
+    count: AtomicU64,
+}
+
+impl Histogram {
+    /// Records `n` observations of `ns` nanoseconds.
+    pub fn observe(&self, ns: u64, n: u64) {
+        let secs = ns as f64 / 1e9;
+        let i = LATENCY_BUCKETS.iter().position(|b| secs <= *b).unwrap_or(LATENCY_BUCKETS.len());
+        if let Some(b) = self.buckets.get(i) {
+            b.fetch_add(n, Relaxed);
+        }
+        self.sum_ns.fetch_add(ns.saturating_mul(n), Relaxed);
+        self.count.fetch_add(n, Relaxed);
+    }
+
+    /// Cumulative counts per bucket (the last is `+Inf`, equal to the count), sum (seconds),
+    /// count.
+    pub fn read(&self) -> (Vec<u64>, f64, u64) {
+        let mut acc = 0;
+        let cumulative = self
+            .buckets
+            .iter()
+            .map(|b| {
+                acc += b.load(Relaxed);
+                acc
+            })
+            .collect();
+        (cumulative, self.sum_ns.load(Relaxed) as f64 / 1e9, self.count.load(Relaxed))
     }
 }
 
