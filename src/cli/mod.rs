@@ -24,7 +24,8 @@ struct Cli {
 
 #[derive(Args, Debug, Clone, Default)]
 struct Common {
-    /// Configuration file (YAML). Without it, built-in defaults apply.
+    /// Configuration file (YAML). Without it, /etc/wirebeat/wirebeat.yml when it exists
+    /// ($WIREBEAT_DEFAULT_CONFIG names another; empty: none), else built-in defaults.
     #[arg(short = 'c', long = "config", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Override a configuration key: -E wirebeat.workers=2 (value is YAML).
@@ -145,7 +146,7 @@ pub fn main() -> i32 {
     };
     match cli.command {
         Command::Version => {
-            say(&format!("wirebeat {}", env!("CARGO_PKG_VERSION")));
+            say(&crate::service::version_text());
             0
         }
         Command::Devices => devices(),
@@ -172,6 +173,7 @@ pub fn main() -> i32 {
                 Err(code) => return code,
             };
             init_logging(&cfg);
+            watch_config(&common, &cfg);
             read(&cfg, &files, !no_progress && std::io::stderr().is_terminal())
         }
         Command::Run { common, interfaces, filter, dump } => {
@@ -179,6 +181,7 @@ pub fn main() -> i32 {
                 Ok(c) => c,
                 Err(code) => return code,
             };
+            let loaded = cfg.config().clone();
             if !interfaces.is_empty() {
                 let mut raw = cfg.into_config();
                 raw.wirebeat.interfaces = interfaces
@@ -198,6 +201,7 @@ pub fn main() -> i32 {
                 };
             }
             init_logging(&cfg);
+            watch_config(&common, &loaded);
             run(&cfg, dump.as_deref())
         }
     }
@@ -214,10 +218,98 @@ fn complain(line: &str) {
 }
 
 fn load(common: &Common) -> Result<Settings, i32> {
-    config::load(common.config.as_deref(), &common.overrides).map_err(|e| {
+    config::load(config_path(common).as_deref(), &common.overrides).map_err(|e| {
         complain(&e.to_string());
         e.exit_code()
     })
+}
+
+/// `-c FILE`; else the default file when it exists, as Beats read `path.config`:
+/// `$WIREBEAT_DEFAULT_CONFIG` (empty: none; tests set it so that /etc does not matter), else
+/// /etc/wirebeat/wirebeat.yml. Without either, built-in defaults apply.
+fn config_path(common: &Common) -> Option<PathBuf> {
+    if common.config.is_some() {
+        return common.config.clone();
+    }
+    let default = std::env::var_os("WIREBEAT_DEFAULT_CONFIG")
+        .unwrap_or_else(|| "/etc/wirebeat/wirebeat.yml".into());
+    Some(PathBuf::from(default)).filter(|p| p.is_file())
+}
+
+/// Settings with a live reload handler of their own (see `crate::reload`): the configuration
+/// handler below does not ask for a restart when only they changed.
+const LIVE_KEYS: &[&str] = &["logging.level"];
+
+/// SIGHUP handler "configuration": re-reads the file (with the same -E overrides) and names
+/// the changed settings that only a restart applies. It compares with the configuration the
+/// process started with, so a second SIGHUP still names them.
+fn watch_config(common: &Common, running: &Config) {
+    let (path, overrides, running) =
+        (config_path(common), common.overrides.clone(), running.clone());
+    crate::reload::register("configuration", move || {
+        let file = path.as_ref().map_or("built-in defaults".into(), |p| p.display().to_string());
+        Some(match config::load(path.as_deref(), &overrides) {
+            Err(e) => Err(format!("{file}: {e}; nothing changed")),
+            Ok(new) => {
+                let stale: Vec<String> = changed_keys(&running, new.config())
+                    .into_iter()
+                    .filter(|k| {
+                        !LIVE_KEYS.iter().any(|l| k == l || k.starts_with(&format!("{l}.")))
+                    })
+                    .collect();
+                if stale.is_empty() {
+                    Ok(format!("{file}: no change that needs a restart"))
+                } else {
+                    Err(format!(
+                        "{file}: changed settings not reloaded live (restart to apply): {}",
+                        stale.join(", ")
+                    ))
+                }
+            }
+        })
+    });
+}
+
+/// The dotted keys (two levels: `wirebeat.workers`, `output.kafka`) whose values differ.
+fn changed_keys(old: &Config, new: &Config) -> Vec<String> {
+    use serde_json::Value;
+    let (a, b) = (serde_json::to_value(old), serde_json::to_value(new));
+    let (Ok(Value::Object(a)), Ok(Value::Object(b))) = (a, b) else {
+        return vec!["(configuration)".into()];
+    };
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let mut out = Vec::new();
+    for k in keys {
+        match (a.get(k), b.get(k)) {
+            (Some(Value::Object(x)), Some(Value::Object(y))) => {
+                let mut sub: Vec<&String> = x.keys().chain(y.keys()).collect();
+                sub.sort();
+                sub.dedup();
+                out.extend(
+                    sub.into_iter().filter(|s| x.get(*s) != y.get(*s)).map(|s| format!("{k}.{s}")),
+                );
+            }
+            (x, y) if x != y => out.push(k.clone()),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// SIGHUP: runs every reload handler and logs what each did.
+fn reload_now() {
+    let done = crate::reload::reload_all();
+    if done.is_empty() {
+        tracing::warn!("SIGHUP: nothing registered to reload");
+    }
+    for (name, outcome) in done {
+        match outcome {
+            Ok(line) => tracing::info!(reload = %name, "reloaded {name}: {line}"),
+            Err(line) => tracing::warn!(reload = %name, "not reloaded {name}: {line}"),
+        }
+    }
 }
 
 fn init_logging(cfg: &Config) {
@@ -364,28 +456,44 @@ fn test_output(common: &Common) -> i32 {
     }
 }
 
-/// The stop token of SIGINT/SIGTERM. The first signal says what the drain waits for and how to
-/// abort; a second aborts: it prints the summary and what the abort leaves (in the spool, or
-/// lost), then exits 130. The handler counts signals itself: the token may already be
-/// requested by the end of the input, and the first signal during that drain must not abort.
+/// The stop token of SIGINT/SIGTERM, and SIGHUP's reload. The first stop signal says what the
+/// drain waits for and how to abort; a second aborts: it prints the summary and what the abort
+/// leaves (in the spool, or lost), then exits 130. The thread counts signals itself: the token
+/// may already be requested by the end of the input, and the first signal during that drain
+/// must not abort. SIGHUP runs the reload handlers on this thread (`crate::reload`).
 fn on_signals() -> Shutdown {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let s = Shutdown::new();
     let token = s.clone();
-    let seen = std::sync::atomic::AtomicBool::new(false);
-    if let Err(e) = ctrlc::set_handler(move || {
-        let run = crate::pipeline::current_run();
-        if seen.swap(true, Ordering::SeqCst) {
-            if let Some(run) = &run {
-                abort_summary(run);
+    let mut signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+        Ok(sig) => sig,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot install the SIGINT/SIGTERM/SIGHUP handler");
+            return s;
+        }
+    };
+    let handler = move || {
+        let mut seen = false;
+        for sig in signals.forever() {
+            if sig == SIGHUP {
+                reload_now();
+                continue;
             }
-            std::process::exit(130);
+            let run = crate::pipeline::current_run();
+            if std::mem::replace(&mut seen, true) {
+                if let Some(run) = &run {
+                    abort_summary(run);
+                }
+                std::process::exit(130);
+            }
+            if let Some(run) = &run {
+                complain(&stopping_line(run));
+            }
+            token.request();
         }
-        if let Some(run) = &run {
-            complain(&stopping_line(run));
-        }
-        token.request();
-    }) {
-        tracing::warn!(error = %e, "cannot install the SIGINT/SIGTERM handler");
+    };
+    if let Err(e) = std::thread::Builder::new().name("signals".into()).spawn(handler) {
+        tracing::warn!(error = %e, "cannot start the signal thread");
     }
     s
 }
