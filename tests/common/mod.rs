@@ -78,6 +78,9 @@ pub fn wirebeat() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_wirebeat"));
     c.env("WIREBEAT_AGENT_ID", "00000000-0000-5000-8000-000000000000");
     c.env_remove("WIREBEAT_LOG");
+    // No default config file (/etc/wirebeat/wirebeat.yml of an installed package): the tests'
+    // runs take built-in defaults unless they pass -c.
+    c.env("WIREBEAT_DEFAULT_CONFIG", "");
     c
 }
 
