@@ -17,7 +17,7 @@ use common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -40,13 +40,11 @@ fn run(cmd: &mut Command) -> (bool, String, String) {
     )
 }
 
-fn mtime(p: &Path) -> SystemTime {
-    std::fs::metadata(p).and_then(|m| m.modified()).unwrap_or(SystemTime::UNIX_EPOCH)
-}
-
-/// The newest package in the target dir, if it is newer than every packaging input.
+/// The newest package in the target dir, if it was built from the packaging files as they are
+/// (scripts/build-deb keeps their digest beside it; mtimes would not do: a clone is all new).
 fn existing_deb() -> Option<PathBuf> {
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or(repo().join("target"), PathBuf::from);
+    let target = if target.is_absolute() { target } else { repo().join(target) };
     let prefix = format!("wirebeat_{}-1_", env!("CARGO_PKG_VERSION"));
     let deb = std::fs::read_dir(target.join("debian"))
         .ok()?
@@ -55,12 +53,15 @@ fn existing_deb() -> Option<PathBuf> {
             let n = p.file_name().unwrap().to_string_lossy();
             n.starts_with(&prefix) && n.ends_with(".deb")
         })
-        .max_by_key(|p| mtime(p))?;
-    let mut inputs = vec![repo().join("Cargo.toml"), repo().join("packaging/wirebeat.yml")];
-    inputs
-        .extend(std::fs::read_dir(repo().join("packaging/deb")).ok()?.flatten().map(|e| e.path()));
-    let built = mtime(&deb);
-    inputs.iter().all(|i| mtime(i) <= built).then_some(deb)
+        .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())?;
+    let kept = std::fs::read_to_string(deb.with_extension("deb.inputs")).ok()?;
+    let (ok, now, _) = run(Command::new("bash").arg(repo().join("scripts/build-deb")).arg("--digest"));
+    if ok && kept.trim() == now.trim() {
+        Some(deb)
+    } else {
+        eprintln!("{} was built from other packaging files: rebuilding", deb.display());
+        None
+    }
 }
 
 /// The package, built once per test run when needed; `None` (SKIPPED printed) without the tools.
