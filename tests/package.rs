@@ -55,7 +55,8 @@ fn existing_deb() -> Option<PathBuf> {
         })
         .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())?;
     let kept = std::fs::read_to_string(deb.with_extension("deb.inputs")).ok()?;
-    let (ok, now, _) = run(Command::new("bash").arg(repo().join("scripts/build-deb")).arg("--digest"));
+    let (ok, now, _) =
+        run(Command::new("bash").arg(repo().join("scripts/build-deb")).arg("--digest"));
     if ok && kept.trim() == now.trim() {
         Some(deb)
     } else {
