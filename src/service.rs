@@ -8,9 +8,14 @@
 //! abstract socket (the '@' stands for the leading NUL byte). `$WATCHDOG_PID`, when set, names
 //! the process the pings are meant for; another process (a child) stays silent.
 //!
-//! Also what `wirebeat version` tells an operator about the installed build.
+//! Also the service's other two faces: SIGHUP (`reload_now` runs the `crate::reload` handlers
+//! and logs each outcome; `watch_config` registers the one that re-reads the configuration file
+//! and names what only a restart applies) and what `wirebeat version` tells an operator about
+//! the installed build.
 
+use crate::config::Config;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -98,6 +103,83 @@ pub fn watchdog() {
     }
 }
 
+// ---- SIGHUP: live reload -------------------------------------------------------------
+
+/// Settings with a live reload handler of their own (see `crate::reload`): the configuration
+/// handler below does not ask for a restart when only they changed.
+const LIVE_KEYS: &[&str] = &["logging.level"];
+
+/// SIGHUP handler "configuration": re-reads the file (with the same -E overrides) and names
+/// the changed settings that only a restart applies. It compares with the configuration the
+/// process started with, so a second SIGHUP still names them.
+pub fn watch_config(path: Option<PathBuf>, overrides: &[String], running: &Config) {
+    let (overrides, running) = (overrides.to_vec(), running.clone());
+    crate::reload::register("configuration", move || {
+        let file = path.as_ref().map_or("built-in defaults".into(), |p| p.display().to_string());
+        Some(match crate::config::load(path.as_deref(), &overrides) {
+            Err(e) => Err(format!("{file}: {e}; nothing changed")),
+            Ok(new) => {
+                let stale: Vec<String> = changed_keys(&running, new.config())
+                    .into_iter()
+                    .filter(|k| {
+                        !LIVE_KEYS.iter().any(|l| k == l || k.starts_with(&format!("{l}.")))
+                    })
+                    .collect();
+                if stale.is_empty() {
+                    Ok(format!("{file}: no change that needs a restart"))
+                } else {
+                    Err(format!(
+                        "{file}: changed settings not reloaded live (restart to apply): {}",
+                        stale.join(", ")
+                    ))
+                }
+            }
+        })
+    });
+}
+
+/// The dotted keys (two levels: `wirebeat.workers`, `output.kafka`) whose values differ.
+fn changed_keys(old: &Config, new: &Config) -> Vec<String> {
+    use serde_json::Value;
+    let (a, b) = (serde_json::to_value(old), serde_json::to_value(new));
+    let (Ok(Value::Object(a)), Ok(Value::Object(b))) = (a, b) else {
+        return vec!["(configuration)".into()];
+    };
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let mut out = Vec::new();
+    for k in keys {
+        match (a.get(k), b.get(k)) {
+            (Some(Value::Object(x)), Some(Value::Object(y))) => {
+                let mut sub: Vec<&String> = x.keys().chain(y.keys()).collect();
+                sub.sort();
+                sub.dedup();
+                out.extend(
+                    sub.into_iter().filter(|s| x.get(*s) != y.get(*s)).map(|s| format!("{k}.{s}")),
+                );
+            }
+            (x, y) if x != y => out.push(k.clone()),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// SIGHUP: runs every reload handler and logs what each did.
+pub fn reload_now() {
+    let done = crate::reload::reload_all();
+    if done.is_empty() {
+        tracing::warn!("SIGHUP: nothing registered to reload");
+    }
+    for (name, outcome) in done {
+        match outcome {
+            Ok(line) => tracing::info!(reload = %name, "reloaded {name}: {line}"),
+            Err(line) => tracing::warn!(reload = %name, "not reloaded {name}: {line}"),
+        }
+    }
+}
+
 /// `wirebeat version`: the version, the build facts of build.rs and the libraries in use.
 pub fn version_text() -> String {
     format!(
@@ -135,6 +217,17 @@ fn running_libpcap(maps: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn changed_keys_name_two_levels() {
+        let old = Config::default();
+        let mut new = old.clone();
+        assert!(changed_keys(&old, &new).is_empty());
+        new.wirebeat.workers = 3;
+        new.logging.level = "debug".into();
+        new.tags = vec!["dmz".into()];
+        assert_eq!(changed_keys(&old, &new), ["logging.level", "tags", "wirebeat.workers"]);
+    }
 
     #[test]
     fn libpcap_version_from_the_mapped_file() {

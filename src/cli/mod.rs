@@ -173,7 +173,7 @@ pub fn main() -> i32 {
                 Err(code) => return code,
             };
             init_logging(&cfg);
-            watch_config(&common, &cfg);
+            crate::service::watch_config(config_path(&common), &common.overrides, &cfg);
             read(&cfg, &files, !no_progress && std::io::stderr().is_terminal())
         }
         Command::Run { common, interfaces, filter, dump } => {
@@ -201,7 +201,7 @@ pub fn main() -> i32 {
                 };
             }
             init_logging(&cfg);
-            watch_config(&common, &loaded);
+            crate::service::watch_config(config_path(&common), &common.overrides, &loaded);
             run(&cfg, dump.as_deref())
         }
     }
@@ -217,13 +217,6 @@ fn complain(line: &str) {
     eprintln!("wirebeat: {line}");
 }
 
-fn load(common: &Common) -> Result<Settings, i32> {
-    config::load(config_path(common).as_deref(), &common.overrides).map_err(|e| {
-        complain(&e.to_string());
-        e.exit_code()
-    })
-}
-
 /// `-c FILE`; else the default file when it exists, as Beats read `path.config`:
 /// `$WIREBEAT_DEFAULT_CONFIG` (empty: none; tests set it so that /etc does not matter), else
 /// /etc/wirebeat/wirebeat.yml. Without either, built-in defaults apply.
@@ -236,80 +229,11 @@ fn config_path(common: &Common) -> Option<PathBuf> {
     Some(PathBuf::from(default)).filter(|p| p.is_file())
 }
 
-/// Settings with a live reload handler of their own (see `crate::reload`): the configuration
-/// handler below does not ask for a restart when only they changed.
-const LIVE_KEYS: &[&str] = &["logging.level"];
-
-/// SIGHUP handler "configuration": re-reads the file (with the same -E overrides) and names
-/// the changed settings that only a restart applies. It compares with the configuration the
-/// process started with, so a second SIGHUP still names them.
-fn watch_config(common: &Common, running: &Config) {
-    let (path, overrides, running) =
-        (config_path(common), common.overrides.clone(), running.clone());
-    crate::reload::register("configuration", move || {
-        let file = path.as_ref().map_or("built-in defaults".into(), |p| p.display().to_string());
-        Some(match config::load(path.as_deref(), &overrides) {
-            Err(e) => Err(format!("{file}: {e}; nothing changed")),
-            Ok(new) => {
-                let stale: Vec<String> = changed_keys(&running, new.config())
-                    .into_iter()
-                    .filter(|k| {
-                        !LIVE_KEYS.iter().any(|l| k == l || k.starts_with(&format!("{l}.")))
-                    })
-                    .collect();
-                if stale.is_empty() {
-                    Ok(format!("{file}: no change that needs a restart"))
-                } else {
-                    Err(format!(
-                        "{file}: changed settings not reloaded live (restart to apply): {}",
-                        stale.join(", ")
-                    ))
-                }
-            }
-        })
-    });
-}
-
-/// The dotted keys (two levels: `wirebeat.workers`, `output.kafka`) whose values differ.
-fn changed_keys(old: &Config, new: &Config) -> Vec<String> {
-    use serde_json::Value;
-    let (a, b) = (serde_json::to_value(old), serde_json::to_value(new));
-    let (Ok(Value::Object(a)), Ok(Value::Object(b))) = (a, b) else {
-        return vec!["(configuration)".into()];
-    };
-    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    let mut out = Vec::new();
-    for k in keys {
-        match (a.get(k), b.get(k)) {
-            (Some(Value::Object(x)), Some(Value::Object(y))) => {
-                let mut sub: Vec<&String> = x.keys().chain(y.keys()).collect();
-                sub.sort();
-                sub.dedup();
-                out.extend(
-                    sub.into_iter().filter(|s| x.get(*s) != y.get(*s)).map(|s| format!("{k}.{s}")),
-                );
-            }
-            (x, y) if x != y => out.push(k.clone()),
-            _ => {}
-        }
-    }
-    out
-}
-
-/// SIGHUP: runs every reload handler and logs what each did.
-fn reload_now() {
-    let done = crate::reload::reload_all();
-    if done.is_empty() {
-        tracing::warn!("SIGHUP: nothing registered to reload");
-    }
-    for (name, outcome) in done {
-        match outcome {
-            Ok(line) => tracing::info!(reload = %name, "reloaded {name}: {line}"),
-            Err(line) => tracing::warn!(reload = %name, "not reloaded {name}: {line}"),
-        }
-    }
+fn load(common: &Common) -> Result<Settings, i32> {
+    config::load(config_path(common).as_deref(), &common.overrides).map_err(|e| {
+        complain(&e.to_string());
+        e.exit_code()
+    })
 }
 
 fn init_logging(cfg: &Config) {
@@ -476,7 +400,7 @@ fn on_signals() -> Shutdown {
         let mut seen = false;
         for sig in signals.forever() {
             if sig == SIGHUP {
-                reload_now();
+                crate::service::reload_now();
                 continue;
             }
             let run = crate::pipeline::current_run();
