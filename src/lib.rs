@@ -22,6 +22,7 @@ pub mod pipeline;
 pub mod proto;
 pub mod queue;
 pub mod reload;
+pub mod service;
 pub mod setup;
 pub mod shutdown;
 pub mod sink;

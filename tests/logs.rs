@@ -247,7 +247,7 @@ fn rate_limited_warnings_say_how_many_were_suppressed() {
 }
 
 fn summary_has(stderr: &str, what: &str) -> bool {
-    stderr.lines().any(|l| l.starts_with("wirebeat summary:") && l.contains(what))
+    stderr.lines().any(|l| l.starts_with("wirebeat summary ") && l.contains(what))
 }
 
 // ---- secrets ---------------------------------------------------------------------------------

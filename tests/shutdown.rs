@@ -158,20 +158,15 @@ fn send_traffic(port: u16, rx: &UdpSocket) -> usize {
     sent
 }
 
-/// `name=N` from the summary line.
+/// `name=N` from the summary lines.
 fn summary_value(stderr: &str, name: &str) -> u64 {
-    let line = stderr.lines().find(|l| l.starts_with("wirebeat summary:")).unwrap_or_else(|| {
-        panic!("no summary:\n{stderr}");
-    });
-    // (`name` may be two words: "queue events".)
-    let at = line.find(&format!(" {name}=")).unwrap_or_else(|| panic!("no {name}: {line}"));
-    let rest = &line[at + name.len() + 2..];
-    rest.split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+    summary_number(stderr, name)
 }
 
-/// `events written=N of M` from the summary line.
+/// `written=N of M` from the summary's delivery line.
 fn written(stderr: &str) -> (u64, u64) {
-    let s = stderr.split("events written=").nth(1).unwrap_or_else(|| panic!("{stderr}"));
+    let text = summary_lines(stderr);
+    let s = text.split(" written=").nth(1).unwrap_or_else(|| panic!("{stderr}"));
     let mut nums = s.split(|c: char| !c.is_ascii_digit()).filter(|x| !x.is_empty());
     (nums.next().unwrap().parse().unwrap(), nums.next().unwrap().parse().unwrap())
 }
@@ -300,7 +295,7 @@ fn sigterm_with_the_broker_gone_ends_within_the_drain_limit_and_spools_the_rest(
     // The spool keeps them: nothing lost, exit 0, and it says where they are.
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     let (_, open) = spool_records(&spool);
-    let queued = summary_value(&done.stderr, "queue events");
+    let queued = summary_value(&done.stderr, "queued");
     assert_eq!(open.len() as u64, queued, "undelivered events in the spool:\n{}", done.stderr);
     assert!(!open.is_empty());
     let line = format!("{} events stay in the spool {}", open.len(), spool.display());

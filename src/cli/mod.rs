@@ -13,7 +13,6 @@ use crate::stats::Counters;
 use clap::{Args, Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
 
 mod summary;
 
@@ -26,7 +25,8 @@ struct Cli {
 
 #[derive(Args, Debug, Clone, Default)]
 struct Common {
-    /// Configuration file (YAML). Without it, built-in defaults apply.
+    /// Configuration file (YAML). Without it, /etc/wirebeat/wirebeat.yml when it exists
+    /// ($WIREBEAT_DEFAULT_CONFIG names another; empty: none), else built-in defaults.
     #[arg(short = 'c', long = "config", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Override a configuration key: -E wirebeat.workers=2 (value is YAML).
@@ -153,7 +153,7 @@ pub fn main() -> i32 {
     };
     match cli.command {
         Command::Version => {
-            say(&format!("wirebeat {}", env!("CARGO_PKG_VERSION")));
+            say(&crate::service::version_text());
             0
         }
         Command::Devices => devices(),
@@ -181,6 +181,7 @@ pub fn main() -> i32 {
                 Err(code) => return code,
             };
             init_logging(&cfg, &common);
+            crate::service::watch_config(config_path(&common), &common.overrides, &cfg);
             read(&cfg, &files, !no_progress && std::io::stderr().is_terminal())
         }
         Command::Run { common, interfaces, filter, dump, all_counters } => {
@@ -189,6 +190,7 @@ pub fn main() -> i32 {
                 Ok(c) => c,
                 Err(code) => return code,
             };
+            let loaded = cfg.config().clone();
             if !interfaces.is_empty() {
                 let mut raw = cfg.into_config();
                 raw.wirebeat.interfaces = interfaces
@@ -208,6 +210,7 @@ pub fn main() -> i32 {
                 };
             }
             init_logging(&cfg, &common);
+            crate::service::watch_config(config_path(&common), &common.overrides, &loaded);
             run(&cfg, dump.as_deref())
         }
     }
@@ -223,8 +226,20 @@ fn complain(line: &str) {
     eprintln!("wirebeat: {line}");
 }
 
+/// `-c FILE`; else the default file when it exists, as Beats read `path.config`:
+/// `$WIREBEAT_DEFAULT_CONFIG` (empty: none; tests set it so that /etc does not matter), else
+/// /etc/wirebeat/wirebeat.yml. Without either, built-in defaults apply.
+fn config_path(common: &Common) -> Option<PathBuf> {
+    if common.config.is_some() {
+        return common.config.clone();
+    }
+    let default = std::env::var_os("WIREBEAT_DEFAULT_CONFIG")
+        .unwrap_or_else(|| "/etc/wirebeat/wirebeat.yml".into());
+    Some(PathBuf::from(default)).filter(|p| p.is_file())
+}
+
 fn load(common: &Common) -> Result<Settings, i32> {
-    config::load(common.config.as_deref(), &common.overrides).map_err(|e| {
+    config::load(config_path(common).as_deref(), &common.overrides).map_err(|e| {
         complain(&e.to_string());
         e.exit_code()
     })
@@ -232,7 +247,7 @@ fn load(common: &Common) -> Result<Settings, i32> {
 
 /// Logging as `logging` says; SIGHUP re-reads `logging.level` from the same file and `-E`s.
 fn init_logging(cfg: &Config, common: &Common) {
-    let (path, overrides) = (common.config.clone(), common.overrides.clone());
+    let (path, overrides) = (config_path(common), common.overrides.clone());
     let reread = move || {
         config::load(path.as_deref(), &overrides)
             .map(|s| s.logging.level.clone())
@@ -373,28 +388,44 @@ fn test_output(common: &Common) -> i32 {
     }
 }
 
-/// The stop token of SIGINT/SIGTERM. The first signal says what the drain waits for and how to
-/// abort; a second aborts: it prints the summary and what the abort leaves (in the spool, or
-/// lost), then exits 130. The handler counts signals itself: the token may already be
-/// requested by the end of the input, and the first signal during that drain must not abort.
+/// The stop token of SIGINT/SIGTERM, and SIGHUP's reload. The first stop signal says what the
+/// drain waits for and how to abort; a second aborts: it prints the summary and what the abort
+/// leaves (in the spool, or lost), then exits 130. The thread counts signals itself: the token
+/// may already be requested by the end of the input, and the first signal during that drain
+/// must not abort. SIGHUP runs the reload handlers on this thread (`crate::reload`).
 fn on_signals() -> Shutdown {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let s = Shutdown::new();
     let token = s.clone();
-    let seen = std::sync::atomic::AtomicBool::new(false);
-    if let Err(e) = ctrlc::set_handler(move || {
-        let run = crate::pipeline::current_run();
-        if seen.swap(true, Ordering::SeqCst) {
-            if let Some(run) = &run {
-                abort_summary(run);
+    let mut signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+        Ok(sig) => sig,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot install the SIGINT/SIGTERM/SIGHUP handler");
+            return s;
+        }
+    };
+    let handler = move || {
+        let mut seen = false;
+        for sig in signals.forever() {
+            if sig == SIGHUP {
+                crate::service::reload_now();
+                continue;
             }
-            std::process::exit(130);
+            let run = crate::pipeline::current_run();
+            if std::mem::replace(&mut seen, true) {
+                if let Some(run) = &run {
+                    abort_summary(run);
+                }
+                std::process::exit(130);
+            }
+            if let Some(run) = &run {
+                complain(&stopping_line(run));
+            }
+            token.request();
         }
-        if let Some(run) = &run {
-            complain(&stopping_line(run));
-        }
-        token.request();
-    }) {
-        tracing::warn!(error = %e, "cannot install the SIGINT/SIGTERM handler");
+    };
+    if let Err(e) = std::thread::Builder::new().name("signals".into()).spawn(handler) {
+        tracing::warn!(error = %e, "cannot start the signal thread");
     }
     s
 }

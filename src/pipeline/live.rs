@@ -59,6 +59,8 @@ pub fn run(
         interfaces = ?cfg.wirebeat.interfaces.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(),
         "capturing"
     );
+    // systemd (Type=notify): up once the captures are open and the pipeline runs.
+    crate::service::ready();
     let mut last_tick = Instant::now();
     let health_ctx = super::context(cfg);
     let health_period = cfg.wirebeat.health_period.0;
@@ -87,6 +89,7 @@ pub fn run(
             last_tick = Instant::now();
             pipeline.tick(wall_clock_ns());
             publish_kernel_stats(&mut ifaces, &counters);
+            crate::service::watchdog();
             if !health_period.is_zero() && last_health.elapsed() >= health_period {
                 last_health = Instant::now();
                 let ev = crate::ecs::health::health_event(&health_ctx, &counters, wall_clock_ns());
@@ -118,6 +121,7 @@ pub fn run(
         }
     }
     tracing::info!("stopping: flushing flows and delivering events");
+    crate::service::stopping();
     if !health_period.is_zero() && !pipeline.output_failed.load(Ordering::Relaxed) {
         // Hands the last frames to the workers, which also publishes their count.
         pipeline.tick(wall_clock_ns());

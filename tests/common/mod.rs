@@ -81,6 +81,9 @@ pub fn wirebeat() -> Command {
     c.env_remove("WIREBEAT_LOG");
     // Every counter in the summary, zeros too, so a test can read any `name=N`.
     c.env("WIREBEAT_ALL_COUNTERS", "1");
+    // No default config file (/etc/wirebeat/wirebeat.yml of an installed package): the tests'
+    // runs take built-in defaults unless they pass -c.
+    c.env("WIREBEAT_DEFAULT_CONFIG", "");
     c
 }
 
