@@ -680,10 +680,13 @@ fn truthy(s: &str) -> Option<bool> {
     }
 }
 
+/// Positions of `type`, `value`, `to_ids`, `date` and `comment` in a MISP CSV header.
+type MispColumns = (usize, usize, Option<usize>, Option<usize>, Option<usize>);
+
 /// MISP CSV export: `uuid,event_id,category,type,value,comment,to_ids,date,object_relation,…`
 /// (the header names the columns; `type` and `value` are required).
 fn parse_misp_csv(text: &str, kind: Kind, p: &mut Parsed) {
-    let mut head: Option<(usize, usize, Option<usize>, Option<usize>, Option<usize>)> = None;
+    let mut head: Option<MispColumns> = None;
     for (n, line) in lines(text) {
         if line.trim().is_empty() || line.trim_start().starts_with('#') {
             continue;
@@ -1087,8 +1090,8 @@ impl ListData {
                 d.duplicates += 1;
             }
         }
-        d.nets4.sort_by(|a, b| b.0.cmp(&a.0));
-        d.nets6.sort_by(|a, b| b.0.cmp(&a.0));
+        d.nets4.sort_by_key(|n| std::cmp::Reverse(n.0));
+        d.nets6.sort_by_key(|n| std::cmp::Reverse(n.0));
         d
     }
 
@@ -1397,13 +1400,16 @@ fn facts(a: Alert, h: &Hit<'_>, n: usize) -> Alert {
         .fact("matches", n as u64)
 }
 
+/// A conversation, direction-less: lower and higher address, their ports, the IP protocol.
+type Conversation = (IpAddr, IpAddr, u16, u16, u8);
+
 /// A worker's view of the lists: the snapshot it uses, refreshed when a reload happened, and
 /// the conversations it alerted on recently. Interior mutability (`RefCell`) because the
 /// worker's packet and event callbacks both hold it; a worker is one thread.
 pub struct Matcher {
     shared: Arc<Shared>,
     snap: RefCell<(u64, Arc<Snapshot>)>,
-    alerted: RefCell<FxHashMap<(IpAddr, IpAddr, u16, u16, u8), i64>>,
+    alerted: RefCell<FxHashMap<Conversation, i64>>,
 }
 
 impl Matcher {
