@@ -422,6 +422,83 @@ fn benign_traffic_with_every_list_raises_nothing() {
     assert!(events.iter().all(|e| get(e, "threat").is_none()));
 }
 
+/// Every leaf under `threat.enrichments` (array elements flattened by key).
+fn threat_leaves(prefix: &str, v: &Value, out: &mut Vec<(String, Value)>) {
+    match v {
+        Value::Object(m) => {
+            for (k, c) in m {
+                let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                threat_leaves(&p, c, out);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|c| threat_leaves(prefix, c, out)),
+        _ => out.push((prefix.to_owned(), v.clone())),
+    }
+}
+
+#[test]
+fn every_enrichment_field_is_mapped_with_its_type() {
+    require_shared!();
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("t.pcap");
+    let mut g = Gen::new(1_700_000_000);
+    dns(&mut g, 40001, "198.51.100.53", "beacon.c2.example");
+    dns(&mut g, 40002, "10.1.0.1", "misp-c2.example");
+    g.session(ip("10.1.0.7"), 50000, ip("203.0.113.66"), 443, &[(true, b"x")], MS);
+    http_get(&mut g, 41000, "198.51.100.80", "198.51.100.80", "/bins/mozi.m");
+    g.write(&pcap);
+    let cfg = config(
+        dir.path(),
+        &[
+            list(&data("plain.txt"), ""),
+            list(&data("feodo_ipblocklist.csv"), "format: abusech"),
+            list(&data("urlhaus.csv"), "format: abusech"),
+            list(&data("sslbl_certificates.csv"), "format: abusech"),
+            list(&data("misp_attributes.csv"), "format: misp_csv"),
+            list(&data("misp_event.json"), "format: misp_json"),
+        ],
+        "",
+    );
+    let tls = corpus().join("pcaps/zeek-tls-chrome-34-google.pcap");
+    let (_, events) = read_with(&cfg, &[&pcap, &tls]);
+    let mapped: std::collections::BTreeMap<String, String> =
+        wirebeat::content::fields::all().into_iter().map(|f| (f.name, f.es_type)).collect();
+    let mut seen = std::collections::BTreeSet::new();
+    for e in &events {
+        let mut l = Vec::new();
+        if let Some(t) = get(e, "threat.enrichments") {
+            threat_leaves("threat.enrichments", t, &mut l);
+        }
+        for (path, v) in l {
+            let ty = mapped.get(&path).unwrap_or_else(|| panic!("{path} is not mapped"));
+            let text = v.as_str().unwrap_or_else(|| panic!("{path}: {v}"));
+            match ty.as_str() {
+                "ip" => assert!(text.parse::<std::net::IpAddr>().is_ok(), "{path}: {text}"),
+                "date" => assert!(
+                    text.len() == 30 && text.ends_with('Z') && text.as_bytes()[10] == b'T',
+                    "{path}: {text}"
+                ),
+                "keyword" | "wildcard" => {}
+                other => panic!("{path}: unexpected type {other}"),
+            }
+            seen.insert(path);
+        }
+    }
+    for want in [
+        "threat.enrichments.indicator.ip",
+        "threat.enrichments.indicator.url.domain",
+        "threat.enrichments.indicator.url.full",
+        "threat.enrichments.indicator.file.hash.sha1",
+        "threat.enrichments.indicator.first_seen",
+        "threat.enrichments.indicator.last_seen",
+        "threat.enrichments.indicator.reference",
+        "threat.enrichments.matched.occurred",
+    ] {
+        assert!(seen.contains(want), "{want} not seen in {seen:?}");
+    }
+    assert_eq!(mapped.get("threat.enrichments").map(String::as_str), Some("nested"));
+}
+
 #[test]
 fn a_missing_list_is_one_warning_not_a_failure() {
     let dir = tempfile::tempdir().unwrap();

@@ -1413,15 +1413,15 @@ pub struct Matcher {
 }
 
 impl Matcher {
-    /// The current snapshot (one atomic load when nothing changed).
-    fn snapshot(&self) -> Arc<Snapshot> {
+    /// The current snapshot (one atomic load when nothing changed). Borrowed, not cloned:
+    /// an `Arc` clone per packet would bounce the shared count between the workers' caches.
+    fn snapshot(&self) -> std::cell::Ref<'_, Arc<Snapshot>> {
         let gen = self.shared.generation.load(Ordering::Acquire);
-        let mut s = self.snap.borrow_mut();
-        if s.0 != gen {
+        if self.snap.borrow().0 != gen {
             let cur = self.shared.current.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            *s = (gen, cur);
+            *self.snap.borrow_mut() = (gen, cur);
         }
-        s.1.clone()
+        std::cell::Ref::map(self.snap.borrow(), |s| &s.1)
     }
 
     /// A decoded packet: a listed source or destination address raises an alert, once per

@@ -320,7 +320,8 @@ fn max_entries_spans_all_lists() {
     d.intel.max_entries = 3;
     let intel = Intel::start(&d, false).unwrap();
     assert_eq!(intel.entries(), 3);
-    let s = intel.matcher().snapshot();
+    let m = intel.matcher();
+    let s = m.snapshot();
     assert_eq!((s.lists[0].len(), s.lists[1].len(), s.lists[1].refused), (2, 1, 1));
     let _ = std::fs::remove_dir_all(&dir);
 }
