@@ -165,6 +165,18 @@ pub enum Format {
     MispJson,
 }
 
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Plain => "plain",
+            Format::Csv => "csv",
+            Format::Abusech => "abusech",
+            Format::MispCsv => "misp_csv",
+            Format::MispJson => "misp_json",
+        }
+    }
+}
+
 /// `severity` of a list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -1617,10 +1629,10 @@ fn report(l: &ListConfig, loaded: &Loaded) -> String {
     let d = &loaded.data;
     let kinds: Vec<String> = d.by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
     let mut s = format!(
-        "{} ({}, {:?}): {} entries{}",
+        "{} ({}, {}): {} entries{}",
         d.name,
         l.path,
-        l.format,
+        l.format.as_str(),
         d.len(),
         if kinds.is_empty() { String::new() } else { format!(" ({})", kinds.join(", ")) }
     );
@@ -1784,9 +1796,7 @@ impl Intel {
         });
         if watch {
             let weak = Arc::downgrade(&shared);
-            crate::reload::register("threat intel lists", move || {
-                weak.upgrade().map(|s| s.reload(true).unwrap_or_else(|| Ok("unchanged".into())))
-            });
+            crate::reload::register("threat intel lists", move || on_sighup(&weak));
             if !c.reload_interval.0.is_zero() {
                 spawn_watcher(Arc::downgrade(&shared), c.reload_interval.0);
             }
@@ -1814,6 +1824,13 @@ impl Intel {
     pub fn entries(&self) -> usize {
         self.shared.current.lock().unwrap_or_else(|p| p.into_inner()).entries()
     }
+}
+
+/// The SIGHUP handler: reloads every list of the run; `None` once the run is over (the handler
+/// is then dropped from the registry).
+fn on_sighup(weak: &Weak<Shared>) -> Option<crate::reload::Outcome> {
+    let shared = weak.upgrade()?;
+    Some(shared.reload(true).unwrap_or_else(|| Ok("threat intel lists unchanged".into())))
 }
 
 /// Checks the files every `interval` until the run's lists are gone (the workers and the

@@ -368,3 +368,26 @@ fn enrichment_has_the_ecs_shape() {
         "indicator 198.51.100.0/24 (ip) of threat intel list \"test\" (Dridex; first seen 2024-01-17)"
     );
 }
+
+#[test]
+fn the_sighup_handler_reloads_everything_and_goes_with_the_run() {
+    // Not through `crate::reload::reload_all`: that would run other tests' handlers too.
+    let dir = std::env::temp_dir().join(format!("wirebeat-intel-hup-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let a = dir.join("hup.txt");
+    std::fs::write(&a, "203.0.113.1\n").unwrap();
+    let d =
+        detect_with(vec![ListConfig { path: a.to_str().unwrap().into(), ..ListConfig::default() }]);
+    let intel = Intel::start(&d, false).unwrap();
+    let weak = Arc::downgrade(&intel.shared);
+    // SIGHUP reloads every list, changed or not.
+    let r = on_sighup(&weak).unwrap().unwrap();
+    assert!(r.starts_with("reloaded hup (") && r.contains("1 entries (ip 1) (was 1)"), "{r}");
+    std::fs::write(&a, "203.0.113.1\n203.0.113.9\n").unwrap();
+    let r = on_sighup(&weak).unwrap().unwrap();
+    assert!(r.contains("2 entries (ip 2) (was 1)"), "{r}");
+    assert_eq!(intel.entries(), 2);
+    drop(intel);
+    assert_eq!(on_sighup(&weak), None, "the run is over: unregister");
+    let _ = std::fs::remove_dir_all(&dir);
+}
