@@ -907,7 +907,19 @@ fn is_domain(s: &str) -> bool {
 }
 
 fn parse_ip_or_net(s: &str) -> Option<IpNet> {
-    let s = s.trim().trim_start_matches('[').trim_end_matches(']');
+    let s = s.trim();
+    // `192.0.2.1:443` and `[2001:db8::1]:443`, as C2 lists write them: the port is dropped.
+    let s = match s.rsplit_once(':') {
+        Some((h, p)) if p.bytes().all(|c| c.is_ascii_digit()) && !p.is_empty() => {
+            if (h.starts_with('[') && h.ends_with(']')) || (h.contains('.') && !h.contains(':')) {
+                h
+            } else {
+                s
+            }
+        }
+        _ => s,
+    };
+    let s = s.trim_start_matches('[').trim_end_matches(']');
     if let Ok(n) = s.parse::<IpNet>() {
         return Some(n.trunc());
     }
@@ -1009,6 +1021,17 @@ fn guess(t: &str) -> Option<Kind> {
     }
     if t.contains("://") {
         return Some(Kind::Url);
+    }
+    // `evil.example/gate.php`: a URL without its scheme.
+    // Not `300.1.2.3/99` (a broken CIDR): the path is not a number, and a host of digits
+    // only must be an address.
+    if let Some((host, path)) = t.split_once('/') {
+        let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+        let numeric = host.bytes().all(|c| c.is_ascii_digit() || c == b'.');
+        let host_ok = host.parse::<IpAddr>().is_ok() || (is_domain(host) && !numeric);
+        if host_ok && !path.bytes().all(|c| c.is_ascii_digit()) {
+            return Some(Kind::Url);
+        }
     }
     let plain: String = t.chars().filter(|c| *c != ':').collect();
     if is_hex(&plain, 32) && !t.contains(':') {

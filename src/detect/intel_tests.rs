@@ -45,6 +45,22 @@ fn plain_lists_take_every_kind_and_count_bad_lines() {
 }
 
 #[test]
+fn ports_are_dropped_and_scheme_less_urls_recognised() {
+    let (d, p) = compiled(
+        "192.0.2.1:443\n[2001:db8::1]:8443\nevil.example/gate.php\nnot an indicator!\n",
+        Format::Plain,
+        Kind::Auto,
+    );
+    assert_eq!((d.len(), p.bad), (3, 1), "{:?}", p.first_bad);
+    assert!(d.ip(ip("192.0.2.1")).is_some());
+    assert!(d.ip(ip("2001:db8::1")).is_some());
+    assert!(d.string(Kind::Url, "evil.example/gate.php").is_some());
+    // 2001:db8::1 alone is an address, not address and port.
+    let (d, _) = compiled("2001:db8::1\n", Format::Plain, Kind::Auto);
+    assert!(d.ip(ip("2001:db8::1")).is_some());
+}
+
+#[test]
 fn a_typed_list_refuses_other_shapes() {
     let (d, p) = compiled("1.2.3.4\nevil.example\n", Format::Plain, Kind::Ip);
     assert_eq!((d.len(), p.bad), (1, 1));
