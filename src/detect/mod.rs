@@ -161,7 +161,7 @@ impl DetectEngine {
         .collect();
         // Intel matches are raised by the workers (`Obs::Alert`); the engine still runs for
         // their suppression when no other detector is on.
-        if detectors.is_empty() && !c.intel.enabled {
+        if detectors.is_empty() && !c.intel.active() {
             return None;
         }
         Some(DetectEngine::new(detectors, c.suppress_window.as_nanos()))

@@ -247,6 +247,16 @@ struct NetworkTraffic {
     tunnel: Option<TunnelFields>,
 }
 
+/// An event's last body with the `threat` object of a threat-intel match after it (absent
+/// unless something matched, so events without a match are unchanged).
+#[derive(Serialize)]
+pub struct WithThreat<'a, B: Serialize> {
+    #[serde(flatten)]
+    pub body: B,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threat: Option<&'a serde_json::Value>,
+}
+
 /// Builds and serializes flow events for one worker.
 pub struct FlowEncoder {
     ctx: Arc<EventContext>,
@@ -259,6 +269,11 @@ impl FlowEncoder {
     }
 
     pub fn encode(&self, r: &Report<'_>) -> EncodedEvent {
+        self.encode_with(r, None)
+    }
+
+    /// [`FlowEncoder::encode`] with `threat` (a threat-intel match's `{"enrichments": …}`).
+    pub fn encode_with(&self, r: &Report<'_>, threat: Option<&serde_json::Value>) -> EncodedEvent {
         let f: &Flow = r.flow;
         let is_final = r.final_reason.is_some();
         let mut event = EventFields::new(
@@ -308,7 +323,8 @@ impl FlowEncoder {
                 }),
             },
         };
-        let ev = Envelope::new(&self.ctx, facts, Some(traffic), head, body, ());
+        let tail = WithThreat { body: (), threat };
+        let ev = Envelope::new(&self.ctx, facts, Some(traffic), head, body, tail);
         EncodedEvent::encode(DATASET_FLOW, ev.community_id(), &ev)
     }
 }

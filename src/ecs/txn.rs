@@ -17,6 +17,16 @@ struct TxnHead {
 
 /// Serializes a transaction of `f` as one ECS document.
 pub fn encode(ctx: &EventContext, f: &Flow, t: &Txn) -> EncodedEvent {
+    encode_with(ctx, f, t, None)
+}
+
+/// [`encode`] with `threat` (a threat-intel match's `{"enrichments": …}`) after the fields.
+pub fn encode_with(
+    ctx: &EventContext,
+    f: &Flow,
+    t: &Txn,
+    threat: Option<&serde_json::Value>,
+) -> EncodedEvent {
     let mut notes = t.notes.clone();
     if f.app.as_ref().is_some_and(|a| a.gaps) && !notes.iter().any(|n| n.contains("missing")) {
         notes.push("bytes missing in the stream (capture loss)".into());
@@ -41,6 +51,7 @@ pub fn encode(ctx: &EventContext, f: &Flow, t: &Txn) -> EncodedEvent {
         related_hashes: t.related_hashes.clone(),
     };
     let fields: &ProtoFields = &t.fields;
-    let ev = Envelope::new(ctx, facts, Some(traffic), TxnHead { status: t.status }, (), fields);
+    let tail = super::WithThreat { body: fields, threat };
+    let ev = Envelope::new(ctx, facts, Some(traffic), TxnHead { status: t.status }, (), tail);
     EncodedEvent::encode(t.dataset, ev.community_id(), &ev)
 }

@@ -273,11 +273,14 @@ impl Pipeline {
         let (recycle_tx, recycle_rx) = bounded::<FrameBatch>(n * settings.channel_batches + n);
         let mut senders = Vec::with_capacity(n);
         let mut workers = Vec::with_capacity(n);
+        // Threat-intel lists, shared by the workers (watched for changes in live capture).
+        let intel = crate::detect::intel::Intel::start(&settings.detect, !settings.ordered);
         for id in 0..n {
             let (tx, rx) = bounded::<FrameBatch>(settings.channel_batches);
             senders.push(tx);
             let mut worker = Worker::new(id, n, &settings, ctx.clone(), counters.clone());
             worker.drain_over = drain_over.clone();
+            worker.intel = intel.as_ref().map(crate::detect::intel::Intel::matcher);
             let (out_tx, out_rx) = bounded::<WorkerOut>(WORKER_PARTS);
             out_rxs.push(out_rx);
             let recycle_tx = recycle_tx.clone();
@@ -684,6 +687,8 @@ struct Worker {
     encoder: FlowEncoder,
     /// What the detectors need of this worker's packets, flows and transactions.
     detect: Observer,
+    /// Threat-intel matching of this worker's packets and events (`wirebeat.detect.intel`).
+    intel: Option<crate::detect::intel::Matcher>,
     ctx: Arc<EventContext>,
     counters: Arc<Counters>,
     /// Once requested, batches are passed through unprocessed: the drain is over.
@@ -710,6 +715,7 @@ impl Worker {
             flows_enabled: s.flows_enabled,
             encoder: FlowEncoder::new(ctx.clone(), id),
             detect: Observer::new(DetectEngine::from_config(&s.detect).is_some()),
+            intel: None,
             ctx,
             counters,
             drain_over: Shutdown::new(),
@@ -755,19 +761,21 @@ impl Worker {
     }
 
     fn process(&mut self, batch: &FrameBatch, events: &mut Outbox<'_>) {
-        let Worker { decoder, flows, encoder, flows_enabled, detect, ctx, .. } = self;
-        let enabled = *flows_enabled;
+        let Worker { decoder, flows, encoder, flows_enabled, detect, intel, ctx, .. } = self;
+        let (enabled, intel) = (*flows_enabled, intel.as_ref());
         // Flow reports and transactions go to the detectors, then out as events.
         let mut emit = |e: Emit<'_>, detect: &mut Observer| match e {
             Emit::Flow(r) => {
                 detect.flow(&r);
                 if enabled {
-                    events.push(encoder.encode(&r), detect);
+                    let threat = intel.and_then(|i| i.flow(&r));
+                    events.push(encoder.encode_with(&r, threat.as_ref()), detect);
                 }
             }
             Emit::Txn(f, t) => {
                 detect.transaction(f, &t);
-                events.push(crate::ecs::txn::encode(ctx, f, &t), detect);
+                let threat = intel.and_then(|i| i.transaction(f, &t, detect));
+                events.push(crate::ecs::txn::encode_with(ctx, f, &t, threat.as_ref()), detect);
             }
         };
         // Every decoded packet: the detectors, then the flow table.
@@ -775,6 +783,9 @@ impl Worker {
             () => {
                 &mut |p: &crate::decode::Packet<'_>| {
                     detect.packet(p);
+                    if let Some(i) = intel {
+                        i.packet(p, detect);
+                    }
                     flows.update(p, &mut |e| emit(e, detect));
                 }
             };
