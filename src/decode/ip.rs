@@ -23,7 +23,7 @@ pub(super) struct IpHeader<'a> {
     pub dst: IpAddr,
     /// Set for a fragment (not for an atomic one); its payload is then one piece of a datagram.
     pub fragment: Option<Fragment>,
-    /// IPv6 extension headers walked (the fragment header included); 0 for IPv4.
+    /// IPv6 extension headers walked, not counting a fragment header; 0 for IPv4.
     pub ext_headers: u8,
     /// The datagram was reassembled from fragments.
     pub reassembled: bool,
@@ -89,7 +89,7 @@ fn parse_ipv6(data: &[u8]) -> Option<IpHeader<'_>> {
     // mobility 135, HIP 139, shim6 140. A bounded walk: at most 16 headers.
     for _ in 0..16 {
         let b = View(rest);
-        if matches!(next, 0 | 43 | 44 | 51 | 60 | 135 | 139 | 140) {
+        if matches!(next, 0 | 43 | 51 | 60 | 135 | 139 | 140) {
             ext_headers += 1;
         }
         match next {

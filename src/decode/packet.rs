@@ -77,7 +77,7 @@ pub struct Packet<'a> {
     pub payload: &'a [u8],
     /// Whether it came from IP fragments (for the flood detector's fragment floods).
     pub fragmented: Fragmented,
-    /// IPv6 extension headers in front of the transport (the fragment header included; for a
+    /// IPv6 extension headers in front of the transport (a fragment header not counted; for a
     /// datagram from fragments, those of its first-seen fragment); 0 for IPv4.
     pub ext_headers: u8,
 }

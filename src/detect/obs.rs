@@ -61,7 +61,7 @@ pub struct PacketObs {
     pub quoted: Option<Quoted>,
     /// Whether it came from IP fragments (reassembled, or a datagram never completed).
     pub fragmented: Fragmented,
-    /// IPv6 extension headers in front of the transport (fragment header included).
+    /// IPv6 extension headers in front of the transport (a fragment header not counted).
     pub ext_headers: u8,
 }
 
