@@ -2,6 +2,7 @@
 //! fragment, IPv6 extension-header and DHCP floods, most from spoofed sources, raise the right
 //! alert with the right target, counts and MITRE technique; busy servers and ordinary
 //! fragmented or DHCP traffic raise none; the corpus floods fire.
+#![allow(clippy::unwrap_used, clippy::print_stderr, clippy::print_stdout)]
 
 mod common;
 use common::traffic::*;

@@ -2,6 +2,7 @@
 //! horizontal) and ICMP host sweeps over IPv4 and IPv6 raise the right alert with the right
 //! source, target, counts and MITRE technique; ordinary traffic (busy servers, many clients,
 //! CDNs, resolvers, NTP, multicast discovery) raises none; the corpus scans are judged.
+#![allow(clippy::unwrap_used, clippy::print_stderr, clippy::print_stdout)]
 
 mod common;
 use common::traffic::*;

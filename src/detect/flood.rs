@@ -524,7 +524,7 @@ impl Flood {
             }
         });
         // In key order, so the same input raises its alerts in the same order.
-        done.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        done.sort_unstable_by_key(|d| d.0);
         let mut touched: Vec<TargetKey> = Vec::new();
         for (k, answered, completed) in done {
             let tkey = (k.0, Kind::Syn, k.1);
