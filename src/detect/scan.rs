@@ -25,10 +25,13 @@
 //! Alerting: once per episode, when the weighted count first reaches the threshold; the
 //! episode lasts while probes of the (source, target) or (source, port) stay in the window.
 //!
-//! State: one entry per probe, in a [`Bounded`] map of `max_tracked` entries (about 100 bytes
-//! each), and at most [`PER_SOURCE`] probes per source (about 400 KiB: one scanner cannot take
-//! the table); the per-(source, target) and per-(source, port) aggregates are bounded by
-//! `max_tracked` too. Refusals are counted in the detector's state.
+//! State: one entry per probe (about 70 bytes), in a [`Bounded`] map of `max_tracked` entries,
+//! and at most [`PER_SOURCE`] probes per source (about 300 KiB with their aggregates: one
+//! scanner cannot take the table); the per-(source, target) and per-(source, port) aggregates
+//! (about 140 bytes each) and the per-source counts are bounded by `max_tracked` too. A probe
+//! from a new source, target and port costs all four, about 400 bytes: 80 MB at the default
+//! 200000 (a spoofed SYN flood fills the table; new keys are then refused and counted, and the
+//! flood detector reports the flood).
 
 use super::alert::{plural, span, Mitre, TACTIC_DISCOVERY};
 use super::config::{detector_section, Scope};
@@ -139,7 +142,7 @@ impl Thresholds {
     }
 }
 
-detector_section!(60, 500_000);
+detector_section!(60, 200_000);
 
 /// The detector `cfg` asks for, if enabled.
 pub fn build(cfg: &Config) -> Option<Box<dyn Detector>> {
