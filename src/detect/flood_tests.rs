@@ -78,3 +78,12 @@ fn thresholds_are_checked() {
     c.thresholds.udp_rate = 0.0;
     assert_eq!(c.validate().unwrap_err().key, "thresholds.udp_rate");
 }
+
+#[test]
+fn entries_are_as_small_as_the_documentation_says() {
+    // ~60 bytes a handshake under judgement; a target's entry plus at most 32 exact sources
+    // and the 512-byte bitmap stays near 1 KiB.
+    assert!(std::mem::size_of::<(HandshakeKey, Handshake)>() <= 64);
+    let target = std::mem::size_of::<(TargetKey, Target)>();
+    assert!(target + EXACT_SOURCES * std::mem::size_of::<IpAddr>() + 512 <= 1300, "{target}");
+}

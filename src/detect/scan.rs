@@ -28,7 +28,7 @@
 //! State: one entry per probe (about 70 bytes), in a [`Bounded`] map of `max_tracked` entries,
 //! and at most [`PER_SOURCE`] probes per source (about 300 KiB with their aggregates: one
 //! scanner cannot take the table); the per-(source, target) and per-(source, port) aggregates
-//! (about 140 bytes each) and the per-source counts are bounded by `max_tracked` too. A probe
+//! (about 150 bytes each) and the per-source counts are bounded by `max_tracked` too. A probe
 //! from a new source, target and port costs all four, about 400 bytes: 80 MB at the default
 //! 200000 (a spoofed SYN flood fills the table; new keys are then refused and counted, and the
 //! flood detector reports the flood).

@@ -120,3 +120,13 @@ fn thresholds_are_checked() {
     c.thresholds.ports = 1;
     assert_eq!(c.validate().unwrap_err().key, "thresholds.ports");
 }
+
+#[test]
+fn entries_are_as_small_as_the_documentation_says() {
+    // The module comment and the README state ~70 bytes a probe, ~150 an aggregate (hash map
+    // slots; a horizontal aggregate's sample of ten addresses comes on top).
+    assert!(std::mem::size_of::<(ProbeKey, Probe)>() <= 64);
+    let agg = std::mem::size_of::<((IpAddr, IpAddr, u8), Agg)>();
+    assert!(agg <= 144, "{agg}");
+    assert!(std::mem::size_of::<(IpAddr, u32)>() <= 24);
+}
