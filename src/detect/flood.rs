@@ -313,7 +313,8 @@ impl Target {
 
     /// A new window when `ts_ns` is past this one; the episode ends if the last was quiet.
     fn roll(&mut self, ts_ns: i64, window_ns: i64) {
-        if ts_ns.saturating_sub(self.start_ns) < window_ns {
+        // Either way: a clock that moved back by a window (the next file of a `read`) too.
+        if ts_ns.saturating_sub(self.start_ns).saturating_abs() < window_ns {
             return;
         }
         let alerted = self.alerted && self.over;
@@ -553,7 +554,9 @@ impl Flood {
             return;
         }
         let d = &mut self.dhcp;
-        if d.messages == 0 || t.ts_ns.saturating_sub(d.start_ns) >= self.scope.window_ns {
+        if d.messages == 0
+            || t.ts_ns.saturating_sub(d.start_ns).saturating_abs() >= self.scope.window_ns
+        {
             let alerted = d.alerted && d.over;
             *d = Dhcp { start_ns: t.ts_ns, alerted, ..Default::default() };
         }

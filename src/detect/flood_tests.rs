@@ -87,3 +87,42 @@ fn entries_are_as_small_as_the_documentation_says() {
     let target = std::mem::size_of::<(TargetKey, Target)>();
     assert!(target + EXACT_SOURCES * std::mem::size_of::<IpAddr>() + 512 <= 1300, "{target}");
 }
+
+#[test]
+fn windows_restart_when_the_clock_moves_back_a_window() {
+    // Two captures read one after the other, the second a year older: 60 DHCP messages from
+    // one MAC in each are two windows of 60, not one of 120.
+    fn dhcp(ts_ns: i64) -> TxnObs {
+        TxnObs {
+            ts_ns,
+            start_ns: ts_ns,
+            end_ns: None,
+            protocol: "dhcpv4",
+            src: ip("0.0.0.0"),
+            dst: ip("255.255.255.255"),
+            sport: 68,
+            dport: 67,
+            outcome: crate::proto::Outcome::Unknown,
+            auth: crate::detect::Auth::None,
+            detail: Detail::Dhcp {
+                request: true,
+                message_type: "discover".into(),
+                client_mac: "02:00:00:00:00:01".into(),
+            },
+            community_id: None,
+        }
+    }
+    let mut d = Flood::new(&Config::default());
+    let mut alerts = Vec::new();
+    for i in 0..60 {
+        d.transaction(&dhcp(T0 + i * MS), &mut alerts);
+    }
+    for i in 0..60 {
+        d.transaction(&dhcp(T0 - 365 * 86_400 * S + i * MS), &mut alerts);
+    }
+    assert!(alerts.is_empty(), "{alerts:#?}");
+    for i in 0..60 {
+        d.transaction(&dhcp(T0 - 365 * 86_400 * S + (60 + i) * MS), &mut alerts);
+    }
+    assert_eq!(alerts.len(), 1, "120 in one window");
+}
