@@ -154,7 +154,7 @@ fn alert_rules(events: &[Value]) -> BTreeSet<String> {
     events
         .iter()
         .filter(|e| is_dataset(e, "wirebeat.alert"))
-        .filter_map(|e| s(e, "rule.id"))
+        .filter_map(|e| get(e, "rule.id").and_then(Value::as_str).map(str::to_owned))
         .collect()
 }
 

@@ -70,6 +70,8 @@ impl Datagram {
             ports: None,
             tcp: None,
             payload: &[],
+            fragmented: super::Fragmented::Incomplete,
+            ext_headers: self.ctx.ext_headers,
         }
     }
 
@@ -335,7 +337,7 @@ mod tests {
     }
 
     fn insert(d: &mut Defragmenter, offset: usize, more: bool, bytes: &[u8]) -> DefragOutcome {
-        let ctx = PacketContext { link: Default::default(), tunnel: None };
+        let ctx = PacketContext { link: Default::default(), tunnel: None, ext_headers: 0 };
         d.insert(key(), 0, 100, false, offset, more, bytes, ctx, &mut |_| {})
     }
 

@@ -23,6 +23,10 @@ pub(super) struct IpHeader<'a> {
     pub dst: IpAddr,
     /// Set for a fragment (not for an atomic one); its payload is then one piece of a datagram.
     pub fragment: Option<Fragment>,
+    /// IPv6 extension headers walked, not counting a fragment header; 0 for IPv4.
+    pub ext_headers: u8,
+    /// The datagram was reassembled from fragments.
+    pub reassembled: bool,
     /// Up to the header's total/payload length (Ethernet padding cut), at most what was captured.
     pub payload: &'a [u8],
 }
@@ -66,6 +70,8 @@ fn parse_ipv4(data: &[u8]) -> Option<IpHeader<'_>> {
         src: IpAddr::V4(Ipv4Addr::from(h.source())),
         dst: IpAddr::V4(Ipv4Addr::from(h.destination())),
         fragment,
+        ext_headers: 0,
+        reassembled: false,
         payload,
     })
 }
@@ -78,10 +84,14 @@ fn parse_ipv6(data: &[u8]) -> Option<IpHeader<'_>> {
     let mut rest = data.get(40..end)?;
     let mut next = h.next_header().0;
     let mut fragment = None;
+    let mut ext_headers = 0u8;
     // Walk extension headers: hop-by-hop 0, routing 43, fragment 44, dest-opts 60, AH 51,
     // mobility 135, HIP 139, shim6 140. A bounded walk: at most 16 headers.
     for _ in 0..16 {
         let b = View(rest);
+        if matches!(next, 0 | 43 | 51 | 60 | 135 | 139 | 140) {
+            ext_headers += 1;
+        }
         match next {
             0 | 43 | 60 | 135 | 139 | 140 => {
                 let (nh, len) = (b.u8(0)?, b.u8(1)?);
@@ -124,6 +134,8 @@ fn parse_ipv6(data: &[u8]) -> Option<IpHeader<'_>> {
         src: IpAddr::V6(Ipv6Addr::from(h.source())),
         dst: IpAddr::V6(Ipv6Addr::from(h.destination())),
         fragment,
+        ext_headers,
+        reassembled: false,
         payload: rest,
     })
 }

@@ -36,8 +36,8 @@ pub use link::{
     LINKTYPE_RAW, LINKTYPE_RAW_OLD, LINKTYPE_RAW_OLD2,
 };
 pub use packet::{
-    FrameRef, LinkInfo, Packet, PacketContext, TcpInfo, Tunnel, TunnelKind, TCP_ACK, TCP_CWR,
-    TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG,
+    Fragmented, FrameRef, LinkInfo, Packet, PacketContext, TcpInfo, Tunnel, TunnelKind, TCP_ACK,
+    TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG,
 };
 pub use tunnel::TunnelPorts;
 
@@ -228,7 +228,7 @@ impl Decoder {
                 frag.offset,
                 frag.more,
                 ip.payload,
-                PacketContext { link: ctx.link, tunnel: ctx.tunnel },
+                PacketContext { link: ctx.link, tunnel: ctx.tunnel, ext_headers: ip.ext_headers },
                 &mut |d| {
                     // Evicted to make room: its frames still count.
                     stats.decoded += u64::from(d.frames);
@@ -269,6 +269,8 @@ impl Decoder {
                         src: d.key.src,
                         dst: d.key.dst,
                         fragment: None,
+                        ext_headers: d.ctx.ext_headers,
+                        reassembled: true,
                         payload: l4,
                     };
                     let mut inner = Ctx {
@@ -351,6 +353,8 @@ impl Decoder {
             ports: t.ports,
             tcp: t.tcp,
             payload: t.payload,
+            fragmented: if ip.reassembled { Fragmented::Reassembled } else { Fragmented::No },
+            ext_headers: ip.ext_headers,
         });
         true
     }

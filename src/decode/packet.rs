@@ -75,6 +75,23 @@ pub struct Packet<'a> {
     /// Transport payload as captured (may be shorter than on the wire); for ICMP the whole
     /// ICMP message.
     pub payload: &'a [u8],
+    /// Whether it came from IP fragments (for the flood detector's fragment floods).
+    pub fragmented: Fragmented,
+    /// IPv6 extension headers in front of the transport (a fragment header not counted; for a
+    /// datagram from fragments, those of its first-seen fragment); 0 for IPv4.
+    pub ext_headers: u8,
+}
+
+/// Whether a packet came from IP fragments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fragmented {
+    #[default]
+    No,
+    /// Reassembled from its fragments.
+    Reassembled,
+    /// A datagram whose fragments never all arrived (timed out or evicted), handed on
+    /// port-less so its frames still count.
+    Incomplete,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,4 +124,6 @@ pub struct FrameRef<'a> {
 pub struct PacketContext {
     pub link: LinkInfo,
     pub tunnel: Option<Tunnel>,
+    /// IPv6 extension headers of the fragment (see [`Packet::ext_headers`]).
+    pub ext_headers: u8,
 }

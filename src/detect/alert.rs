@@ -270,6 +270,12 @@ impl Alert {
         if let Some(t) = net_type {
             network.insert("type".into(), json!(t));
         }
+        // Like every other event's: from `internal_networks`; unknown without both ends.
+        let direction = match (self.source, self.destination) {
+            (Some(s), Some(d)) => ctx.direction(&s.ip, &d.ip),
+            _ => "unknown",
+        };
+        network.insert("direction".into(), json!(direction));
         if let Some(c) = &self.community_id {
             network.insert("community_id".into(), json!(c));
         }

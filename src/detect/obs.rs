@@ -10,7 +10,7 @@
 //! ACK without SYN, FIN or RST). Everything here is a few dozen bytes and allocation-free except
 //! the DNS name and HTTP path of a transaction.
 
-use crate::decode::{Packet, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN};
+use crate::decode::{Fragmented, Packet, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN};
 use crate::flow::{EndReason, Flow, Report, TcpState};
 use crate::proto::{Outcome, ProtoFields, Txn};
 use std::net::IpAddr;
@@ -59,6 +59,10 @@ pub struct PacketObs {
     pub frames: u16,
     /// The datagram an ICMP/ICMPv6 error quotes (destination unreachable, time exceeded).
     pub quoted: Option<Quoted>,
+    /// Whether it came from IP fragments (reassembled, or a datagram never completed).
+    pub fragmented: Fragmented,
+    /// IPv6 extension headers in front of the transport (a fragment header not counted).
+    pub ext_headers: u8,
 }
 
 impl PacketObs {
@@ -89,6 +93,8 @@ impl PacketObs {
             payload_len: u32::try_from(p.payload.len()).unwrap_or(u32::MAX),
             frames: u16::try_from(p.frames).unwrap_or(u16::MAX),
             quoted,
+            fragmented: p.fragmented,
+            ext_headers: p.ext_headers,
         })
     }
 
@@ -234,6 +240,15 @@ pub enum Detail {
         path: String,
         status: Option<u16>,
     },
+    /// A DHCPv4 message (one transaction each).
+    Dhcp {
+        /// A client's message (BOOTREQUEST: discover, request, inform, ...), not a server's.
+        request: bool,
+        /// Option 53 (`discover`, `request`, ...); empty when absent (plain BOOTP).
+        message_type: String,
+        /// chaddr, as the parser writes it; empty when absent.
+        client_mac: String,
+    },
 }
 
 /// A transaction with its flow's endpoints (client = flow initiator).
@@ -295,6 +310,18 @@ fn detail(fields: &ProtoFields) -> Detail {
             path: h.url.as_ref().and_then(|u| u.path.clone()).unwrap_or_default(),
             status: h.http.response.as_ref().and_then(|r| r.status_code),
         },
+        ProtoFields::Dhcpv4(d) => {
+            let d = &d.dhcpv4;
+            Detail::Dhcp {
+                request: d.op_code == "bootrequest",
+                message_type: d
+                    .option
+                    .as_ref()
+                    .and_then(|o| o.message_type.clone())
+                    .unwrap_or_default(),
+                client_mac: d.client_mac.clone().unwrap_or_default(),
+            }
+        }
         _ => Detail::None,
     }
 }

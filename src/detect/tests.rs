@@ -32,6 +32,8 @@ fn pkt(ts_ns: i64, src: u8, dst: u8) -> PacketObs {
         payload_len: 10,
         frames: 1,
         quoted: None,
+        fragmented: Default::default(),
+        ext_headers: 0,
     }
 }
 

@@ -15,6 +15,8 @@ fn pkt(ts: i64, src: &str, sp: u16, dst: &str, dp: u16, flags: u8) -> Packet<'st
         ports: Some((sp, dp)),
         tcp: Some(TcpInfo { flags, seq: 0, ack: 0 }),
         payload: &[],
+        fragmented: Default::default(),
+        ext_headers: 0,
     }
 }
 

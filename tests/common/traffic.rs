@@ -312,3 +312,92 @@ pub fn dns_response(query: &[u8], rcode: u8, txt: Option<&[u8]>) -> Vec<u8> {
     }
     m
 }
+
+/// A DHCPv4 client message (BOOTREQUEST) from `mac` with transaction id `xid` and option 53
+/// `msg_type` (1 DISCOVER, 3 REQUEST, 8 INFORM); send it with `g.udp(0.0.0.0, 68,
+/// 255.255.255.255, 67, ..)`.
+pub fn dhcp_client_message(mac: [u8; 6], xid: u32, msg_type: u8) -> Vec<u8> {
+    let mut m = vec![1u8, 1, 6, 0]; // op BOOTREQUEST, htype Ethernet, hlen 6, hops 0
+    m.extend_from_slice(&xid.to_be_bytes());
+    m.extend_from_slice(&[0, 0, 0x80, 0]); // secs 0, flags: broadcast
+    m.extend_from_slice(&[0u8; 16]); // ciaddr, yiaddr, siaddr, giaddr
+    m.extend_from_slice(&mac);
+    m.extend_from_slice(&[0u8; 10]); // chaddr padding
+    m.extend_from_slice(&[0u8; 64 + 128]); // sname, file
+    m.extend_from_slice(&[0x63, 0x82, 0x53, 0x63]); // magic cookie
+    m.extend_from_slice(&[53, 1, msg_type]);
+    m.extend_from_slice(&[55, 3, 1, 3, 6]); // parameter request list
+    m.push(255);
+    m
+}
+
+/// The Internet checksum of `b`.
+fn ip_checksum(b: &[u8]) -> u16 {
+    let mut sum: u32 = 0;
+    for c in b.chunks(2) {
+        sum += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+impl Gen {
+    /// One IP fragment of datagram `id` carrying `proto` (IPv4 header with MF/offset, or IPv6
+    /// with a hop-by-hop header when `hop_by_hop` and a fragment header): `offset` in bytes
+    /// (a multiple of 8), `more` the MF flag, `data` this piece of the payload.
+    #[allow(clippy::too_many_arguments)]
+    pub fn ip_fragment(
+        &mut self,
+        src: IpAddr,
+        dst: IpAddr,
+        proto: u8,
+        id: u32,
+        offset: u16,
+        more: bool,
+        hop_by_hop: bool,
+        data: &[u8],
+    ) -> &mut Self {
+        let mut f = Vec::new();
+        f.extend_from_slice(&DST_MAC);
+        f.extend_from_slice(&SRC_MAC);
+        let frag_field = (offset / 8) | if more { 0x2000 } else { 0 };
+        match (src, dst) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => {
+                f.extend_from_slice(&[0x08, 0x00]);
+                let mut h = vec![0x45, 0];
+                h.extend_from_slice(&((20 + data.len()) as u16).to_be_bytes());
+                h.extend_from_slice(&(id as u16).to_be_bytes());
+                h.extend_from_slice(&frag_field.to_be_bytes());
+                h.extend_from_slice(&[64, proto, 0, 0]);
+                h.extend_from_slice(&s.octets());
+                h.extend_from_slice(&d.octets());
+                let c = ip_checksum(&h);
+                h[10..12].copy_from_slice(&c.to_be_bytes());
+                f.extend_from_slice(&h);
+            }
+            (IpAddr::V6(s), IpAddr::V6(d)) => {
+                f.extend_from_slice(&[0x86, 0xdd]);
+                let ext = if hop_by_hop { 16 } else { 8 };
+                f.extend_from_slice(&[0x60, 0, 0, 0]);
+                f.extend_from_slice(&((ext + data.len()) as u16).to_be_bytes());
+                f.push(if hop_by_hop { 0 } else { 44 });
+                f.push(64);
+                f.extend_from_slice(&s.octets());
+                f.extend_from_slice(&d.octets());
+                if hop_by_hop {
+                    // Next header: fragment; length 0; Router Alert (MLD) option and two Pad1.
+                    f.extend_from_slice(&[44, 0, 5, 2, 0, 0, 0, 0]);
+                }
+                // Fragment header: next header, reserved, offset<<3 | M, identification.
+                f.extend_from_slice(&[proto, 0]);
+                f.extend_from_slice(&(((offset / 8) << 3) | u16::from(more)).to_be_bytes());
+                f.extend_from_slice(&id.to_be_bytes());
+            }
+            _ => panic!("mixed address families {src} {dst}"),
+        }
+        f.extend_from_slice(data);
+        self.raw(f)
+    }
+}
