@@ -18,8 +18,8 @@
 //!   window. Once a parser reports logins for that source and server port, its verdicts are
 //!   the evidence and the shape is no longer counted there.
 //!
-//! Invariants: state is one entry per (source, server, port), made only by a login-shaped
-//! session or a login transaction, bounded by `max_tracked` (refusals counted) and by a cap on
+//! Invariants: state is one entry per (source, server, port), made by an established session
+//! on one of `ports` or a login transaction (never by other transactions), bounded by `max_tracked` (refusals counted) and by a cap on
 //! the events each entry keeps; entries idle for two windows are dropped on `tick`. An alert is
 //! raised once per episode window: after one, events up to the end of its window are not
 //! counted again (a sustained attack gives one alert per window, which suppression merges).
@@ -280,8 +280,8 @@ impl BruteForce {
         BruteForce {
             scope: cfg.scope(),
             max_duration_ns: t.max_session_duration.as_nanos(),
-            session_cap: (t.min_sessions as usize * 4).clamp(32, 40_000),
-            login_cap: (t.min_failures as usize * 8).clamp(64, 80_000),
+            session_cap: (t.min_sessions as usize * 8).clamp(128, 80_000),
+            login_cap: (t.min_failures as usize * 8).clamp(256, 80_000),
             ports,
             t,
             state: Bounded::new(cfg.max_tracked),
@@ -501,12 +501,10 @@ impl Detector for BruteForce {
         }
         let shaped = self.login_shaped(f);
         let key = (f.src, f.dst, f.dport);
-        let e = if shaped {
-            self.state.get_or_insert_with(key, Entry::default)
-        } else {
-            self.state.get_mut(&key)
-        };
-        let Some(e) = e else { return };
+        // Every established session makes an entry, not only login-shaped ones: final
+        // reports do not come in end-time order (a capture's end flushes the flow table in
+        // its own order), and the long sessions of a window belong in its message.
+        let Some(e) = self.state.get_or_insert_with(key, Entry::default) else { return };
         e.touched_ns = e.touched_ns.max(f.ts_ns);
         if e.parser_logins {
             return;
