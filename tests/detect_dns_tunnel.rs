@@ -148,8 +148,8 @@ fn dga_lookups_answered_nxdomain() {
     assert_eq!(f["nxdomain_answers"], 50);
     assert_eq!(f["nxdomain_domains"], 50);
     let random_domains = f["random_domains"].as_u64().unwrap();
-    // The randomness test is a heuristic: about three in four random 12-17 letter names fail
-    // it (some random strings read like words); 20 are needed.
+    // The randomness test is a heuristic: about three in four random 12-17 letter names are
+    // judged random-looking (some random strings read like words); 20 are needed.
     assert!((30..=50).contains(&random_domains), "{f}");
     let m = a["message"].as_str().unwrap();
     assert!(
