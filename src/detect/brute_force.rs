@@ -7,9 +7,9 @@
 //!   login path (`obs::classify_auth`), and whatever a protocol parser marks with `Txn::auth`
 //!   (FTP 530, PostgreSQL 28P01, MySQL 1045, SMB logon failure, Kerberos pre-auth failure: a
 //!   new parser only sets that field). They must concentrate on one path (a password guesser
-//!   hammers one form; a web page whose session expired gets 401s on all its resources) and
-//!   make most of the source's transactions to that server (`min_failure_share`: NTLM and
-//!   Negotiate answer the first request of every connection with 401, then succeed).
+//!   hammers one form; a web page whose session expired gets 401s on all its resources) and,
+//!   for HTTP, make most of the source's transactions to that server (`min_failure_share`:
+//!   NTLM and Negotiate answer the first request of every connection with 401, then succeed).
 //! - **Session shape** where no parser sees the login (`wirebeat-brute_force-sessions`): SSH,
 //!   RDP, Telnet, VNC and the database, mail, directory and file-sharing ports (`ports`). From
 //!   final flow reports: a completed handshake, data both ways (a health check that connects
@@ -382,6 +382,9 @@ impl BruteForce {
         let guess: Vec<bool> =
             e.logins.iter().map(|l| matches!(l.kind, Kind::Failure | Kind::Attempt)).collect();
         let logins = &e.logins;
+        // The share matters for HTTP only (NTLM/Negotiate 401s among successes); a parser's
+        // verdict is unambiguous, and its other commands (FTP USER, QUIT) are not logins.
+        let http = e.protocol == "http";
         let mut top_path = 0u8;
         let accept = |r: std::ops::Range<usize>| {
             let mut per_path = [0u32; MAX_PATHS + 1];
@@ -400,7 +403,7 @@ impl BruteForce {
                 .max_by_key(|(i, n)| (**n, usize::MAX - i))
                 .unwrap_or((0, &0));
             top_path = p as u8;
-            *top >= min_failures && f64::from(g) >= share * f64::from(all)
+            *top >= min_failures && (!http || f64::from(g) >= share * f64::from(all))
         };
         let Some(r) = first_window(&ts, &guess, min_failures as usize, window, accept) else {
             return;

@@ -150,17 +150,22 @@ fn parser_verdicts_count_and_replace_the_session_shape() {
     let mut txns = Vec::new();
     let mut flows = Vec::new();
     for i in 0..22 {
-        let mut t = http(5, T0 + i * S, "", "", 0);
-        t.protocol = "ftp";
-        t.dport = 21;
-        t.detail = Detail::None;
-        t.auth = if i == 21 { Auth::Success } else { Auth::Failure };
-        txns.push(t);
+        // Each FTP session: USER (not a login by itself), PASS (the verdict), QUIT.
+        for (k, auth) in [Auth::None, Auth::Failure, Auth::None].into_iter().enumerate() {
+            let mut t = http(5, T0 + i * S + k as i64, "", "", 0);
+            t.protocol = "ftp";
+            t.dport = 21;
+            t.detail = Detail::None;
+            t.auth = if i == 21 && k == 1 { Auth::Success } else { auth };
+            txns.push(t);
+        }
         flows.push(session(5, 9, 21, T0 + i * S, 0.5, 900));
     }
     let mut alerts = Vec::new();
-    for (t, f) in txns.iter().zip(&flows) {
-        d.transaction(t, &mut alerts);
+    for (t, f) in txns.chunks(3).zip(&flows) {
+        for t in t {
+            d.transaction(t, &mut alerts);
+        }
         d.flow(f, &mut alerts);
     }
     d.tick(T0 + 30 * S, &mut alerts);
