@@ -279,6 +279,12 @@ impl Alert {
         if let Some(c) = &self.community_id {
             network.insert("community_id".into(), json!(c));
         }
+        // Every event carries `network.direction` (Elastic's rules filter on it).
+        let direction = match (self.source, self.destination) {
+            (Some(s), Some(d)) => ctx.direction(&s.ip, &d.ip),
+            _ => "unknown",
+        };
+        network.insert("direction".into(), json!(direction));
         if !network.is_empty() {
             m.insert("network".into(), Value::Object(network));
         }

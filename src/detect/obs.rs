@@ -210,7 +210,14 @@ impl FlowObs {
     }
 }
 
-/// What a transaction says about authentication.
+/// What a transaction says about authentication (`detect::brute_force` counts it).
+///
+/// Where it comes from: a parser that sees logins sets [`Txn::auth`] on the login transaction
+/// (`Some(Outcome::Failure)` for FTP 530, PostgreSQL 28P01, MySQL 1045, SMB
+/// `STATUS_LOGON_FAILURE`, Kerberos `KDC_ERR_PREAUTH_FAILED`; `Some(Outcome::Success)`; or
+/// `Some(Outcome::Unknown)` when the answer was not seen) and nothing else: [`classify_auth`]
+/// maps it here. HTTP has no login message, so its transactions are judged from the status
+/// and the path (see [`classify_auth`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Auth {
     /// Nothing about authentication.
@@ -219,6 +226,13 @@ pub enum Auth {
     Attempt,
     Failure,
     Success,
+}
+
+impl Auth {
+    /// A login was tried (whatever its outcome).
+    pub fn is_login(self) -> bool {
+        self != Auth::None
+    }
 }
 
 /// What detectors read of a transaction's protocol fields.
@@ -326,18 +340,51 @@ fn detail(fields: &ProtoFields) -> Detail {
     }
 }
 
-/// Paths of login forms and APIs, matched as lower-case substrings of the URL path.
-const LOGIN_PATHS: &[&str] =
-    &["login", "logon", "signin", "sign-in", "auth", "wp-login", "session", "token", "xmlrpc"];
+/// Words that name a login form or API when a path segment (its part before the first `.`)
+/// contains them: `/wp-login.php`, `/user/login`, `/signin`, `/adminlogon.aspx`.
+const LOGIN_WORDS: &[&str] = &["login", "logon", "signin", "sign-in", "sign_in"];
+/// Path segments (before the first `.`) that are login endpoints as a whole word only: `auth`
+/// must not match `/author/…`, `token` must not match `/tokens-of-appreciation`.
+const LOGIN_SEGMENTS: &[&str] = &[
+    "auth",
+    "authenticate",
+    "authentication",
+    "session",
+    "sessions",
+    "token",
+    "xmlrpc",
+    "j_security_check",
+];
 
-/// Whether a transaction is an authentication attempt, and how it ended, where the protocol
-/// says so. HTTP: 401 is a failed authentication; 403 on a login path too; a POST to a login
-/// path is an attempt (its success is a redirect or 200 we cannot judge).
+/// Whether an HTTP path is a login form or API (see [`LOGIN_WORDS`], [`LOGIN_SEGMENTS`]).
+pub fn is_login_path(path: &str) -> bool {
+    let path = path.split(['?', '#', ';']).next().unwrap_or("");
+    path.split('/').any(|seg| {
+        let base = seg.split('.').next().unwrap_or("").to_ascii_lowercase();
+        !base.is_empty()
+            && (LOGIN_WORDS.iter().any(|w| base.contains(w))
+                || LOGIN_SEGMENTS.iter().any(|w| base == *w))
+    })
+}
+
+/// Whether a transaction is an authentication attempt, and how it ended.
+///
+/// - A parser's own verdict ([`Txn::auth`]) wins: a new protocol parser only sets that field.
+/// - HTTP: 401 is a refused authentication anywhere; 403 on a login path too (403 elsewhere is
+///   authorization, not a password); a POST to a login path is an attempt whose outcome we
+///   cannot judge (WordPress answers a wrong password with 200, a right one with 302; APIs
+///   the other way round), so it counts as an attempt.
 pub fn classify_auth(t: &Txn, d: &Detail) -> Auth {
+    if let Some(o) = t.auth {
+        return match o {
+            Outcome::Failure => Auth::Failure,
+            Outcome::Success => Auth::Success,
+            Outcome::Unknown => Auth::Attempt,
+        };
+    }
     match d {
         Detail::Http { method, path, status } => {
-            let path = path.to_ascii_lowercase();
-            let login = LOGIN_PATHS.iter().any(|p| path.contains(p));
+            let login = is_login_path(path);
             match status {
                 Some(401) => Auth::Failure,
                 Some(403) if login => Auth::Failure,
@@ -345,10 +392,7 @@ pub fn classify_auth(t: &Txn, d: &Detail) -> Auth {
                 _ => Auth::None,
             }
         }
-        _ => {
-            let _ = t;
-            Auth::None
-        }
+        _ => Auth::None,
     }
 }
 

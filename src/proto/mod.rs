@@ -238,6 +238,11 @@ pub struct Txn {
     pub client_bytes: u64,
     pub server_bytes: u64,
     pub outcome: Outcome,
+    /// Set by a parser whose transaction is a login (FTP `PASS`, a PostgreSQL/MySQL startup,
+    /// SMB session setup, Kerberos AS/TGS): `Failure` when refused (FTP 530, PostgreSQL 28P01,
+    /// MySQL 1045, `STATUS_LOGON_FAILURE`, `KDC_ERR_PREAUTH_FAILED`), `Success`, or `Unknown`
+    /// when the outcome was not seen. `detect::brute_force` counts these; `None`: not a login.
+    pub auth: Option<Outcome>,
     /// Packetbeat's `status` ("OK", "Error", …).
     pub status: &'static str,
     /// Notes such as "response without request" or "bytes missing"; become `event.reason`.
@@ -263,6 +268,7 @@ impl Txn {
             client_bytes: 0,
             server_bytes: 0,
             outcome: Outcome::Unknown,
+            auth: None,
             status: "OK",
             notes: Vec::new(),
             related_hosts: Vec::new(),
