@@ -1,6 +1,8 @@
 //! `wirebeat.flows.statistics`: the per-flow statistics of final flow reports, checked number by
 //! number on a generated capture whose packets, lengths and gaps are known.
 
+#![allow(clippy::unwrap_used, clippy::print_stderr, clippy::print_stdout)]
+
 mod common;
 use common::traffic::*;
 use serde_json::{json, Value};

@@ -47,6 +47,9 @@ enum Command {
         /// Also write every captured frame to this capture file (pcapng).
         #[arg(long = "dump", value_name = "FILE")]
         dump: Option<PathBuf>,
+        /// Write only alerts (wirebeat.detect.alerts_only).
+        #[arg(long)]
+        alerts_only: bool,
     },
     /// Run the pipeline over capture files (pcap, pcapng) or directories of them.
     Read {
@@ -55,6 +58,10 @@ enum Command {
         /// Never show a progress bar, even on a terminal.
         #[arg(long)]
         no_progress: bool,
+        /// Write only alerts: flows and transactions are tracked, not written
+        /// (wirebeat.detect.alerts_only).
+        #[arg(long)]
+        alerts_only: bool,
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
@@ -166,7 +173,10 @@ pub fn main() -> i32 {
             let parts = crate::setup::Parts { index_management, pipelines, dashboards, rules };
             setup(&common, parts, dry_run, no_ilm)
         }
-        Command::Read { common, no_progress, files } => {
+        Command::Read { mut common, no_progress, files, alerts_only } => {
+            if alerts_only {
+                common.overrides.push("wirebeat.detect.alerts_only=true".into());
+            }
             let cfg = match load(&common) {
                 Ok(c) => c,
                 Err(code) => return code,
@@ -174,7 +184,10 @@ pub fn main() -> i32 {
             init_logging(&cfg);
             read(&cfg, &files, !no_progress && std::io::stderr().is_terminal())
         }
-        Command::Run { common, interfaces, filter, dump } => {
+        Command::Run { mut common, interfaces, filter, dump, alerts_only } => {
+            if alerts_only {
+                common.overrides.push("wirebeat.detect.alerts_only=true".into());
+            }
             let mut cfg = match load(&common) {
                 Ok(c) => c,
                 Err(code) => return code,
@@ -512,6 +525,25 @@ fn run_failed(cfg: &Config, result: &RunResult, read: bool) -> Option<i32> {
 #[allow(clippy::print_stderr)]
 fn summary(c: &Counters, result: &RunResult) {
     eprintln!("{}", summary_line(c, result));
+    for (rule, n) in &result.alerts_by_rule {
+        eprintln!("wirebeat alerts: {rule}={n}");
+    }
+    let filtered = c.get(&c.events_filtered_alerts_only);
+    if filtered > 0 {
+        eprintln!("wirebeat alerts only: {filtered} flow and transaction events not written");
+    }
+    if c.get(&c.evidence_files) > 0 {
+        eprintln!(
+            "wirebeat evidence: files={} deleted={} frames written={} not kept={} refused={} \
+             errors={}",
+            c.get(&c.evidence_files),
+            c.get(&c.evidence_files_deleted),
+            c.get(&c.evidence_frames_written),
+            c.get(&c.evidence_frames_not_kept),
+            c.get(&c.evidence_frames_refused),
+            c.get(&c.evidence_errors),
+        );
+    }
 }
 
 fn summary_line(c: &Counters, result: &RunResult) -> String {

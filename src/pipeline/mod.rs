@@ -38,6 +38,7 @@ mod output;
 pub mod read;
 
 use crate::decode::{shard_hash, Decoder, FrameRef, TunnelPorts};
+use crate::detect::evidence::{Evidence, Ring};
 use crate::detect::{DetectEngine, Observer};
 use crate::ecs::{EncodedEvent, EventContext, FlowEncoder};
 use crate::flow::app::AppLayer;
@@ -132,7 +133,13 @@ pub struct PipelineSettings {
     pub registry: Option<Arc<Registry>>,
     /// `wirebeat.detect`.
     pub detect: crate::detect::config::Detect,
+    /// Detectors to run instead of those `detect` enables (tests and embedders); `None`: the
+    /// configured ones.
+    pub detectors: Option<DetectorFactory>,
 }
+
+/// Makes the detectors of a pipeline (see [`PipelineSettings::detectors`]).
+pub type DetectorFactory = Arc<dyn Fn() -> Vec<Box<dyn crate::detect::Detector>> + Send + Sync>;
 
 impl PipelineSettings {
     /// From the validated settings: nothing is resolved again here.
@@ -147,6 +154,7 @@ impl PipelineSettings {
             channel_batches: s.wirebeat.channel_batches.max(2),
             ordered,
             detect: s.wirebeat.detect.clone(),
+            detectors: None,
         }
     }
 }
@@ -158,6 +166,18 @@ pub struct RunResult {
     pub output_error: Option<String>,
     /// The drain limit passed with events undelivered.
     pub drain_cut: Option<DrainCut>,
+    /// Alerts sent, by `rule.name` (sorted by name), for the summary.
+    pub alerts_by_rule: Vec<(String, u64)>,
+}
+
+/// Alerts sent so far by `rule.name`, updated by the queue thread as they leave (for the stats
+/// endpoint: [`alert_counts`]).
+pub type AlertCounts = Arc<std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>>;
+
+/// The current per-rule alert counts, sorted by rule name.
+pub fn alert_counts(a: &AlertCounts) -> Vec<(String, u64)> {
+    let m = a.lock().unwrap_or_else(|p| p.into_inner());
+    m.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
 }
 
 /// What the drain limit left undelivered.
@@ -207,6 +227,8 @@ pub struct Pipeline {
     counters: Arc<Counters>,
     /// Set by the output thread when the output failed for good: stop capturing.
     pub output_failed: Arc<AtomicBool>,
+    /// Alerts sent so far by rule.
+    pub alerts: AlertCounts,
 }
 
 impl Pipeline {
@@ -225,11 +247,22 @@ impl Pipeline {
         let (recycle_tx, recycle_rx) = bounded::<FrameBatch>(n * settings.channel_batches + n);
         let mut senders = Vec::with_capacity(n);
         let mut workers = Vec::with_capacity(n);
+        let engine = match &settings.detectors {
+            Some(make) => {
+                Some(DetectEngine::new(make(), settings.detect.suppress_window.as_nanos()))
+            }
+            None => DetectEngine::from_config(&settings.detect),
+        };
+        let evidence = engine
+            .as_ref()
+            .and_then(|_| Evidence::new(&settings.detect.evidence, n, counters.clone()));
+        let alerts = AlertCounts::default();
         for id in 0..n {
             let (tx, rx) = bounded::<FrameBatch>(settings.channel_batches);
             senders.push(tx);
             let mut worker = Worker::new(id, n, &settings, ctx.clone(), counters.clone());
             worker.drain_over = drain_over.clone();
+            worker.evidence = evidence.as_ref().map(|e| e.ring());
             let (out_tx, out_rx) = bounded::<WorkerOut>(WORKER_PARTS);
             out_rxs.push(out_rx);
             let recycle_tx = recycle_tx.clone();
@@ -244,11 +277,17 @@ impl Pipeline {
         let feeder = {
             let ordered = settings.ordered;
             let queue = queue.clone();
-            let engine = DetectEngine::from_config(&settings.detect);
-            let ctx = ctx.clone();
+            let by_rule = alerts.clone();
+            let detect = engine.map(|engine| Detection {
+                engine,
+                ctx: ctx.clone(),
+                evidence,
+                now_ns: i64::MIN,
+                by_rule,
+            });
             std::thread::Builder::new()
                 .name("wirebeat-queue".into())
-                .spawn(move || feed_loop(out_rxs, ordered, queue, engine, &ctx))
+                .spawn(move || feed_loop(out_rxs, ordered, queue, detect))
                 .unwrap_or_else(|e| panic!("cannot start queue thread: {e}"))
         };
         output.watch_shutdown(&drain_over);
@@ -299,6 +338,7 @@ impl Pipeline {
             queue,
             counters,
             output_failed: failed,
+            alerts,
         }
     }
 
@@ -393,6 +433,7 @@ impl Pipeline {
             tracing::error!("the queue thread panicked");
         }
         let mut result = self.output_result();
+        result.alerts_by_rule = alert_counts(&self.alerts);
         self.done.request();
         if let Some(w) = self.watchdog.take() {
             let _ = w.join();
@@ -463,6 +504,8 @@ pub struct RunInfo {
     pub spool: Option<String>,
     /// The drain limit (`wirebeat.shutdown_timeout`; `None`: no limit).
     pub limit: Option<Duration>,
+    /// Alerts sent so far by rule ([`alert_counts`]).
+    pub alerts: AlertCounts,
 }
 
 static CURRENT: std::sync::Mutex<Option<RunInfo>> = std::sync::Mutex::new(None);
@@ -487,14 +530,16 @@ pub fn open(
     let settings = PipelineSettings::from_settings(cfg, ordered);
     let limit = cfg.wirebeat.shutdown_timeout.0;
     let drain = Drain { stop: stop.clone(), limit: (!limit.is_zero()).then_some(limit) };
-    *CURRENT.lock().unwrap_or_else(|p| p.into_inner()) = Some(RunInfo {
-        counters: counters.clone(),
-        output: output.name(),
-        spool: spool.map(str::to_owned),
-        limit: drain.limit,
-    });
+    let (name, limit) = (output.name(), drain.limit);
     let pipeline =
         Pipeline::start(settings, context(cfg), output, Arc::new(queue), counters.clone(), drain);
+    *CURRENT.lock().unwrap_or_else(|p| p.into_inner()) = Some(RunInfo {
+        counters: counters.clone(),
+        output: name,
+        spool: spool.map(str::to_owned),
+        limit,
+        alerts: pipeline.alerts.clone(),
+    });
     Ok((pipeline, counters))
 }
 
@@ -597,6 +642,10 @@ struct Worker {
     counters: Arc<Counters>,
     /// Once requested, batches are passed through unprocessed: the drain is over.
     drain_over: Shutdown,
+    /// `wirebeat.detect.alerts_only`: flows and transactions are tracked, not written.
+    alerts_only: bool,
+    /// `wirebeat.detect.evidence`: this worker's recent frames.
+    evidence: Option<Ring>,
 }
 
 impl Worker {
@@ -616,10 +665,14 @@ impl Worker {
             },
             flows_enabled: s.flows_enabled,
             encoder: FlowEncoder::new(ctx.clone(), id),
-            detect: Observer::new(DetectEngine::from_config(&s.detect).is_some()),
+            detect: Observer::new(
+                s.detectors.is_some() || DetectEngine::from_config(&s.detect).is_some(),
+            ),
             ctx,
             counters,
             drain_over: Shutdown::new(),
+            alerts_only: s.detect.enabled && s.detect.alerts_only,
+            evidence: None,
         }
     }
 
@@ -636,38 +689,59 @@ impl Worker {
             // (still answering each epoch, so the queue thread is not left waiting), except the
             // last: its final flow reports are counted lost or kept in the spool, not forgotten.
             if batch.last || !self.drain_over.is_requested() {
+                if let Some(ring) = self.evidence.as_mut() {
+                    ring.begin_batch();
+                }
                 self.process(&batch, &mut outbox);
+                if let Some(ring) = self.evidence.as_mut() {
+                    ring.end_batch();
+                }
             }
             batch.data.clear();
             batch.frames.clear();
             let _ = recycle.try_send(batch);
             outbox.send(true, &mut self.detect);
             if outbox.closed {
-                return;
+                break;
             }
+        }
+        // Requests for alerts still to come are served from the parked ring.
+        if let Some(ring) = self.evidence.take() {
+            ring.park();
         }
     }
 
     fn process(&mut self, batch: &FrameBatch, events: &mut Outbox<'_>) {
-        let Worker { decoder, flows, encoder, flows_enabled, detect, ctx, .. } = self;
-        let enabled = *flows_enabled;
-        // Flow reports and transactions go to the detectors, then out as events.
+        let Worker { decoder, flows, encoder, flows_enabled, detect, ctx, evidence, .. } = self;
+        let (enabled, alerts_only) = (*flows_enabled, self.alerts_only);
+        let mut filtered = 0u64;
+        // Flow reports and transactions go to the detectors, then out as events (with
+        // `alerts_only`, not even encoded: counted instead).
         let mut emit = |e: Emit<'_>, detect: &mut Observer| match e {
             Emit::Flow(r) => {
                 detect.flow(&r);
-                if enabled {
+                if enabled && alerts_only {
+                    filtered += 1;
+                } else if enabled {
                     events.push(encoder.encode(&r), detect);
                 }
             }
             Emit::Txn(f, t) => {
                 detect.transaction(f, &t);
-                events.push(crate::ecs::txn::encode(ctx, f, &t), detect);
+                if alerts_only {
+                    filtered += 1;
+                } else {
+                    events.push(crate::ecs::txn::encode(ctx, f, &t), detect);
+                }
             }
         };
+        // The addresses the current frame decoded to, for the evidence ring.
+        let mut addrs = None;
         // Every decoded packet: the detectors, then the flow table.
         macro_rules! packet {
             () => {
                 &mut |p: &crate::decode::Packet<'_>| {
+                    addrs = Some((p.src, p.dst));
                     detect.packet(p);
                     flows.update(p, &mut |e| emit(e, detect));
                 }
@@ -680,6 +754,9 @@ impl Worker {
             let frame =
                 FrameRef { ts_ns: m.ts_ns, wire_len: m.wire_len, linktype: m.linktype, data };
             decoder.decode(&frame, packet!());
+            if let Some(ring) = evidence.as_mut() {
+                ring.frame(m.ts_ns, m.wire_len, m.linktype, data, addrs.take());
+            }
         }
         decoder.tick(batch.now_ns, packet!());
         flows.tick(batch.now_ns, &mut |e| emit(e, detect));
@@ -687,6 +764,7 @@ impl Worker {
             decoder.flush(packet!());
             flows.flush(batch.now_ns, &mut |e| emit(e, detect));
         }
+        Counters::add(&self.counters.events_filtered_alerts_only, filtered);
         self.counters.publish(&self.decoder.stats);
         self.decoder.stats = Default::default();
         self.counters.publish(&self.flows.stats);
@@ -699,12 +777,17 @@ impl Worker {
 }
 
 /// The detection engine beside the queue thread: observations in, alert events out.
-struct Detection<'a> {
+struct Detection {
     engine: DetectEngine,
-    ctx: &'a EventContext,
+    ctx: Arc<EventContext>,
+    /// `wirebeat.detect.evidence`: alerts get their pcap file, the workers its frames.
+    evidence: Option<Arc<Evidence>>,
+    /// The engine's packet clock.
+    now_ns: i64,
+    by_rule: AlertCounts,
 }
 
-impl Detection<'_> {
+impl Detection {
     fn observe(&mut self, part: &mut WorkerOut) {
         for o in part.obs.drain(..) {
             self.engine.observe(o);
@@ -714,11 +797,23 @@ impl Detection<'_> {
     /// Ticks the engine to `now_ns` and encodes its alerts into `out`.
     fn tick(&mut self, now_ns: i64, out: &mut Vec<EncodedEvent>) {
         self.engine.tick(now_ns);
+        self.now_ns = self.now_ns.max(now_ns);
         self.alerts(out);
     }
 
     fn alerts(&mut self, out: &mut Vec<EncodedEvent>) {
-        out.extend(self.engine.take_alerts().iter().map(|a| a.encode(self.ctx)));
+        let mut alerts = self.engine.take_alerts();
+        if alerts.is_empty() {
+            return;
+        }
+        let mut by_rule = self.by_rule.lock().unwrap_or_else(|p| p.into_inner());
+        for a in &mut alerts {
+            if let Some(e) = &self.evidence {
+                e.attach(a, self.now_ns);
+            }
+            *by_rule.entry(a.rule.name).or_default() += 1;
+            out.push(a.encode(&self.ctx));
+        }
     }
 }
 
@@ -730,10 +825,8 @@ fn feed_loop(
     rxs: Vec<Receiver<WorkerOut>>,
     ordered: bool,
     queue: Arc<Queue>,
-    engine: Option<DetectEngine>,
-    ctx: &EventContext,
+    mut detect: Option<Detection>,
 ) {
-    let mut detect = engine.map(|engine| Detection { engine, ctx });
     let mut buf: Vec<EncodedEvent> = Vec::with_capacity(OUTPUT_BATCH);
     if ordered {
         // Every worker answers every epoch in ordered mode (batches are sent blocking), so
@@ -800,6 +893,10 @@ fn feed_loop(
     if let Some(d) = detect.as_mut() {
         d.engine.finish();
         d.alerts(&mut buf);
+        // The evidence files are complete before the last events leave.
+        if let Some(e) = &d.evidence {
+            e.close();
+        }
     }
     queue.push(buf);
     queue.close();
