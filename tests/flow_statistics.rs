@@ -119,3 +119,43 @@ fn statistics_are_off_by_default_and_the_activity_timeout_is_configurable() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("wirebeat.flows.activity_timeout"), "{err}");
 }
+
+/// Every statistics field emitted is a documented custom field, with the type the template
+/// maps (`long` for whole numbers, `double` for means and deviations), and every declared one
+/// is emitted for a TCP flow.
+#[test]
+fn every_statistics_field_is_declared_with_its_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = capture(dir.path());
+    let (_, events) = common::read(&[&pcap], &["wirebeat.flows.statistics=true"]);
+    let declared: std::collections::BTreeMap<&str, &str> = wirebeat::ecs::fields::custom_fields()
+        .into_iter()
+        .filter(|(n, _, _)| n.starts_with("network_traffic.flow.stats."))
+        .map(|(n, t, _)| (n, t))
+        .collect();
+    fn leaves(prefix: &str, v: &Value, out: &mut Vec<(String, Value)>) {
+        match v {
+            Value::Object(m) => {
+                m.iter().for_each(|(k, v)| leaves(&format!("{prefix}.{k}"), v, out))
+            }
+            _ => out.push((prefix.to_owned(), v.clone())),
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for e in final_flows(&events) {
+        let mut out = Vec::new();
+        leaves("network_traffic.flow.stats", &e["network_traffic"]["flow"]["stats"], &mut out);
+        for (name, v) in out {
+            let ty = declared.get(name.as_str()).unwrap_or_else(|| panic!("{name} not declared"));
+            let ok = match *ty {
+                "long" => v.is_u64(),
+                "double" => v.is_f64(),
+                _ => false,
+            };
+            assert!(ok, "{name}: {v} is not a {ty}");
+            seen.insert(name);
+        }
+    }
+    let missing: Vec<_> = declared.keys().filter(|n| !seen.contains(**n)).collect();
+    assert!(missing.is_empty(), "declared, never emitted: {missing:?}");
+}
