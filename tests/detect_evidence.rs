@@ -84,10 +84,15 @@ struct Run {
 
 /// The pipeline over `pcap` with the test detector (alert on the 20th port).
 fn run(pcap: &Path, overrides: &[String]) -> Run {
+    run_in(pcap, overrides, true)
+}
+
+/// `ordered: false` is live capture's mode (events as they come, the engine ticked per part).
+fn run_in(pcap: &Path, overrides: &[String], ordered: bool) -> Run {
     let cfg = wirebeat::config::load(None, overrides).unwrap();
     let counters = Arc::new(Counters::default());
     let queue = Arc::new(wirebeat::queue::Queue::open(&cfg.queue, counters.clone()).unwrap());
-    let mut settings = PipelineSettings::from_settings(&cfg, true);
+    let mut settings = PipelineSettings::from_settings(&cfg, ordered);
     settings.detectors = Some(Arc::new(|| {
         vec![Box::new(Probes { ports: 20, seen: Default::default() }) as Box<dyn Detector>]
     }));
@@ -112,20 +117,27 @@ fn run(pcap: &Path, overrides: &[String]) -> Run {
 const SCANNER: &str = "10.0.0.5";
 const TARGET: &str = "10.0.0.9";
 
-/// Background UDP between other hosts (`before` datagrams first, as many epochs as that
-/// takes), a packet of the pair before the scan, 30 probes answered by RST, traffic of the
-/// scanner and of the target with others during the scan, and a late probe after the follow
-/// window. Returns the capture and the frames the evidence must hold, in order.
-fn scan_capture(dir: &Path, before: usize) -> (PathBuf, Vec<Vec<u8>>) {
-    let (s, t) = (ip(SCANNER), ip(TARGET));
-    let mut g = Gen::new(1_700_000_000);
-    for i in 0..before {
+/// Background UDP between other hosts, 100 µs apart.
+fn background(g: &mut Gen, n: usize) {
+    for i in 0..n {
         let a = ip(&format!("10.9.{}.{}", (i / 200) % 200, i % 200 + 1));
         g.udp(a, 5000, ip("10.9.255.1"), 7000, b"background").advance(100_000);
     }
+}
+
+/// A packet of the pair before the scan, 30 probes answered by RST (`middle` background
+/// datagrams after the 20th: the alert's probe and the last ten are epochs apart), traffic of
+/// the scanner and of the target with others during the scan, and a late probe after the
+/// follow window. Returns the capture and the frames the evidence must hold, in order.
+fn scan_capture(dir: &Path, middle: usize) -> (PathBuf, Vec<Vec<u8>>) {
+    let (s, t) = (ip(SCANNER), ip(TARGET));
+    let mut g = Gen::new(1_700_000_000);
     g.udp(s, 999, t, 999, b"before the window").advance(S);
     let mut want = Vec::new();
     for port in 1..=30u16 {
+        if port == 21 {
+            background(&mut g, middle);
+        }
         let from = g.len();
         g.tcp(s, 40000, t, port, SYN, 1, 0, &[]).advance(MS);
         g.tcp(t, port, s, 40000, RST | ACK, 0, 2, &[]).advance(MS);
@@ -169,10 +181,11 @@ fn alerts(events: &[serde_json::Value]) -> Vec<&serde_json::Value> {
     events.iter().filter(|e| e["event"]["kind"] == "alert").collect()
 }
 
-fn check_evidence(before: usize) {
+fn check_evidence(before: usize, ordered: bool) {
     let dir = tempfile::tempdir().unwrap();
     let (pcap, want) = scan_capture(dir.path(), before);
-    let r = run(&pcap, &overrides(dir.path(), &[]));
+    let r = run_in(&pcap, &overrides(dir.path(), &[]), ordered);
+    assert_eq!(r.counters.get(&r.counters.dropped_channel_full), 0);
     let alerts = alerts(&r.events);
     assert_eq!(alerts.len(), 1, "{:#?}", alerts);
     let path = alerts[0]["wirebeat"]["alert"]["evidence"]["path"].as_str().unwrap();
@@ -208,14 +221,19 @@ fn check_evidence(before: usize) {
 
 #[test]
 fn an_alert_in_the_last_epoch_gets_the_packets_of_its_flows_from_the_parked_rings() {
-    check_evidence(0);
+    check_evidence(0, true);
 }
 
 #[test]
 fn an_alert_mid_run_gets_the_ring_then_the_packets_that_follow() {
-    // 20,000 background frames: the scan starts in the third epoch, its alert is posted
-    // while the workers run, and the last probes are appended as they are processed.
-    check_evidence(20_000);
+    // 60,000 background frames (6 s) after the 20th probe: the alert is posted while the
+    // workers run, seven epochs before the last ten probes, which are appended as processed.
+    check_evidence(60_000, true);
+}
+
+#[test]
+fn evidence_in_live_mode_where_the_engine_runs_as_parts_arrive() {
+    check_evidence(60_000, false);
 }
 
 #[test]
