@@ -271,7 +271,8 @@ impl Evidence {
             let Some(old) = st.files.pop_front() else { break };
             self.delete(&old);
         }
-        let stem = format!("wirebeat-{}-{}", alert.rule.id, alert.end_ns);
+        // Rule ids start with `wirebeat-`, which is what `scan` looks for.
+        let stem = format!("{}-{}", alert.rule.id, alert.end_ns);
         let linktype = match self.linktype.load(Ordering::Relaxed) {
             u32::MAX => LINKTYPE_ETHERNET,
             l => l,
