@@ -52,6 +52,9 @@ enum Command {
         /// Show zero counters in the summary too (also WIREBEAT_ALL_COUNTERS=1).
         #[arg(long)]
         all_counters: bool,
+        /// Write only alerts (wirebeat.detect.alerts_only).
+        #[arg(long)]
+        alerts_only: bool,
     },
     /// Run the pipeline over capture files (pcap, pcapng) or directories of them.
     Read {
@@ -63,6 +66,10 @@ enum Command {
         /// Show zero counters in the summary too (also WIREBEAT_ALL_COUNTERS=1).
         #[arg(long)]
         all_counters: bool,
+        /// Write only alerts: flows and transactions are tracked, not written
+        /// (wirebeat.detect.alerts_only).
+        #[arg(long)]
+        alerts_only: bool,
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
@@ -174,8 +181,11 @@ pub fn main() -> i32 {
             let parts = crate::setup::Parts { index_management, pipelines, dashboards, rules };
             setup(&common, parts, dry_run, no_ilm)
         }
-        Command::Read { common, no_progress, files, all_counters } => {
+        Command::Read { mut common, no_progress, files, all_counters, alerts_only } => {
             summary::show_all(all_counters);
+            if alerts_only {
+                common.overrides.push("wirebeat.detect.alerts_only=true".into());
+            }
             let cfg = match load(&common) {
                 Ok(c) => c,
                 Err(code) => return code,
@@ -184,8 +194,11 @@ pub fn main() -> i32 {
             crate::service::watch_config(config_path(&common), &common.overrides, &cfg);
             read(&cfg, &files, !no_progress && std::io::stderr().is_terminal())
         }
-        Command::Run { common, interfaces, filter, dump, all_counters } => {
+        Command::Run { mut common, interfaces, filter, dump, all_counters, alerts_only } => {
             summary::show_all(all_counters);
+            if alerts_only {
+                common.overrides.push("wirebeat.detect.alerts_only=true".into());
+            }
             let mut cfg = match load(&common) {
                 Ok(c) => c,
                 Err(code) => return code,

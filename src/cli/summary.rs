@@ -195,13 +195,26 @@ pub fn lines(s: &Snapshot, result: &RunResult, all: bool) -> Vec<String> {
         delivery.parts.push(format!("output error: {e}"));
     }
 
-    // Detection: a line per rule that fired (the alerts-by-rule family).
+    // Detection: what `alerts_only` kept back and the evidence files, then a line per rule
+    // that fired (the alerts-by-rule family).
+    let mut detection = Line::new("detection", all);
+    detection.some("not_written_alerts_only", g("events_filtered_alerts_only")).list(
+        "evidence",
+        &[
+            ("evidence_files", g("evidence_files")),
+            ("evidence_files_deleted", g("evidence_files_deleted")),
+            ("evidence_frames_written", g("evidence_frames_written")),
+            ("evidence_frames_not_kept", g("evidence_frames_not_kept")),
+            ("evidence_frames_refused", g("evidence_frames_refused")),
+            ("evidence_errors", g("evidence_errors")),
+        ],
+    );
     let mut alerts = Line::new("alerts", all);
     for (rule, n) in &s.alerts_by_rule {
         alerts.always(rule, *n);
     }
 
-    [capture, decode, flows, delivery, alerts].iter().filter_map(Line::text).collect()
+    [capture, decode, flows, delivery, detection, alerts].iter().filter_map(Line::text).collect()
 }
 
 #[cfg(test)]

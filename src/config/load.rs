@@ -1086,7 +1086,8 @@ output:
         assert_eq!(
             err.to_string(),
             "-E wirebeat.flows.timout=5s: unknown key \"wirebeat.flows.timout\" (expected one of: \
-             enabled, period, timeout, tcp_timeout, udp_timeout, icmp_timeout, max_flows)"
+             enabled, period, timeout, tcp_timeout, udp_timeout, icmp_timeout, max_flows, \
+             statistics, activity_timeout)"
         );
         // The file's own typo is still blamed on the file, even when an override touches the
         // same section.
@@ -1210,7 +1211,8 @@ wirebeat:
         assert_eq!(
             err.to_string(),
             "wirebeat.yml: line 7: unknown key \"wirebeat.flows.timout\" (expected one of: \
-             enabled, period, timeout, tcp_timeout, udp_timeout, icmp_timeout, max_flows)"
+             enabled, period, timeout, tcp_timeout, udp_timeout, icmp_timeout, max_flows, \
+             statistics, activity_timeout)"
         );
         assert_eq!(err.line(), Some(7));
         assert_eq!(err.key(), Some("wirebeat.flows.timout"));

@@ -148,6 +148,9 @@ pub struct Detect {
     /// Repeats of one rule for one source and target within this window are merged into one
     /// alert with a count; `0s` sends every alert.
     pub suppress_window: Duration,
+    /// Only alert events are written (`read --alerts-only`): flows and transactions are still
+    /// tracked for the detectors, not output (counted in `events_filtered_alerts_only`).
+    pub alerts_only: bool,
     pub scan: super::scan::Config,
     pub flood: super::flood::Config,
     pub brute_force: super::brute_force::Config,
@@ -161,6 +164,7 @@ impl Default for Detect {
         Detect {
             enabled: true,
             suppress_window: Duration::from_secs(600),
+            alerts_only: false,
             scan: Default::default(),
             flood: Default::default(),
             brute_force: Default::default(),
@@ -173,6 +177,9 @@ impl Default for Detect {
 
 impl Detect {
     pub fn validate(&self) -> Result<(), Invalid> {
+        if self.alerts_only && !self.enabled {
+            return Err(Invalid::new("alerts_only", "needs the detectors (enabled: true)"));
+        }
         if !self.suppress_window.0.is_zero() {
             Invalid::duration_in(
                 "suppress_window",

@@ -31,8 +31,52 @@ pub fn custom_fields() -> Vec<(&'static str, &'static str, &'static str)> {
     all.extend_from_slice(TXN_FIELDS);
     all.extend_from_slice(OUTPUT_FIELDS);
     all.extend_from_slice(ALERT_FIELDS);
+    all.extend_from_slice(FLOW_STATS_FIELDS);
+    all.extend_from_slice(FLOW_STATS_FLAG_FIELDS);
     all
 }
+
+/// The five fields of one summary under `network_traffic.flow.stats.<name>`.
+macro_rules! summaries {
+    ($([$name:literal, $what:literal, $unit:literal]),* $(,)?) => {
+        &[$(
+            (concat!("network_traffic.flow.stats.", $name, ".count"), "long",
+             concat!("Samples of ", $what, ".")),
+            (concat!("network_traffic.flow.stats.", $name, ".min"), "long",
+             concat!("Smallest ", $what, " (", $unit, ").")),
+            (concat!("network_traffic.flow.stats.", $name, ".max"), "long",
+             concat!("Largest ", $what, " (", $unit, ").")),
+            (concat!("network_traffic.flow.stats.", $name, ".mean"), "double",
+             concat!("Mean ", $what, " (", $unit, ").")),
+            (concat!("network_traffic.flow.stats.", $name, ".std"), "double",
+             concat!("Sample standard deviation of ", $what, " (", $unit, "); 0 under two.")),
+        )*]
+    };
+}
+
+/// `wirebeat.flows.statistics` (`crate::flow::stats`): on final flow reports only.
+pub const FLOW_STATS_FIELDS: &[(&str, &str, &str)] = summaries![
+    ["forward.packet_length", "packet length from the source (wire bytes)", "bytes"],
+    ["forward.iat", "inter-arrival time of the source's packets", "ns"],
+    ["backward.packet_length", "packet length from the destination (wire bytes)", "bytes"],
+    ["backward.iat", "inter-arrival time of the destination's packets", "ns"],
+    ["both.packet_length", "packet length in both directions (wire bytes)", "bytes"],
+    ["both.iat", "inter-arrival time of the flow's packets in both directions", "ns"],
+    ["active", "active period (packets less than flows.activity_timeout apart)", "ns"],
+    ["idle", "idle period (gap over flows.activity_timeout)", "ns"],
+];
+
+/// TCP flag counts of `wirebeat.flows.statistics`.
+pub const FLOW_STATS_FLAG_FIELDS: &[(&str, &str, &str)] = &[
+    ("network_traffic.flow.stats.tcp_flags.syn", "long", "TCP packets with SYN, both ways."),
+    ("network_traffic.flow.stats.tcp_flags.fin", "long", "TCP packets with FIN, both ways."),
+    ("network_traffic.flow.stats.tcp_flags.rst", "long", "TCP packets with RST, both ways."),
+    ("network_traffic.flow.stats.tcp_flags.psh", "long", "TCP packets with PSH, both ways."),
+    ("network_traffic.flow.stats.tcp_flags.urg", "long", "TCP packets with URG, both ways."),
+    ("network_traffic.flow.stats.tcp_flags.ack", "long", "TCP packets with ACK, both ways."),
+    ("network_traffic.flow.stats.tcp_flags.ece", "long", "TCP packets with ECE, both ways."),
+    ("network_traffic.flow.stats.tcp_flags.cwr", "long", "TCP packets with CWR, both ways."),
+];
 
 /// Fields outside ECS on alert events (`crate::detect`): (dotted name, type, description).
 pub const ALERT_FIELDS: &[(&str, &str, &str)] = &[

@@ -238,6 +238,9 @@ struct NtFlow {
     reassembled_packets: u64,
     #[serde(skip_serializing_if = "is_false")]
     initiator_guessed: bool,
+    /// `wirebeat.flows.statistics`, on final reports only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stats: Option<crate::flow::stats::StatsView>,
 }
 
 #[derive(Serialize)]
@@ -314,6 +317,7 @@ impl FlowEncoder {
                     truncated_packets: f.truncated_packets,
                     reassembled_packets: f.reassembled_packets,
                     initiator_guessed: f.key.proto == 6 && !f.initiator_known(),
+                    stats: f.stats.as_ref().filter(|_| is_final).map(|s| s.view()),
                 },
                 tunnel: f.tunnel.map(|t| TunnelFields {
                     kind: t.kind.as_str(),

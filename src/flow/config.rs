@@ -19,6 +19,12 @@ pub struct Flows {
     /// Most flows held at once across all workers; beyond it the oldest idle flow is evicted
     /// (reported final) and counted.
     pub max_flows: usize,
+    /// Per-flow statistics for machine learning (`network_traffic.flow.stats.*` on final
+    /// reports: packet lengths, inter-arrival times, TCP flag counts, active/idle periods).
+    pub statistics: bool,
+    /// With `statistics`: a gap between packets longer than this ends an active period
+    /// (CICFlowMeter's activity timeout).
+    pub activity_timeout: Duration,
 }
 
 impl Default for Flows {
@@ -31,6 +37,8 @@ impl Default for Flows {
             udp_timeout: None,
             icmp_timeout: None,
             max_flows: 1_000_000,
+            statistics: false,
+            activity_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -65,6 +73,8 @@ impl Flows {
                 Invalid::duration_in(name, t, TIMEOUT_RANGE, None)?;
             }
         }
+        Invalid::positive("activity_timeout", !self.activity_timeout.0.is_zero())?;
+        Invalid::duration_in("activity_timeout", self.activity_timeout, TIMEOUT_RANGE, None)?;
         Invalid::positive("max_flows", self.max_flows > 0)?;
         Invalid::in_range("max_flows", self.max_flows, 1..=MAX_FLOWS)
     }

@@ -11,6 +11,7 @@
 
 pub mod app;
 pub mod config;
+pub mod stats;
 pub use crate::community_id;
 
 use crate::decode::{LinkInfo, Packet, Tunnel, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN};
@@ -140,7 +141,11 @@ pub struct Flow {
     pub reassembled_packets: u64,
     /// Packets at the last report: a periodic report is skipped when nothing changed.
     pub reported_packets: u64,
-    pub closed_at: Option<i64>,
+    /// Both FINs or a RST seen: reported final at the next sweep. (A flag, not the time: the
+    /// 16 bytes of an `Option<i64>` pay for `stats` below.)
+    pub closed: bool,
+    /// `wirebeat.flows.statistics` (see `stats`); `None` when off, so the flow does not grow.
+    pub stats: Option<Box<stats::FlowStatsAcc>>,
     /// Application layer state (protocol parser, TCP streams); `None` when none applies.
     pub app: Option<Box<App>>,
     /// The Community ID, computed on the first event of the flow (see `ecs::community_id_of`).
@@ -192,7 +197,8 @@ impl Flow {
             truncated_packets: 0,
             reassembled_packets: 0,
             reported_packets: 0,
-            closed_at: None,
+            closed: false,
+            stats: None,
             app: app.and_then(|a| a.start(p.proto, p.ports.is_some(), dport, sport)),
             community_id: std::cell::OnceCell::new(),
         }
@@ -238,8 +244,8 @@ impl Flow {
             }
         };
         self.tcp_state = Some(next);
-        if matches!(next, TcpState::Closed | TcpState::Reset) && self.closed_at.is_none() {
-            self.closed_at = Some(self.last_ts);
+        if matches!(next, TcpState::Closed | TcpState::Reset) {
+            self.closed = true;
         }
     }
 }
@@ -254,6 +260,9 @@ pub struct FlowSettings {
     pub icmp_timeout_ns: i64,
     pub other_timeout_ns: i64,
     pub max_flows: usize,
+    /// `wirebeat.flows.statistics`: the activity timeout of the active/idle periods; `None`
+    /// when statistics are off.
+    pub stats_activity_ns: Option<i64>,
 }
 
 impl FlowSettings {
@@ -266,6 +275,7 @@ impl FlowSettings {
             icmp_timeout_ns: c.icmp_timeout.map(|d| d.as_nanos()).unwrap_or(t),
             other_timeout_ns: t,
             max_flows: (c.max_flows / workers.max(1)).max(16),
+            stats_activity_ns: c.statistics.then(|| c.activity_timeout.as_nanos()),
         }
     }
 
@@ -347,12 +357,17 @@ impl FlowTable {
         if self.flows.len() >= self.settings.max_flows && !self.flows.contains_key(&key) {
             self.evict(p.ts_ns, emit);
         }
-        let FlowTable { flows, app, stats, next_seq, txn_buf, .. } = self;
+        let FlowTable { flows, app, stats, next_seq, txn_buf, settings, .. } = self;
+        let activity_ns = settings.stats_activity_ns;
         // One hash lookup per packet: find the flow or start it.
         let f = flows.entry(key).or_insert_with(|| {
             stats.created += 1;
             *next_seq += 1;
-            Flow::start(p, key, reverse, *next_seq - 1, app.as_mut())
+            let mut f = Flow::start(p, key, reverse, *next_seq - 1, app.as_mut());
+            if activity_ns.is_some() {
+                f.stats = Some(Box::new(stats::FlowStatsAcc::new(p.ts_ns, p.tcp.is_some())));
+            }
+            f
         });
         let from_initiator = reverse == f.src_is_b;
         // Packets of a capture file may be slightly out of order: keep the span sane.
@@ -363,6 +378,9 @@ impl FlowTable {
         dir.packets += u64::from(p.frames);
         dir.bytes += p.wire_bytes;
         dir.tcp_flags |= flags;
+        if let (Some(s), Some(t)) = (f.stats.as_mut(), activity_ns) {
+            s.packet(p.ts_ns, p.wire_bytes, from_initiator, flags, t);
+        }
         if p.truncated {
             f.truncated_packets += u64::from(p.frames);
         }
@@ -421,8 +439,7 @@ impl FlowTable {
         for mut f in all {
             self.stats.ended += 1;
             self.stats.reports += 1;
-            let reason =
-                if f.closed_at.is_some() { EndReason::TcpClose } else { EndReason::EndOfCapture };
+            let reason = if f.closed { EndReason::TcpClose } else { EndReason::EndOfCapture };
             let ts = now_ns.max(f.last_ts);
             Self::close_app(&mut self.app, &mut f, ts, emit);
             emit(Emit::Flow(Report { flow: &f, final_reason: Some(reason), ts_ns: ts }));
@@ -462,7 +479,7 @@ impl FlowTable {
             .flows
             .iter()
             .filter_map(|(k, f)| {
-                if f.closed_at.is_some() {
+                if f.closed {
                     Some((*k, EndReason::TcpClose))
                 } else if now_ns.saturating_sub(f.last_ts) >= settings.timeout(k.proto) {
                     Some((*k, EndReason::IdleTimeout))

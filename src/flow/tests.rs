@@ -28,6 +28,7 @@ fn settings() -> FlowSettings {
         icmp_timeout_ns: 30_000_000_000,
         other_timeout_ns: 30_000_000_000,
         max_flows: 1000,
+        stats_activity_ns: None,
     }
 }
 
@@ -158,4 +159,11 @@ fn syn_only_flows_make_no_parser_and_data_still_picks_the_protocol() {
     odd.payload = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
     t.update(&odd, &mut |_| {});
     assert_eq!(t.app.as_ref().unwrap().stats.by_content, 1);
+}
+
+/// `wirebeat.flows.statistics` must not grow a flow when off: it is one pointer, paid for by
+/// `closed` (a flag where an `Option<i64>` was). 304 bytes before statistics, on 64-bit.
+#[test]
+fn flow_did_not_grow_with_statistics() {
+    assert!(std::mem::size_of::<Flow>() <= 304, "{}", std::mem::size_of::<Flow>());
 }

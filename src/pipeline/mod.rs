@@ -38,6 +38,7 @@ mod output;
 pub mod read;
 
 use crate::decode::{shard_hash, Decoder, FrameRef, TunnelPorts};
+use crate::detect::evidence::{Evidence, Ring};
 use crate::detect::{DetectEngine, Observer};
 use crate::ecs::{EncodedEvent, EventContext, FlowEncoder};
 use crate::flow::app::AppLayer;
@@ -176,7 +177,13 @@ pub struct PipelineSettings {
     pub registry: Option<Arc<Registry>>,
     /// `wirebeat.detect`.
     pub detect: crate::detect::config::Detect,
+    /// Detectors to run instead of those `detect` enables (tests and embedders); `None`: the
+    /// configured ones.
+    pub detectors: Option<DetectorFactory>,
 }
+
+/// Makes the detectors of a pipeline (see [`PipelineSettings::detectors`]).
+pub type DetectorFactory = Arc<dyn Fn() -> Vec<Box<dyn crate::detect::Detector>> + Send + Sync>;
 
 impl PipelineSettings {
     /// From the validated settings: nothing is resolved again here.
@@ -191,6 +198,7 @@ impl PipelineSettings {
             channel_batches: s.wirebeat.channel_batches.max(2),
             ordered,
             detect: s.wirebeat.detect.clone(),
+            detectors: None,
         }
     }
 }
@@ -275,12 +283,22 @@ impl Pipeline {
         let mut workers = Vec::with_capacity(n);
         // Threat-intel lists, shared by the workers (watched for changes in live capture).
         let intel = crate::detect::intel::Intel::start(&settings.detect, !settings.ordered);
+        let engine = match &settings.detectors {
+            Some(make) => {
+                Some(DetectEngine::new(make(), settings.detect.suppress_window.as_nanos()))
+            }
+            None => DetectEngine::from_config(&settings.detect),
+        };
+        let evidence = engine
+            .as_ref()
+            .and_then(|_| Evidence::new(&settings.detect.evidence, n, counters.clone()));
         for id in 0..n {
             let (tx, rx) = bounded::<FrameBatch>(settings.channel_batches);
             senders.push(tx);
             let mut worker = Worker::new(id, n, &settings, ctx.clone(), counters.clone());
             worker.drain_over = drain_over.clone();
             worker.intel = intel.as_ref().map(crate::detect::intel::Intel::matcher);
+            worker.evidence = evidence.as_ref().map(|e| e.ring());
             let (out_tx, out_rx) = bounded::<WorkerOut>(WORKER_PARTS);
             out_rxs.push(out_rx);
             let recycle_tx = recycle_tx.clone();
@@ -295,11 +313,17 @@ impl Pipeline {
         let feeder = {
             let ordered = settings.ordered;
             let queue = queue.clone();
-            let engine = DetectEngine::from_config(&settings.detect);
-            let (ctx, counters) = (ctx.clone(), counters.clone());
+            let counters = counters.clone();
+            let detect = engine.map(|engine| Detection {
+                engine,
+                ctx: ctx.clone(),
+                counters: counters.clone(),
+                evidence,
+                now_ns: i64::MIN,
+            });
             std::thread::Builder::new()
                 .name("wirebeat-queue".into())
-                .spawn(move || feed_loop(out_rxs, ordered, queue, engine, &ctx, &counters))
+                .spawn(move || feed_loop(out_rxs, ordered, queue, detect))
                 .unwrap_or_else(|e| panic!("cannot start queue thread: {e}"))
         };
         output.watch_shutdown(&drain_over);
@@ -695,6 +719,10 @@ struct Worker {
     drain_over: Shutdown,
     /// The defragmenter's held frames as last published (`fragment_frames_pending`).
     pending_published: u64,
+    /// `wirebeat.detect.alerts_only`: flows and transactions are tracked, not written.
+    alerts_only: bool,
+    /// `wirebeat.detect.evidence`: this worker's recent frames.
+    evidence: Option<Ring>,
 }
 
 impl Worker {
@@ -714,12 +742,16 @@ impl Worker {
             },
             flows_enabled: s.flows_enabled,
             encoder: FlowEncoder::new(ctx.clone(), id),
-            detect: Observer::new(DetectEngine::from_config(&s.detect).is_some()),
+            detect: Observer::new(
+                s.detectors.is_some() || DetectEngine::from_config(&s.detect).is_some(),
+            ),
             intel: None,
             ctx,
             counters,
             drain_over: Shutdown::new(),
             pending_published: 0,
+            alerts_only: s.detect.enabled && s.detect.alerts_only,
+            evidence: None,
         }
     }
 
@@ -743,7 +775,13 @@ impl Worker {
             // (still answering each epoch, so the queue thread is not left waiting), except the
             // last: its final flow reports are counted lost or kept in the spool, not forgotten.
             if batch.last || !self.drain_over.is_requested() {
+                if let Some(ring) = self.evidence.as_mut() {
+                    ring.begin_batch();
+                }
                 self.process(&batch, &mut outbox);
+                if let Some(ring) = self.evidence.as_mut() {
+                    ring.end_batch();
+                }
             } else {
                 let n = batch.frames.len() as u64;
                 let _s = counters.section();
@@ -755,19 +793,28 @@ impl Worker {
             let _ = recycle.try_send(batch);
             outbox.send(true, &mut self.detect);
             if outbox.closed {
-                return;
+                break;
             }
+        }
+        // Requests for alerts still to come are served from the parked ring.
+        if let Some(ring) = self.evidence.take() {
+            ring.park();
         }
     }
 
     fn process(&mut self, batch: &FrameBatch, events: &mut Outbox<'_>) {
-        let Worker { decoder, flows, encoder, flows_enabled, detect, intel, ctx, .. } = self;
-        let (enabled, intel) = (*flows_enabled, intel.as_ref());
-        // Flow reports and transactions go to the detectors, then out as events.
+        let Worker { decoder, flows, encoder, flows_enabled, detect, intel, ctx, evidence, .. } =
+            self;
+        let (enabled, intel, alerts_only) = (*flows_enabled, intel.as_ref(), self.alerts_only);
+        let mut filtered = 0u64;
+        // Flow reports and transactions go to the detectors, then out as events (with
+        // `alerts_only`, not even encoded: counted instead; intel matches still alert).
         let mut emit = |e: Emit<'_>, detect: &mut Observer| match e {
             Emit::Flow(r) => {
                 detect.flow(&r);
-                if enabled {
+                if enabled && alerts_only {
+                    filtered += 1;
+                } else if enabled {
                     let threat = intel.and_then(|i| i.flow(&r));
                     events.push(encoder.encode_with(&r, threat.as_ref()), detect);
                 }
@@ -775,13 +822,20 @@ impl Worker {
             Emit::Txn(f, t) => {
                 detect.transaction(f, &t);
                 let threat = intel.and_then(|i| i.transaction(f, &t, detect));
-                events.push(crate::ecs::txn::encode_with(ctx, f, &t, threat.as_ref()), detect);
+                if alerts_only {
+                    filtered += 1;
+                } else {
+                    events.push(crate::ecs::txn::encode_with(ctx, f, &t, threat.as_ref()), detect);
+                }
             }
         };
+        // The addresses the current frame decoded to, for the evidence ring.
+        let mut addrs = None;
         // Every decoded packet: the detectors, then the flow table.
         macro_rules! packet {
             () => {
                 &mut |p: &crate::decode::Packet<'_>| {
+                    addrs = Some((p.src, p.dst));
                     detect.packet(p);
                     if let Some(i) = intel {
                         i.packet(p, detect);
@@ -799,6 +853,9 @@ impl Worker {
             let frame =
                 FrameRef { ts_ns: m.ts_ns, wire_len: m.wire_len, linktype: m.linktype, data };
             decoder.decode(&frame, packet!());
+            if let Some(ring) = evidence.as_mut() {
+                ring.frame(m.ts_ns, m.wire_len, m.linktype, data, addrs.take());
+            }
         }
         decoder.tick(batch.now_ns, packet!());
         flows.tick(batch.now_ns, &mut |e| emit(e, detect));
@@ -806,6 +863,7 @@ impl Worker {
             decoder.flush(packet!());
             flows.flush(batch.now_ns, &mut |e| emit(e, detect));
         }
+        Counters::add(&self.counters.events_filtered_alerts_only, filtered);
         // The batch's frames leave `frames_in_flight` for their outcomes (or the
         // defragmenter's held frames) in one section, so snapshots always add up.
         let c = &self.counters;
@@ -831,13 +889,17 @@ impl Worker {
 }
 
 /// The detection engine beside the queue thread: observations in, alert events out.
-struct Detection<'a> {
+struct Detection {
     engine: DetectEngine,
-    ctx: &'a EventContext,
-    counters: &'a Counters,
+    ctx: Arc<EventContext>,
+    counters: Arc<Counters>,
+    /// `wirebeat.detect.evidence`: alerts get their pcap file, the workers its frames.
+    evidence: Option<Arc<Evidence>>,
+    /// The engine's packet clock.
+    now_ns: i64,
 }
 
-impl Detection<'_> {
+impl Detection {
     fn observe(&mut self, part: &mut WorkerOut) {
         for o in part.obs.drain(..) {
             self.engine.observe(o);
@@ -847,18 +909,23 @@ impl Detection<'_> {
     /// Ticks the engine to `now_ns`; its alerts as events.
     fn tick(&mut self, now_ns: i64) -> Vec<EncodedEvent> {
         self.engine.tick(now_ns);
+        self.now_ns = self.now_ns.max(now_ns);
         self.alerts()
     }
 
-    /// The engine's alerts as events, counted by rule and as built and in transit (like a
-    /// worker's events) until the queue takes them.
+    /// The engine's alerts as events (each with its evidence file when evidence is on),
+    /// counted by rule and as built and in transit (like a worker's events) until the queue
+    /// takes them.
     fn alerts(&mut self) -> Vec<EncodedEvent> {
-        let alerts = self.engine.take_alerts();
+        let mut alerts = self.engine.take_alerts();
         if alerts.is_empty() {
             return Vec::new();
         }
-        let c = self.counters;
-        for a in &alerts {
+        let c = &self.counters;
+        for a in &mut alerts {
+            if let Some(e) = &self.evidence {
+                e.attach(a, self.now_ns);
+            }
             c.count_alert(a.rule.name);
         }
         let n = alerts.len() as u64;
@@ -868,7 +935,7 @@ impl Detection<'_> {
             Counters::add(&c.events_built, n);
             Counters::add(&c.events_in_transit, n);
         }
-        alerts.iter().map(|a| a.encode(self.ctx)).collect()
+        alerts.iter().map(|a| a.encode(&self.ctx)).collect()
     }
 }
 
@@ -880,11 +947,8 @@ fn feed_loop(
     rxs: Vec<Receiver<WorkerOut>>,
     ordered: bool,
     queue: Arc<Queue>,
-    engine: Option<DetectEngine>,
-    ctx: &EventContext,
-    counters: &Counters,
+    mut detect: Option<Detection>,
 ) {
-    let mut detect = engine.map(|engine| Detection { engine, ctx, counters });
     let mut buf: Vec<EncodedEvent> = Vec::with_capacity(OUTPUT_BATCH);
     // Read times of `buf`'s events, as runs of (read_ns, count).
     let mut stamps: Vec<(i64, u32)> = Vec::new();
@@ -964,6 +1028,10 @@ fn feed_loop(
         let alerts = d.alerts();
         stamps.push((0, alerts.len() as u32));
         buf.extend(alerts);
+        // The evidence files are complete before the last events leave.
+        if let Some(e) = &d.evidence {
+            e.close();
+        }
     }
     queue.push_built(buf, &stamps);
     queue.close();

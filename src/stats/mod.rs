@@ -229,6 +229,18 @@ counters!(
         spool_ack_beyond_data,
         /// Spool read/write/acknowledgement failures (logged).
         spool_errors,
+        /// Flow and transaction events not written because of `wirebeat.detect.alerts_only`
+        /// (made and tracked, filtered by choice: not a drop).
+        events_filtered_alerts_only,
+        /// `wirebeat.detect.evidence`: files made, files deleted by rotation, frames written,
+        /// frames a worker's ring did not keep (their source held its share), frames refused
+        /// (file or directory full, other link type), file errors (logged).
+        evidence_files,
+        evidence_files_deleted,
+        evidence_frames_written,
+        evidence_frames_not_kept,
+        evidence_frames_refused,
+        evidence_errors,
     }
 );
 
