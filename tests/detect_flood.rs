@@ -27,20 +27,7 @@ fn corpus_alerts(name: &str) -> Vec<Value> {
 }
 
 fn flood_alerts(alerts: &[Value]) -> Vec<&Value> {
-    alerts
-        .iter()
-        .filter(|a| a["rule"]["id"].as_str().is_some_and(|r| r.starts_with("wirebeat-flood-")))
-        .collect()
-}
-
-fn one<'a>(alerts: &'a [Value], rule: &str) -> &'a Value {
-    let of: Vec<&Value> = alerts.iter().filter(|a| a["rule"]["id"] == rule).collect();
-    assert_eq!(of.len(), 1, "one {rule} alert expected: {alerts:#?}");
-    of[0]
-}
-
-fn fact(a: &Value, k: &str) -> u64 {
-    a["wirebeat"]["alert"]["facts"][k].as_u64().unwrap_or_else(|| panic!("fact {k}: {a:#?}"))
+    common::alerts_with_prefix(alerts, "wirebeat-flood-")
 }
 
 fn technique(a: &Value) -> (&str, &str) {
@@ -67,7 +54,7 @@ fn a_syn_flood_from_spoofed_sources_is_half_open() {
         g.advance(MS);
     }
     let alerts = alerts_of(&g);
-    let a = one(&alerts, "wirebeat-flood-syn");
+    let a = common::one_alert(&alerts, "wirebeat-flood-syn");
     assert_eq!(a["destination"]["ip"], "10.0.0.80");
     assert_eq!(a["destination"]["port"], 80);
     assert!(a.get("source").is_none(), "many sources, none named: {a:#?}");
@@ -75,9 +62,9 @@ fn a_syn_flood_from_spoofed_sources_is_half_open() {
     assert_eq!(a["threat"]["tactic"]["id"][0], "TA0040");
     assert_eq!(a["event"]["severity"], 73);
     // Raised at the 200th SYN (200 half-open of 200, 200/s over the first second).
-    assert_eq!(fact(a, "packets"), 200);
-    assert_eq!(fact(a, "half_open"), 200);
-    let sources = fact(a, "sources");
+    assert_eq!(common::alert_fact(a, "packets"), 200);
+    assert_eq!(common::alert_fact(a, "half_open"), 200);
+    let sources = common::alert_fact(a, "sources");
     assert!((190..=210).contains(&sources), "estimated {sources} of 200 sources");
     assert_eq!(a["wirebeat"]["alert"]["facts"]["sources_estimated"], true);
     assert_eq!(a["related"]["ip"].as_array().unwrap().len(), 11, "target and ten sources");
@@ -106,10 +93,10 @@ fn a_syn_flood_the_server_answers_is_judged_by_its_syn_ack_retransmissions() {
         g.at(at + 5 * MS);
     }
     let alerts = alerts_of(&g);
-    let a = one(&alerts, "wirebeat-flood-syn");
+    let a = common::one_alert(&alerts, "wirebeat-flood-syn");
     assert_eq!(a["destination"]["port"], 443);
-    let half = fact(a, "half_open");
-    assert!(half >= 160 && fact(a, "answered_half_open") >= 160, "{}", msg(a));
+    let half = common::alert_fact(a, "half_open");
+    assert!(half >= 160 && common::alert_fact(a, "answered_half_open") >= 160, "{}", msg(a));
     assert!(msg(a).contains("answered but never completed"), "{}", msg(a));
     // A busy server completing every handshake (client FIN) at the same rate: no flood.
     let mut busy = Gen::new(1_700_000_000);
@@ -131,12 +118,16 @@ fn a_udp_flood_the_target_does_not_answer() {
         g.advance(83 * 1000 * NS);
     }
     let alerts = alerts_of(&g);
-    let a = one(&alerts, "wirebeat-flood-udp");
+    let a = common::one_alert(&alerts, "wirebeat-flood-udp");
     assert_eq!(a["destination"]["ip"], "10.0.0.53");
     assert_eq!(a["network"]["transport"], "udp");
     assert_eq!(technique(a), ("T1498", "T1498.001"));
-    assert_eq!(fact(a, "replies"), 0);
-    assert!(fact(a, "packets") >= 10_000 && fact(a, "rate") >= 10_000, "{}", msg(a));
+    assert_eq!(common::alert_fact(a, "replies"), 0);
+    assert!(
+        common::alert_fact(a, "packets") >= 10_000 && common::alert_fact(a, "rate") >= 10_000,
+        "{}",
+        msg(a)
+    );
     assert!(msg(a).contains("UDP datagrams in"), "{}", msg(a));
     // The same rate of DNS queries, answered, is a busy resolver.
     let mut busy = Gen::new(1_700_000_000);
@@ -160,11 +151,11 @@ fn icmp_echo_floods_to_a_host_and_to_a_multicast_group() {
         g.advance(500 * 1000 * NS);
     }
     let alerts = alerts_of(&g);
-    let a = one(&alerts, "wirebeat-flood-icmp");
+    let a = common::one_alert(&alerts, "wirebeat-flood-icmp");
     assert_eq!(a["destination"]["ip"], "10.0.0.7");
     assert_eq!(a["network"]["transport"], "icmp");
     assert_eq!(technique(a), ("T1498", "T1498.001"));
-    assert_eq!(fact(a, "packets"), 1000);
+    assert_eq!(common::alert_fact(a, "packets"), 1000);
     assert!(msg(a).contains("1000 ICMP echo requests"), "{}", msg(a));
     // IPv6: one host flooding all-nodes ff02::1 with 2000 echo requests in a second.
     let mut g = Gen::new(1_700_000_000);
@@ -174,11 +165,11 @@ fn icmp_echo_floods_to_a_host_and_to_a_multicast_group() {
         g.advance(500 * 1000 * NS);
     }
     let alerts = alerts_of(&g);
-    let a = one(&alerts, "wirebeat-flood-icmp");
+    let a = common::one_alert(&alerts, "wirebeat-flood-icmp");
     assert_eq!(a["destination"]["ip"], "ff02::1");
     assert_eq!(a["source"]["ip"], "fe80::bad");
     assert_eq!(a["network"]["transport"], "ipv6-icmp");
-    assert_eq!(fact(a, "sources"), 1);
+    assert_eq!(common::alert_fact(a, "sources"), 1);
     assert!(
         msg(a).contains("ff02::1 (multicast) received 1000 ICMPv6 echo requests"),
         "{}",
@@ -200,12 +191,12 @@ fn fragment_floods_from_spoofed_trains_and_ipv6_extension_headers() {
         g.advance(2 * MS);
     }
     let alerts = alerts_of(&g);
-    let a = one(&alerts, "wirebeat-flood-fragment");
+    let a = common::one_alert(&alerts, "wirebeat-flood-fragment");
     assert_eq!(a["destination"]["ip"], "10.0.0.9");
     assert_eq!(technique(a), ("T1499", "T1499.001"));
-    assert_eq!(fact(a, "packets"), 1000);
-    assert_eq!(fact(a, "incomplete"), 0);
-    assert!(fact(a, "sources") >= 950, "{}", msg(a));
+    assert_eq!(common::alert_fact(a, "packets"), 1000);
+    assert_eq!(common::alert_fact(a, "incomplete"), 0);
+    assert!(common::alert_fact(a, "sources") >= 950, "{}", msg(a));
     // IPv6: 2000 first fragments (never completed) behind a hop-by-hop header from one host.
     let mut g = Gen::new(1_700_000_000);
     let (s, t) = (ip("2001:db8:1::2"), ip("2001:db8:1::1"));
@@ -214,14 +205,14 @@ fn fragment_floods_from_spoofed_trains_and_ipv6_extension_headers() {
         g.advance(MS / 2);
     }
     let alerts = alerts_of(&g);
-    let a = one(&alerts, "wirebeat-flood-fragment");
+    let a = common::one_alert(&alerts, "wirebeat-flood-fragment");
     assert_eq!(a["destination"]["ip"], "2001:db8:1::1");
     assert_eq!(a["source"]["ip"], "2001:db8:1::2");
-    assert_eq!(fact(a, "incomplete"), 1000);
-    let e = one(&alerts, "wirebeat-flood-ipv6-ext-headers");
+    assert_eq!(common::alert_fact(a, "incomplete"), 1000);
+    let e = common::one_alert(&alerts, "wirebeat-flood-ipv6-ext-headers");
     assert_eq!(e["destination"]["ip"], "2001:db8:1::1");
     assert_eq!(technique(e), ("T1499", "T1499.001"));
-    assert_eq!(fact(e, "packets"), 1000);
+    assert_eq!(common::alert_fact(e, "packets"), 1000);
     // Ordinary fragmented traffic: a server's 1200 large answers to one client in four
     // seconds, completed: as many and as fast as a flood, but from one host and whole.
     let mut g = Gen::new(1_700_000_000);
@@ -244,11 +235,11 @@ fn dhcp_starvation_from_many_client_macs() {
         g.advance(10 * MS);
     }
     let alerts = alerts_of(&g);
-    let a = one(&alerts, "wirebeat-flood-dhcp");
+    let a = common::one_alert(&alerts, "wirebeat-flood-dhcp");
     assert_eq!(technique(a), ("T1499", "T1499.002"));
     assert_eq!(a["wirebeat"]["alert"]["facts"]["kind"], "starvation");
-    assert_eq!(fact(a, "client_macs"), 200);
-    assert_eq!(fact(a, "messages"), 200);
+    assert_eq!(common::alert_fact(a, "client_macs"), 200);
+    assert_eq!(common::alert_fact(a, "messages"), 200);
     assert_eq!(a["destination"]["ip"], "255.255.255.255");
     assert!(msg(a).contains("from 200 client MACs (DHCP starvation"), "{}", msg(a));
     // An office of 60 clients getting a lease (DISCOVER, REQUEST) over ten seconds: quiet.
@@ -268,22 +259,22 @@ fn corpus_floods_fire() {
     require_shared!();
     // 200 SYNs in 0.2 s from one source to 198.51.100.5:443, none answered.
     let alerts = corpus_alerts("sv-firewall-tcp-session-syn-flood-drop-precedence.pcap");
-    let a = one(&alerts, "wirebeat-flood-syn");
+    let a = common::one_alert(&alerts, "wirebeat-flood-syn");
     assert_eq!(a["source"]["ip"], "192.0.2.10");
     assert_eq!(a["destination"]["ip"], "198.51.100.5");
     assert_eq!(a["destination"]["port"], 443);
-    assert_eq!(fact(a, "packets"), 200);
-    assert_eq!(fact(a, "half_open"), 200);
+    assert_eq!(common::alert_fact(a, "packets"), 200);
+    assert_eq!(common::alert_fact(a, "half_open"), 200);
     assert_eq!(technique(a), ("T1499", "T1499.001"));
     assert_eq!(flood_alerts(&alerts).len(), 1);
 
     // 250 DHCPINFORMs in five seconds from one client MAC (to 250 server addresses).
     let alerts = corpus_alerts("zeek-dhcp-dhcp_flood.pcap");
-    let a = one(&alerts, "wirebeat-flood-dhcp");
+    let a = common::one_alert(&alerts, "wirebeat-flood-dhcp");
     assert_eq!(a["source"]["mac"], "90-B1-1C-99-49-29");
     assert_eq!(a["wirebeat"]["alert"]["facts"]["kind"], "request flood");
-    assert_eq!(fact(a, "messages"), 100);
-    assert_eq!(fact(a, "top_client_messages"), 100);
+    assert_eq!(common::alert_fact(a, "messages"), 100);
+    assert_eq!(common::alert_fact(a, "top_client_messages"), 100);
     assert_eq!(technique(a), ("T1499", "T1499.002"));
 
     // THC denial6: ~39,800 first fragments behind a hop-by-hop header in six seconds from
@@ -291,13 +282,16 @@ fn corpus_floods_fire() {
     // flood.
     let alerts = corpus_alerts("sv-ipv6-evasion-ipv6-dos-with-ext-headers-6-denial6-6.pcap");
     for rule in ["wirebeat-flood-fragment", "wirebeat-flood-ipv6-ext-headers"] {
-        let a = one(&alerts, rule);
+        let a = common::one_alert(&alerts, rule);
         assert_eq!(a["source"]["ip"], "2001:db8:1::2");
         assert_eq!(a["destination"]["ip"], "2001:db8:1::1");
-        assert_eq!(fact(a, "packets"), 1000);
+        assert_eq!(common::alert_fact(a, "packets"), 1000);
         assert_eq!(technique(a), ("T1499", "T1499.001"));
     }
-    assert_eq!(fact(one(&alerts, "wirebeat-flood-fragment"), "incomplete"), 1000);
+    assert_eq!(
+        common::alert_fact(common::one_alert(&alerts, "wirebeat-flood-fragment"), "incomplete"),
+        1000
+    );
 
     // A fragment spray: 4096 datagrams each to 198.18.0.2 and c612:2:: over 16 s, every one
     // from its own spoofed source.
@@ -308,7 +302,7 @@ fn corpus_floods_fire() {
         assert_eq!(a["rule"]["id"], "wirebeat-flood-fragment");
         assert_eq!(a["destination"]["ip"], target);
         assert!(a.get("source").is_none());
-        let sources = fact(a, "sources");
+        let sources = common::alert_fact(a, "sources");
         assert!((950..=1050).contains(&sources), "about 1000 sources: {}", msg(a));
     }
 }

@@ -23,21 +23,7 @@ fn alerts_of(g: &Gen) -> Vec<Value> {
 }
 
 fn scan_alerts(alerts: &[Value]) -> Vec<&Value> {
-    alerts
-        .iter()
-        .filter(|a| a["rule"]["id"].as_str().is_some_and(|r| r.starts_with("wirebeat-scan-")))
-        .collect()
-}
-
-/// The one alert of `rule`.
-fn one<'a>(alerts: &'a [Value], rule: &str) -> &'a Value {
-    let of: Vec<&Value> = alerts.iter().filter(|a| a["rule"]["id"] == rule).collect();
-    assert_eq!(of.len(), 1, "one {rule} alert expected: {alerts:#?}");
-    of[0]
-}
-
-fn fact(a: &Value, k: &str) -> u64 {
-    a["wirebeat"]["alert"]["facts"][k].as_u64().unwrap_or_else(|| panic!("fact {k}: {a:#?}"))
+    common::alerts_with_prefix(alerts, "wirebeat-scan-")
 }
 
 fn technique(a: &Value) -> &str {
@@ -80,7 +66,7 @@ fn a_syn_scan_of_many_ports_of_one_host_is_a_vertical_scan() {
         _ => 'R',
     });
     let alerts = alerts_of(&g);
-    let a = one(&alerts, "wirebeat-scan-vertical");
+    let a = common::one_alert(&alerts, "wirebeat-scan-vertical");
     assert_eq!(a["source"]["ip"], "10.0.0.5");
     assert_eq!(a["destination"]["ip"], "10.0.0.9");
     assert_eq!(a["network"]["transport"], "tcp");
@@ -88,10 +74,10 @@ fn a_syn_scan_of_many_ports_of_one_host_is_a_vertical_scan() {
     assert_eq!(a["threat"]["tactic"]["id"][0], "TA0007");
     // Raised when the 25th probe (every one weighing 1) reached the threshold: 24 answered
     // before it, port 22 open and reset by the scanner.
-    assert_eq!(fact(a, "ports"), 25);
-    assert_eq!(fact(a, "refused"), 23);
-    assert_eq!(fact(a, "half_open"), 1);
-    assert_eq!(fact(a, "unanswered"), 1);
+    assert_eq!(common::alert_fact(a, "ports"), 25);
+    assert_eq!(common::alert_fact(a, "refused"), 23);
+    assert_eq!(common::alert_fact(a, "half_open"), 1);
+    assert_eq!(common::alert_fact(a, "unanswered"), 1);
     assert_eq!(a["wirebeat"]["alert"]["facts"]["scan_type"], "SYN scan");
     assert!(
         msg(a).starts_with("10.0.0.5 probed 25 TCP ports on 10.0.0.9 in 48 ms (SYN scan; 23 answered with RST, 1 unanswered, 1 half-open"),
@@ -115,12 +101,12 @@ fn a_connect_scan_counts_completed_handshakes_for_little() {
     // Then closed ports: the 24th refusal brings the weighted count to 25.
     syn_scan(&mut g, s, t, &(1..=40).collect::<Vec<_>>(), |_| 'R');
     let alerts = alerts_of(&g);
-    let a = one(&alerts, "wirebeat-scan-vertical");
+    let a = common::one_alert(&alerts, "wirebeat-scan-vertical");
     assert_eq!(a["source"]["ip"], "10.0.0.5");
     assert_eq!(a["destination"]["ip"], "10.0.0.10");
-    assert_eq!(fact(a, "completed"), 10);
-    assert_eq!(fact(a, "refused"), 23);
-    assert_eq!(fact(a, "ports"), 34, "{}", msg(a));
+    assert_eq!(common::alert_fact(a, "completed"), 10);
+    assert_eq!(common::alert_fact(a, "refused"), 23);
+    assert_eq!(common::alert_fact(a, "ports"), 34, "{}", msg(a));
     assert_eq!(a["wirebeat"]["alert"]["facts"]["scan_type"], "connect scan");
     assert!(msg(a).contains("10 completed handshakes"), "{}", msg(a));
     // The same ten completed connections alone are not a scan.
@@ -154,12 +140,12 @@ fn fin_null_and_xmas_scans_are_named() {
             g.advance(MS);
         }
         let alerts = alerts_of(&g);
-        let a = one(&alerts, "wirebeat-scan-vertical");
+        let a = common::one_alert(&alerts, "wirebeat-scan-vertical");
         assert_eq!(a["source"]["ip"], s.to_string());
         assert_eq!(a["destination"]["ip"], target);
         assert_eq!(a["wirebeat"]["alert"]["facts"]["scan_type"], name, "{}", msg(a));
-        assert_eq!(fact(a, "ports"), 25);
-        assert_eq!(fact(a, "refused"), 12);
+        assert_eq!(common::alert_fact(a, "ports"), 25);
+        assert_eq!(common::alert_fact(a, "refused"), 12);
         assert!(
             msg(a).contains(&format!("({name}; 12 answered with RST, 13 unanswered)")),
             "{}",
@@ -183,7 +169,7 @@ fn an_ipv6_udp_scan_answered_by_port_unreachable_is_a_vertical_scan() {
         g.advance(MS);
     }
     let alerts = alerts_of(&g);
-    let a = one(&alerts, "wirebeat-scan-vertical");
+    let a = common::one_alert(&alerts, "wirebeat-scan-vertical");
     assert_eq!(a["source"]["ip"], "2001:db8::5");
     assert_eq!(a["destination"]["ip"], "2001:db8::9");
     assert_eq!(a["network"]["transport"], "udp");
@@ -192,9 +178,9 @@ fn an_ipv6_udp_scan_answered_by_port_unreachable_is_a_vertical_scan() {
     assert_eq!(a["wirebeat"]["alert"]["facts"]["scan_type"], "UDP scan");
     // Unanswered so far, the newest probe weighs 0.5; refused ones 1, port 7's echo answer
     // 0.1: the 25th refusal reaches 25.1, with 26 ports probed.
-    assert_eq!(fact(a, "refused"), 25, "{}", msg(a));
-    assert_eq!(fact(a, "open"), 1);
-    assert_eq!(fact(a, "ports"), 26);
+    assert_eq!(common::alert_fact(a, "refused"), 25, "{}", msg(a));
+    assert_eq!(common::alert_fact(a, "open"), 1);
+    assert_eq!(common::alert_fact(a, "ports"), 26);
     assert!(msg(a).contains("probed 26 UDP ports on 2001:db8::9"), "{}", msg(a));
     assert!(msg(a).contains("25 answered with ICMP port unreachable"), "{}", msg(a));
 }
@@ -213,12 +199,12 @@ fn one_port_on_many_hosts_is_a_horizontal_scan() {
         g.advance(10 * MS);
     }
     let alerts = alerts_of(&g);
-    let a = one(&alerts, "wirebeat-scan-horizontal");
+    let a = common::one_alert(&alerts, "wirebeat-scan-horizontal");
     assert_eq!(a["source"]["ip"], "10.0.0.5");
     assert!(a.get("destination").is_none(), "no single target: {a:#?}");
-    assert_eq!(fact(a, "port"), 445);
-    assert_eq!(fact(a, "hosts"), 25);
-    assert_eq!(fact(a, "refused"), 8);
+    assert_eq!(common::alert_fact(a, "port"), 445);
+    assert_eq!(common::alert_fact(a, "hosts"), 25);
+    assert_eq!(common::alert_fact(a, "refused"), 8);
     assert_eq!(technique(a), "T1046");
     let related = a["related"]["ip"].as_array().unwrap();
     assert!(related.contains(&Value::from("10.0.1.1")) && related.len() == 11, "{related:?}");
@@ -244,15 +230,15 @@ fn icmp_and_icmpv6_echo_sweeps_are_host_discovery() {
             g.advance(5 * MS);
         }
         let alerts = alerts_of(&g);
-        let a = one(&alerts, "wirebeat-scan-icmp-sweep");
+        let a = common::one_alert(&alerts, "wirebeat-scan-icmp-sweep");
         assert_eq!(a["source"]["ip"], src);
         assert_eq!(technique(a), "T1018");
         assert_eq!(a["threat"]["technique"]["name"][0], "Remote System Discovery");
         assert_eq!(a["network"]["transport"], transport);
         // Answered echo requests weigh 0.5: 25 reached with 28 hosts, 6 of them answered (the
         // 28th, host 28, not yet).
-        assert_eq!(fact(a, "hosts"), 28, "{}", msg(a));
-        assert_eq!(fact(a, "open"), 6);
+        assert_eq!(common::alert_fact(a, "hosts"), 28, "{}", msg(a));
+        assert_eq!(common::alert_fact(a, "open"), 6);
         assert!(msg(a).contains("echo requests to 28 hosts"), "{}", msg(a));
         assert!(msg(a).contains("(ping sweep; 6 answered, 22 unanswered)"), "{}", msg(a));
     }
@@ -342,7 +328,7 @@ fn corpus_scan_captures_are_judged() {
     assert_eq!(v.len(), 2, "{alerts:#?}");
     assert_eq!(v[0]["source"]["ip"], "10.0.0.1");
     assert_eq!(v[0]["destination"]["ip"], "10.0.0.2");
-    assert_eq!(fact(v[0], "ports"), 10);
+    assert_eq!(common::alert_fact(v[0], "ports"), 10);
     // zeek-rfb-vnc-scanner.pcap: one VNC session (192.168.0.11 → 10.0.0.149:5900) from a
     // scanner tool: one port of one host is no port scan (the brute_force detector judges
     // sessions like it), so nothing fires here.

@@ -382,3 +382,26 @@ fn crc32(data: &[u8]) -> u32 {
     }
     !c
 }
+
+/// The alerts among `alerts` whose `rule.id` starts with `prefix` (e.g. `wirebeat-scan-`).
+pub fn alerts_with_prefix<'a>(
+    alerts: &'a [serde_json::Value],
+    prefix: &str,
+) -> Vec<&'a serde_json::Value> {
+    alerts
+        .iter()
+        .filter(|a| a["rule"]["id"].as_str().is_some_and(|r| r.starts_with(prefix)))
+        .collect()
+}
+
+/// The one alert of `rule` (fails unless there is exactly one).
+pub fn one_alert<'a>(alerts: &'a [serde_json::Value], rule: &str) -> &'a serde_json::Value {
+    let of: Vec<&serde_json::Value> = alerts.iter().filter(|a| a["rule"]["id"] == rule).collect();
+    assert_eq!(of.len(), 1, "one {rule} alert expected: {alerts:#?}");
+    of[0]
+}
+
+/// A number the detector measured (`wirebeat.alert.facts.<k>`).
+pub fn alert_fact(a: &serde_json::Value, k: &str) -> u64 {
+    a["wirebeat"]["alert"]["facts"][k].as_u64().unwrap_or_else(|| panic!("fact {k}: {a:#?}"))
+}
