@@ -297,6 +297,8 @@ impl Pipeline {
             senders.push(tx);
             let mut worker = Worker::new(id, n, &settings, ctx.clone(), counters.clone());
             worker.drain_over = drain_over.clone();
+            // The workers observe for the one engine built above (not one engine each).
+            worker.detect = Observer::new(engine.is_some());
             worker.intel = intel.as_ref().map(crate::detect::intel::Intel::matcher);
             worker.evidence = evidence.as_ref().map(|e| e.ring());
             let (out_tx, out_rx) = bounded::<WorkerOut>(WORKER_PARTS);
@@ -742,9 +744,8 @@ impl Worker {
             },
             flows_enabled: s.flows_enabled,
             encoder: FlowEncoder::new(ctx.clone(), id),
-            detect: Observer::new(
-                s.detectors.is_some() || DetectEngine::from_config(&s.detect).is_some(),
-            ),
+            // Set by `Pipeline::start` once it knows whether an engine runs.
+            detect: Observer::new(false),
             intel: None,
             ctx,
             counters,
