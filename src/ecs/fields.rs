@@ -99,8 +99,12 @@ pub const ALERT_FIELDS: &[(&str, &str, &str)] = &[
 ];
 
 /// Fields of every transaction event.
-pub const TXN_FIELDS: &[(&str, &str, &str)] =
-    &[("status", "keyword", "Packetbeat transaction status (OK, Error, …).")];
+pub const TXN_FIELDS: &[(&str, &str, &str)] = &[
+    ("status", "keyword", "Packetbeat transaction status (OK, Error, …)."),
+    ("method", "keyword", "Packetbeat's request verb: GET, QUERY, SELECT, SET, …"),
+    ("query", "keyword", "Packetbeat's request as read by a person: GET /path, the SQL text, …"),
+    ("resource", "keyword", "Packetbeat's request target: URL path, DNS name, key, table."),
+];
 
 /// Fields an output may add.
 pub const OUTPUT_FIELDS: &[(&str, &str, &str)] = &[(

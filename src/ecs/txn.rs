@@ -11,8 +11,14 @@ use serde::Serialize;
 
 /// The transaction event's own head (after `type`).
 #[derive(Serialize)]
-struct TxnHead {
+struct TxnHead<'a> {
     status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    method: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    query: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource: Option<&'a str>,
 }
 
 /// Serializes a transaction of `f` as one ECS document.
@@ -52,6 +58,18 @@ pub fn encode_with(
     };
     let fields: &ProtoFields = &t.fields;
     let tail = super::WithThreat { body: fields, threat };
-    let ev = Envelope::new(ctx, facts, Some(traffic), TxnHead { status: t.status }, (), tail);
+    let ev = Envelope::new(
+        ctx,
+        facts,
+        Some(traffic),
+        TxnHead {
+            status: t.status,
+            method: t.method.as_deref(),
+            query: t.query.as_deref(),
+            resource: t.resource.as_deref(),
+        },
+        (),
+        tail,
+    );
     EncodedEvent::encode(t.dataset, ev.community_id(), &ev)
 }

@@ -245,6 +245,13 @@ pub struct Txn {
     pub auth: Option<Outcome>,
     /// Packetbeat's `status` ("OK", "Error", …).
     pub status: &'static str,
+    /// Packetbeat's top-level `method` (the verb: `GET`, `QUERY`, `SELECT`, `SET`, …), `query`
+    /// (the request as a person reads it: `GET /index.html`, the SQL text, `SET key`) and
+    /// `resource` (what it is about: the URL path, the DNS name, the key, the table). Old
+    /// Packetbeat dashboards and saved searches read them; `None` leaves the field out.
+    pub method: Option<String>,
+    pub query: Option<String>,
+    pub resource: Option<String>,
     /// Notes such as "response without request" or "bytes missing"; become `event.reason`.
     pub notes: Vec<String>,
     /// Host names for `related.hosts`, hashes for `related.hash`.
@@ -270,6 +277,9 @@ impl Txn {
             outcome: Outcome::Unknown,
             auth: None,
             status: "OK",
+            method: None,
+            query: None,
+            resource: None,
             notes: Vec::new(),
             related_hosts: Vec::new(),
             related_hashes: Vec::new(),

@@ -264,7 +264,17 @@ impl DnsParser {
             .filter(|n| n != ".")
             .into_iter()
             .collect();
+        // Packetbeat's top-level fields: `QUERY`, the name, `class IN, type A, example.com`.
+        let packetbeat = fields.question.as_ref().map(|qq| {
+            (qq.name.clone(), format!("class {}, type {}, {}", qq.class, qq.qtype, qq.name))
+        });
+        let method = fields.op_code.clone();
         let mut t = Txn::new(&PROTOCOL, start, Fields { dns: fields });
+        t.method = Some(method);
+        if let Some((resource, query)) = packetbeat {
+            t.resource = Some(resource);
+            t.query = Some(query);
+        }
         for s in [q, r].into_iter().flatten() {
             match s.dir {
                 Dir::ToServer => t.client_bytes += s.bytes,

@@ -738,6 +738,11 @@ fn txn(req: Option<Request>, resp: Option<Message>) -> Txn {
         StartLine::Request { .. } => None,
     });
     let domain = url.as_ref().and_then(|u| u.domain.clone());
+    // Packetbeat's top-level fields: `GET`, `GET /path`, `/path`.
+    let packetbeat = req.as_ref().and_then(|r| match &r.msg.start {
+        StartLine::Request { method, target } => Some((method.clone(), target.clone())),
+        StartLine::Response { .. } => None,
+    });
     let mut t = Txn::new(&PROTOCOL, start.unwrap_or(0),
         Fields {
             http: HttpFields { version: version.map(|v| format!("1.{v}")), request, response },
@@ -746,6 +751,12 @@ fn txn(req: Option<Request>, resp: Option<Message>) -> Txn {
         },
     );
     t.end_ns = resp.as_ref().map(|m| m.end_ns);
+    if let Some((method, target)) = packetbeat {
+        let path = target.split(['?', '#']).next().unwrap_or_default().to_owned();
+        t.query = Some(format!("{method} {path}"));
+        t.resource = Some(path);
+        t.method = Some(method);
+    }
     t.client_bytes = client_bytes;
     t.server_bytes = server_bytes;
     match status_code {
