@@ -702,7 +702,10 @@ fn saved_objects_follow_the_import_format() {
     let text = kibana::saved_objects_ndjson();
     let r = check_saved_objects(&text);
     assert!(r.problems.is_empty(), "{}", r.problems.join("\n"));
-    assert_eq!(r.dashboards, 7, "Overview, Flows, DNS, HTTP, TLS, Alerts, Sensor health");
+    assert_eq!(
+        r.dashboards, 8,
+        "Overview, Flows, DNS, HTTP, TLS, Databases/caches/messaging, Alerts, Sensor health"
+    );
     assert!(r.panels >= 40, "panels: {}", r.panels);
     assert!(r.queries.len() >= 30, "queries found: {}", r.queries.len());
     assert_eq!(r.runtime.len(), kibana::dashboards::RUNTIME_FIELDS.len());

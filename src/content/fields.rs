@@ -148,6 +148,11 @@ pub const ECS_FIELDS: &[EcsField] = &[
     // Set by the ingest pipeline's on_failure handler.
     ty("error.message", "match_only_text"),
     kw("error.type"),
+    // Errors the database, cache and messaging protocols report (MySQL 1045, SQLSTATE, …).
+    kw("error.code"),
+    // The user a login names (MySQL, PostgreSQL, …).
+    kw_text("user.name"),
+    kw("user.domain"),
     // `network.application` is read by prebuilt rules (PAN-OS and Zeek fill it).
     ty("network.bytes", "long"),
     ty("network.packets", "long"),

@@ -655,10 +655,112 @@ fn health() -> Board {
     b
 }
 
+/// Protocols of the "Databases, caches and messaging" dashboard: the services Packetbeat parses
+/// beside the web and name protocols (`network.protocol` values of the registry).
+pub const SERVICE_PROTOCOLS: &[&str] = &[
+    "mysql",
+    "pgsql",
+    "redis",
+    "memcache",
+    "mongodb",
+    "cassandra",
+    "amqp",
+    "thrift",
+    "nfs",
+    "sip",
+];
+
+/// Transactions of [`SERVICE_PROTOCOLS`] that the registry has.
+fn services() -> String {
+    let names: Vec<&str> = crate::proto::PROTOCOLS
+        .iter()
+        .filter(|p| p.in_content && SERVICE_PROTOCOLS.contains(&p.name))
+        .map(|p| p.name)
+        .collect();
+    if names.is_empty() {
+        return "network.protocol:none".into();
+    }
+    format!(
+        "network.protocol:({}) and not data_stream.dataset:\"network_traffic.flow\"",
+        names.join(" or ")
+    )
+}
+
+fn databases() -> Board {
+    let mut b = Board::new(
+        "databases",
+        "[wirebeat] Databases, caches and messaging",
+        "MySQL, PostgreSQL, Redis, memcache, MongoDB, Cassandra, AMQP, Thrift, NFS and SIP \
+         transactions: top commands, errors, failed logins and slow requests.",
+    );
+    let q = services();
+    let errors = format!("({q}) and status:Error");
+    let failed_logins = format!("({q}) and event.outcome:failure and user.name:*");
+
+    let mut l = b.layer();
+    let m = l.count("Transactions", None);
+    b.add(Lens::metric("Transactions", &q, l, &m), 16, 6);
+    let mut l = b.layer();
+    let m = l.count("Errors", None);
+    b.add(Lens::metric("Errors", &errors, l, &m), 16, 6);
+    let mut l = b.layer();
+    let m = l.count("Failed logins", None);
+    b.add(Lens::metric("Failed logins", &failed_logins, l, &m), 16, 6);
+
+    let mut l = b.layer();
+    let x = l.date_histogram();
+    let c = l.count("Transactions", None);
+    let p = l.terms("network.protocol", "string", 10, Order::Desc(&c), "Protocol");
+    b.add(
+        Lens::xy("Transactions over time", &q, l, Series::BarStacked, &x, &[c], Some(&p)),
+        48,
+        12,
+    );
+
+    let mut l = b.layer();
+    let c = l.count("Transactions", None);
+    let p = l.terms("network.protocol", "string", 10, Order::Desc(&c), "Protocol");
+    let m = l.terms("method", "string", 20, Order::Desc(&c), "Command");
+    let slow = l.max("event.duration", "Slowest (ns)");
+    let servers = l.unique_count("destination.ip", "Servers");
+    b.add(Lens::table("Top commands", &q, l, &[p, m, c, slow, servers], None), 24, 16);
+
+    let mut l = b.layer();
+    let c = l.count("Errors", None);
+    let p = l.terms("network.protocol", "string", 10, Order::Desc(&c), "Protocol");
+    let code = l.terms("error.code", "string", 20, Order::Desc(&c), "Error code");
+    let m = l.terms("method", "string", 5, Order::Desc(&c), "Command");
+    let clients = l.unique_count("source.ip", "Clients");
+    b.add(Lens::table("Errors", &errors, l, &[p, code, m, c, clients], None), 24, 16);
+
+    let mut l = b.layer();
+    let slow = l.max("event.duration", "Duration (ns)");
+    let query = l.terms("query", "string", 20, Order::Desc(&slow), "Request");
+    let p = l.terms("network.protocol", "string", 3, Order::Desc(&slow), "Protocol");
+    let c = l.count("Times", None);
+    b.add(
+        Lens::table("Slowest requests", &q, l, &[query, p, slow.clone(), c], Some((&slow, "desc"))),
+        32,
+        16,
+    );
+
+    let mut l = b.layer();
+    let c = l.count("Failed logins", None);
+    let src = l.terms("source.ip", "ip", 10, Order::Desc(&c), "Client");
+    let users = l.unique_count("user.name", "Users tried");
+    let p = l.terms("network.protocol", "string", 3, Order::Desc(&c), "Protocol");
+    b.add(
+        Lens::table("Failed logins by client", &failed_logins, l, &[src, p, c, users], None),
+        16,
+        16,
+    );
+    b
+}
+
 /// Every dashboard saved object, in a fixed order.
 pub fn dashboards() -> Vec<Value> {
     let dv = stable_id(DATA_VIEW_ID_KEY);
-    [overview(), flows(), dns(), http(), tls(), alerts(), health()]
+    [overview(), flows(), dns(), http(), tls(), databases(), alerts(), health()]
         .iter()
         .map(|b| b.saved_object(&dv))
         .collect()
