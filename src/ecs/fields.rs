@@ -29,6 +29,18 @@ pub fn custom_fields() -> Vec<(&'static str, &'static str, &'static str)> {
     let mut all = CUSTOM_FIELDS.to_vec();
     all.extend(crate::proto::custom_fields());
     all.extend_from_slice(TXN_FIELDS);
+    // `network_traffic.<dataset>.{method,query,resource}` of the namespaced protocols present.
+    all.extend(NAMESPACED_TXN_FIELDS.iter().copied().filter(|(name, _, _)| {
+        crate::proto::PROTOCOLS.iter().any(|p| {
+            p.in_content
+                && crate::proto::SERVICE_PROTOCOLS.contains(&p.name)
+                && p.dataset.strip_prefix("network_traffic.").is_some_and(|d| {
+                    name.strip_prefix("network_traffic.")
+                        .and_then(|rest| rest.strip_prefix(d))
+                        .is_some_and(|rest| rest.starts_with('.'))
+                })
+        })
+    }));
     all.extend_from_slice(OUTPUT_FIELDS);
     all.extend_from_slice(ALERT_FIELDS);
     all.extend_from_slice(FLOW_STATS_FIELDS);
@@ -104,6 +116,34 @@ pub const TXN_FIELDS: &[(&str, &str, &str)] = &[
     ("method", "keyword", "Packetbeat's request verb: GET, QUERY, SELECT, SET, …"),
     ("query", "keyword", "Packetbeat's request as read by a person: GET /path, the SQL text, …"),
     ("resource", "keyword", "Packetbeat's request target: URL path, DNS name, key, table."),
+];
+
+/// `method`, `query` and `resource` under `network_traffic.<dataset>` (see
+/// [`crate::proto::SERVICE_PROTOCOLS`]); only those of registered protocols are mapped.
+macro_rules! namespaced {
+    ($($d:literal),* $(,)?) => {
+        &[$(
+            (concat!("network_traffic.", $d, ".method"), "keyword",
+             "Packetbeat's method (the request verb), as the Elastic Agent integration places it."),
+            (concat!("network_traffic.", $d, ".query"), "keyword",
+             "Packetbeat's query (the request as read by a person), as the integration places it."),
+            (concat!("network_traffic.", $d, ".resource"), "keyword",
+             "Packetbeat's resource (the request target), as the integration places it."),
+        )*]
+    };
+}
+
+pub const NAMESPACED_TXN_FIELDS: &[(&str, &str, &str)] = namespaced![
+    "mysql",
+    "pgsql",
+    "redis",
+    "memcached",
+    "mongodb",
+    "cassandra",
+    "amqp",
+    "thrift",
+    "nfs",
+    "sip"
 ];
 
 /// Fields an output may add.

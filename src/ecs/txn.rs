@@ -21,6 +21,57 @@ struct TxnHead<'a> {
     resource: Option<&'a str>,
 }
 
+/// The protocol's fields, or (for [`crate::proto::SERVICE_PROTOCOLS`]) a copy with Packetbeat's `method`,
+/// `query` and `resource` added under `network_traffic.<protocol>`.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum TailBody<'a> {
+    Fields(&'a ProtoFields),
+    Merged(&'a serde_json::Value),
+}
+
+struct Tail<'a> {
+    fields: &'a ProtoFields,
+    namespaced: Option<&'a serde_json::Value>,
+}
+
+impl Serialize for Tail<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.namespaced {
+            Some(v) => TailBody::Merged(v).serialize(s),
+            None => TailBody::Fields(self.fields).serialize(s),
+        }
+    }
+}
+
+/// The dataset name the integration uses for a protocol (`memcache` writes
+/// `network_traffic.memcached`): the key under `network_traffic`.
+fn namespace_key(t: &Txn) -> &'static str {
+    t.dataset.strip_prefix("network_traffic.").unwrap_or(t.protocol)
+}
+
+/// The fields with `network_traffic.<protocol>.{method,query,resource}` merged in, when the
+/// protocol is one of [`crate::proto::SERVICE_PROTOCOLS`] and any of them is set.
+fn namespaced_packetbeat(t: &Txn, fields: &ProtoFields) -> Option<serde_json::Value> {
+    if !crate::proto::SERVICE_PROTOCOLS.contains(&t.protocol)
+        || (t.method.is_none() && t.query.is_none() && t.resource.is_none())
+    {
+        return None;
+    }
+    let mut v = serde_json::to_value(fields).ok()?;
+    let root = v.as_object_mut()?;
+    let nt = root.entry("network_traffic").or_insert_with(|| serde_json::json!({}));
+    let proto =
+        nt.as_object_mut()?.entry(namespace_key(t)).or_insert_with(|| serde_json::json!({}));
+    let obj = proto.as_object_mut()?;
+    for (k, val) in [("method", &t.method), ("query", &t.query), ("resource", &t.resource)] {
+        if let Some(x) = val {
+            obj.entry(k).or_insert_with(|| serde_json::Value::String(x.clone()));
+        }
+    }
+    Some(v)
+}
+
 /// Serializes a transaction of `f` as one ECS document.
 pub fn encode(ctx: &EventContext, f: &Flow, t: &Txn) -> EncodedEvent {
     encode_with(ctx, f, t, None)
@@ -57,7 +108,8 @@ pub fn encode_with(
         related_hashes: t.related_hashes.clone(),
     };
     let fields: &ProtoFields = &t.fields;
-    let tail = super::WithThreat { body: fields, threat };
+    let namespaced = namespaced_packetbeat(t, fields);
+    let tail = super::WithThreat { body: Tail { fields, namespaced: namespaced.as_ref() }, threat };
     let ev = Envelope::new(
         ctx,
         facts,
@@ -72,4 +124,43 @@ pub fn encode_with(
         tail,
     );
     EncodedEvent::encode(t.dataset, ev.community_id(), &ev)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::template::{Fields, NetworkTraffic, TemplateFields, PROTOCOL};
+
+    fn txn(protocol: &'static str, dataset: &'static str) -> Txn {
+        let fields = Fields {
+            network_traffic: NetworkTraffic {
+                template: TemplateFields { request: Some("x".into()), response: None },
+            },
+        };
+        let mut t = Txn::new(&PROTOCOL, 0, fields);
+        (t.protocol, t.dataset) = (protocol, dataset);
+        t.method = Some("drop".into());
+        t.query = Some("{\"drop\":\"users\"}".into());
+        t
+    }
+
+    #[test]
+    fn service_protocols_carry_method_and_query_under_their_namespace() {
+        let t = txn("memcache", "network_traffic.memcached");
+        let v = namespaced_packetbeat(&t, &t.fields).unwrap();
+        let nt = &v["network_traffic"];
+        assert_eq!(nt["memcached"]["method"], "drop");
+        assert_eq!(nt["memcached"]["query"], "{\"drop\":\"users\"}");
+        assert!(nt["memcached"].get("resource").is_none(), "unset fields stay out");
+        assert_eq!(nt["template"]["request"], "x", "the protocol's own fields are kept");
+    }
+
+    #[test]
+    fn other_protocols_and_transactions_without_them_are_left_alone() {
+        let t = txn("dns", "network_traffic.dns");
+        assert!(namespaced_packetbeat(&t, &t.fields).is_none());
+        let mut t = txn("mysql", "network_traffic.mysql");
+        (t.method, t.query) = (None, None);
+        assert!(namespaced_packetbeat(&t, &t.fields).is_none());
+    }
 }

@@ -655,26 +655,11 @@ fn health() -> Board {
     b
 }
 
-/// Protocols of the "Databases, caches and messaging" dashboard: the services Packetbeat parses
-/// beside the web and name protocols (`network.protocol` values of the registry).
-pub const SERVICE_PROTOCOLS: &[&str] = &[
-    "mysql",
-    "pgsql",
-    "redis",
-    "memcache",
-    "mongodb",
-    "cassandra",
-    "amqp",
-    "thrift",
-    "nfs",
-    "sip",
-];
-
-/// Transactions of [`SERVICE_PROTOCOLS`] that the registry has.
+/// Transactions of [`crate::proto::SERVICE_PROTOCOLS`] that the registry has.
 fn services() -> String {
     let names: Vec<&str> = crate::proto::PROTOCOLS
         .iter()
-        .filter(|p| p.in_content && SERVICE_PROTOCOLS.contains(&p.name))
+        .filter(|p| p.in_content && crate::proto::SERVICE_PROTOCOLS.contains(&p.name))
         .map(|p| p.name)
         .collect();
     if names.is_empty() {

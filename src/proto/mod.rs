@@ -355,6 +355,25 @@ impl Protocols {
     }
 }
 
+/// The services Packetbeat parses beside the web and name protocols (databases, caches,
+/// messaging, RPC, file sharing, VoIP), by `network.protocol`. Their events also carry
+/// Packetbeat's `method`, `query` and `resource` under `network_traffic.<dataset>.*`, the layout
+/// the Elastic Agent integration's compatibility pipeline writes and Elastic's prebuilt rules on
+/// them read (`network_traffic.mongodb.method`, `network_traffic.pgsql.query`, …); Kibana's
+/// "Databases, caches and messaging" dashboard shows them.
+pub const SERVICE_PROTOCOLS: &[&str] = &[
+    "mysql",
+    "pgsql",
+    "redis",
+    "memcache",
+    "mongodb",
+    "cassandra",
+    "amqp",
+    "thrift",
+    "nfs",
+    "sip",
+];
+
 /// Fields outside ECS emitted by the protocols, for the index template and the field test.
 pub fn custom_fields() -> Vec<CustomField> {
     PROTOCOLS
