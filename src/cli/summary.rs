@@ -151,6 +151,8 @@ pub fn lines(s: &Snapshot, result: &RunResult, all: bool) -> Vec<String> {
                 ("retransmitted_bytes", g("tcp_retransmitted_bytes")),
                 ("overlap_bytes", g("tcp_overlap_bytes")),
                 ("out_of_window_bytes", g("tcp_out_of_window_bytes")),
+                ("resyncs", g("tcp_resyncs")),
+                ("holes_acked", g("tcp_holes_acked")),
             ],
         );
 

@@ -11,6 +11,16 @@ pub const CUSTOM_FIELDS: &[(&str, &str, &str)] = &[
     ("network_traffic.flow.tcp_flags", "keyword", "TCP flags seen in either direction."),
     ("network_traffic.flow.state", "keyword", "TCP state as seen by the sensor."),
     ("network_traffic.flow.end_reason", "keyword", "Why the final report was made."),
+    (
+        "network_traffic.flow.gap_bytes.source",
+        "long",
+        "Bytes of the source's TCP stream the capture missed (holes given up), when any.",
+    ),
+    (
+        "network_traffic.flow.gap_bytes.destination",
+        "long",
+        "Bytes of the destination's TCP stream the capture missed (holes given up), when any.",
+    ),
     ("network_traffic.flow.truncated_packets", "long", "Packets cut short by the snaplen."),
     ("network_traffic.flow.reassembled_packets", "long", "IP datagrams rebuilt from fragments."),
     (

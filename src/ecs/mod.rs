@@ -238,9 +238,20 @@ struct NtFlow {
     reassembled_packets: u64,
     #[serde(skip_serializing_if = "is_false")]
     initiator_guessed: bool,
+    /// Bytes missing from the reassembled TCP streams so far (capture loss), when any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gap_bytes: Option<GapBytes>,
     /// `wirebeat.flows.statistics`, on final reports only.
     #[serde(skip_serializing_if = "Option::is_none")]
     stats: Option<crate::flow::stats::StatsView>,
+}
+
+/// `network_traffic.flow.gap_bytes`: bytes the capture missed in each direction's stream
+/// (source: the client's), so that loss can be told from silence.
+#[derive(Serialize)]
+struct GapBytes {
+    source: u64,
+    destination: u64,
 }
 
 #[derive(Serialize)]
@@ -317,6 +328,11 @@ impl FlowEncoder {
                     truncated_packets: f.truncated_packets,
                     reassembled_packets: f.reassembled_packets,
                     initiator_guessed: f.key.proto == 6 && !f.initiator_known(),
+                    gap_bytes: f
+                        .app
+                        .as_ref()
+                        .filter(|a| a.missing != [0, 0])
+                        .map(|a| GapBytes { source: a.missing[0], destination: a.missing[1] }),
                     stats: f.stats.as_ref().filter(|_| is_final).map(|s| s.view()),
                 },
                 tunnel: f.tunnel.map(|t| TunnelFields {

@@ -6,7 +6,7 @@
 //! a few bytes, instead of a parser and two reassemblers. The parser and the streams are made
 //! when data first arrives, from the same choice, so the output is the same.
 
-use crate::decode::{Packet, TCP_FIN, TCP_RST, TCP_SYN};
+use crate::decode::{Packet, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN};
 use crate::proto::stream::{Chunk, Reassembler, StreamStats};
 use crate::proto::{Dir, Parser, ParserCounters, Registry, Transport, Txn};
 use std::sync::Arc;
@@ -29,6 +29,8 @@ pub struct App {
     probes: u8,
     /// Bytes were missing in a stream of this flow.
     pub gaps: bool,
+    /// Bytes missing per direction (client's, server's): holes given up inside the window.
+    pub missing: [u64; 2],
 }
 
 impl App {
@@ -43,6 +45,69 @@ impl App {
     /// Whether the protocol parser exists yet (it is made on the first payload).
     pub fn has_parser(&self) -> bool {
         self.parser.is_some()
+    }
+}
+
+/// Direction of a stream side: 0 is the client's (to the server), 1 the server's.
+fn side_dir(side: usize) -> Dir {
+    if side == 0 {
+        Dir::ToServer
+    } else {
+        Dir::ToClient
+    }
+}
+
+/// Where the reassembled chunks of a flow's two TCP streams go: the parser (made by port on
+/// the first data, or by content probing), and the flow's gap accounting.
+struct ChunkSink<'a> {
+    registry: &'a Registry,
+    stats: &'a mut AppStats,
+    parser: &'a mut Option<Box<dyn Parser>>,
+    proto: &'a mut Option<usize>,
+    probes: &'a mut u8,
+    tried: &'a mut bool,
+    missing: &'a mut [u64; 2],
+    gaps: &'a mut bool,
+    ip_proto: u8,
+    ts: i64,
+    out: &'a mut Vec<Txn>,
+}
+
+impl ChunkSink<'_> {
+    fn chunk(&mut self, side: usize, c: Chunk<'_>) {
+        let dir = side_dir(side);
+        let t = Transport::Tcp;
+        make_by_port(
+            self.registry,
+            self.stats,
+            self.parser,
+            *self.proto,
+            self.tried,
+            t,
+            self.ip_proto,
+        );
+        match c {
+            Chunk::Data(d) => {
+                if self.parser.is_none() && self.proto.is_none() && *self.probes < MAX_PROBES {
+                    *self.probes += 1;
+                    if let Some(i) = self.registry.by_content(t, dir, d) {
+                        *self.proto = Some(i);
+                        *self.parser = self.registry.make(i, t, self.ip_proto);
+                        self.stats.by_content += 1;
+                    }
+                }
+                if let Some(ps) = self.parser.as_mut() {
+                    ps.data(dir, self.ts, d, self.out);
+                }
+            }
+            Chunk::Gap { len, counted } => {
+                *self.gaps = true;
+                self.missing[side] += counted;
+                if let Some(ps) = self.parser.as_mut() {
+                    ps.gap(dir, len);
+                }
+            }
+        }
     }
 }
 
@@ -118,6 +183,7 @@ impl AppLayer {
             tcp: t == Transport::Tcp,
             probes: 0,
             gaps: false,
+            missing: [0; 2],
         }))
     }
 
@@ -132,8 +198,10 @@ impl AppLayer {
                 let side = usize::from(!from_client);
                 if p.payload.is_empty() {
                     // No data yet: remember the ISN, build nothing.
+                    // The last SYN before any data sets the start (a retried SYN may carry
+                    // another ISN, and the data follows that one).
                     if tcp.flags & TCP_SYN != 0 {
-                        app.isn[side].get_or_insert(tcp.seq);
+                        app.isn[side] = Some(tcp.seq);
                     }
                     return;
                 }
@@ -150,41 +218,27 @@ impl AppLayer {
         match (t, app.streams.as_mut(), p.tcp) {
             (Transport::Tcp, Some(streams), Some(tcp)) => {
                 let side = usize::from(!from_client);
-                let registry = &self.registry;
-                let stats = &mut self.stats;
-                let (parser, proto, probes, gaps, tried) = (
-                    &mut app.parser,
-                    &mut app.proto,
-                    &mut app.probes,
-                    &mut app.gaps,
-                    &mut app.parser_tried,
-                );
                 let syn = tcp.flags & TCP_SYN != 0;
                 let fin = tcp.flags & (TCP_FIN | TCP_RST) != 0;
-                let ip_proto = p.proto;
-                streams[side].segment(tcp.seq, syn, fin, p.payload, &mut |c| match c {
-                    Chunk::Data(d) => {
-                        make_by_port(registry, stats, parser, *proto, tried, t, ip_proto);
-                        if parser.is_none() && proto.is_none() && *probes < MAX_PROBES {
-                            *probes += 1;
-                            if let Some(i) = registry.by_content(t, dir, d) {
-                                *proto = Some(i);
-                                *parser = registry.make(i, t, p.proto);
-                                stats.by_content += 1;
-                            }
-                        }
-                        if let Some(ps) = parser.as_mut() {
-                            ps.data(dir, ts, d, out);
-                        }
-                    }
-                    Chunk::Gap(n) => {
-                        *gaps = true;
-                        make_by_port(registry, stats, parser, *proto, tried, t, ip_proto);
-                        if let Some(ps) = parser.as_mut() {
-                            ps.gap(dir, n);
-                        }
-                    }
-                });
+                let mut sink = ChunkSink {
+                    registry: &self.registry,
+                    stats: &mut self.stats,
+                    parser: &mut app.parser,
+                    proto: &mut app.proto,
+                    probes: &mut app.probes,
+                    tried: &mut app.parser_tried,
+                    missing: &mut app.missing,
+                    gaps: &mut app.gaps,
+                    ip_proto: p.proto,
+                    ts,
+                    out,
+                };
+                // What this packet acknowledges settles holes of the other direction first:
+                // the parser sees that side's loss before this side's reply to it.
+                if tcp.flags & TCP_ACK != 0 {
+                    streams[1 - side].acked(tcp.ack, &mut |c| sink.chunk(1 - side, c));
+                }
+                streams[side].segment(tcp.seq, syn, fin, p.payload, &mut |c| sink.chunk(side, c));
             }
             (Transport::Udp | Transport::Icmp, _, _) => {
                 if p.payload.is_empty() && t == Transport::Udp {
@@ -229,19 +283,20 @@ impl AppLayer {
         let before = out.len();
         if let Some(streams) = app.streams.as_mut() {
             for (side, s) in streams.iter_mut().enumerate() {
-                let dir = if side == 0 { Dir::ToServer } else { Dir::ToClient };
+                let dir = side_dir(side);
                 let parser = &mut app.parser;
-                let gaps = &mut app.gaps;
+                let (gaps, missing) = (&mut app.gaps, &mut app.missing);
                 s.flush(&mut |c| match c {
                     Chunk::Data(d) => {
                         if let Some(ps) = parser.as_mut() {
                             ps.data(dir, ts_ns, d, out);
                         }
                     }
-                    Chunk::Gap(n) => {
+                    Chunk::Gap { len, counted } => {
                         *gaps = true;
+                        missing[side] += counted;
                         if let Some(ps) = parser.as_mut() {
-                            ps.gap(dir, n);
+                            ps.gap(dir, len);
                         }
                     }
                 });

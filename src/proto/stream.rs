@@ -28,8 +28,12 @@ pub const MIN_WINDOW: u64 = 65_535;
 #[derive(Debug, PartialEq, Eq)]
 pub enum Chunk<'a> {
     Data(&'a [u8]),
-    /// This many bytes are missing here.
-    Gap(u64),
+    /// `len` bytes of sequence space are missing here; `counted` of them count as lost
+    /// (`gap_bytes`): all of a hole inside the window, none of a resynchronisation beyond it.
+    Gap {
+        len: u64,
+        counted: u64,
+    },
 }
 
 crate::stats::local_counters! {
@@ -41,6 +45,10 @@ crate::stats::local_counters! {
         gap_bytes => tcp_gap_bytes,
         /// Bytes of segments that started beyond the window and were dropped.
         out_of_window_bytes => tcp_out_of_window_bytes,
+        /// Times a stream resynchronised beyond the window after a loss larger than it.
+        resyncs => tcp_resyncs,
+        /// Holes given up because the peer acknowledged past them.
+        holes_acked => tcp_holes_acked,
     }
 }
 
@@ -57,6 +65,9 @@ pub struct Reassembler {
     far: Option<(u64, Vec<u8>)>,
     /// Sequence numbers are tracked as 64-bit offsets from `base` to survive wrap-around.
     base: u32,
+    /// The start another SYN of this direction gave (before any data), kept until data
+    /// comes: the peer's acknowledgement tells which of the two the stream uses.
+    other_start: Option<u32>,
     delivered: u64,
     fin: bool,
     pub stats: StreamStats,
@@ -71,6 +82,7 @@ impl Reassembler {
             max_pending_bytes,
             far: None,
             base: 0,
+            other_start: None,
             delivered: 0,
             fin: false,
             stats: StreamStats::default(),
@@ -80,6 +92,11 @@ impl Reassembler {
     /// Memory held for out-of-order segments: at most the limit after every call.
     pub fn held_bytes(&self) -> usize {
         self.pending_bytes
+    }
+
+    /// No byte of this direction seen yet (SYNs only).
+    fn fresh(&self) -> bool {
+        self.delivered == 0 && self.pending.is_empty() && self.far.is_none()
     }
 
     /// How far ahead of the delivered position a segment may start.
@@ -122,7 +139,14 @@ impl Reassembler {
         out: &mut dyn FnMut(Chunk<'_>),
     ) {
         if syn {
+            // The first SYN sets the stream's start; a later SYN with another ISN before any
+            // byte of this direction was seen restarts it (a middlebox or a new attempt chose
+            // another ISN: the data that follows continues the last one, not the first).
             if self.next.is_none() {
+                self.base = seq.wrapping_add(1);
+                self.next = Some(self.base);
+            } else if self.fresh() && self.next != Some(seq.wrapping_add(1)) {
+                self.other_start = self.next;
                 self.base = seq.wrapping_add(1);
                 self.next = Some(self.base);
             }
@@ -199,22 +223,61 @@ impl Reassembler {
         let Some((far_start, far_data)) = self.far.take() else { return };
         self.pending_bytes -= far_data.len() + SEGMENT_OVERHEAD;
         self.flush(out);
-        self.gap_to(far_start, out);
+        // How much was skipped beyond the window is unknown (sequence space, not bytes seen
+        // missing): the gap is counted, its bytes are not.
+        self.stats.resyncs += 1;
+        self.gap_to(far_start, false, out);
         self.delivered = far_start + far_data.len() as u64;
         out(Chunk::Data(&far_data));
         self.delivered += data.len() as u64;
         out(Chunk::Data(data));
     }
 
-    /// Gives up the bytes from the delivered position to `start`: a gap, counted up to the window.
-    fn gap_to(&mut self, start: u64, out: &mut dyn FnMut(Chunk<'_>)) {
+    /// Gives up the bytes from the delivered position to `start`: a gap. Its bytes count in
+    /// `gap_bytes` when `within` (a hole inside the window, which is sequence space really
+    /// skipped), not when the stream resynchronised beyond the window.
+    fn gap_to(&mut self, start: u64, within: bool, out: &mut dyn FnMut(Chunk<'_>)) {
         if start > self.delivered {
             let len = start - self.delivered;
             self.stats.gaps += 1;
-            self.stats.gap_bytes += len.min(self.window());
+            let counted = if within { len.min(self.window()) } else { 0 };
+            self.stats.gap_bytes += counted;
             self.delivered = start;
-            out(Chunk::Gap(len));
+            out(Chunk::Gap { len, counted });
         }
+    }
+
+    /// The peer acknowledged `ack` (a sequence number of this direction): it has every byte
+    /// before it. A hole below it, with data held after it, will not be filled by the capture
+    /// (the sender does not retransmit what was acknowledged), so it is given up at once as a
+    /// gap instead of waiting for the out-of-order limit or the end of the flow. An
+    /// acknowledgement beyond the window or for bytes already delivered changes nothing.
+    pub fn acked(&mut self, ack: u32, out: &mut dyn FnMut(Chunk<'_>)) {
+        // SYNs with two ISNs, retransmitted in turns: the one the peer acknowledges is the
+        // stream's.
+        if self.fresh() && self.other_start == Some(ack) {
+            self.other_start = self.next;
+            self.base = ack;
+            self.next = Some(ack);
+            return;
+        }
+        if self.next.is_none() || self.pending.is_empty() {
+            return;
+        }
+        let at = self.offset(ack);
+        if at <= self.delivered || at - self.delivered > self.window() {
+            return;
+        }
+        let before = self.stats.gaps;
+        while let Some((&start, _)) = self.pending.iter().next() {
+            if start > self.delivered && start >= at {
+                // Only the acknowledged part of this hole is lost; the rest may still come.
+                self.gap_to(at, true, out);
+                break;
+            }
+            self.skip_hole(out);
+        }
+        self.stats.holes_acked += self.stats.gaps - before;
     }
 
     /// Delivers held segments that are now in order (trimming overlaps).
@@ -240,7 +303,7 @@ impl Reassembler {
     /// Gives up on the hole before the first held segment: a gap, then what follows.
     fn skip_hole(&mut self, out: &mut dyn FnMut(Chunk<'_>)) {
         if let Some((&start, _)) = self.pending.iter().next() {
-            self.gap_to(start, out);
+            self.gap_to(start, true, out);
             self.drain(out);
         }
     }
@@ -268,14 +331,14 @@ mod tests {
             r.segment(*seq, false, false, data, &mut |c| {
                 got.push(match c {
                     Chunk::Data(d) => String::from_utf8_lossy(d).into_owned(),
-                    Chunk::Gap(n) => format!("<gap {n}>"),
+                    Chunk::Gap { len, .. } => format!("<gap {len}>"),
                 })
             });
         }
         r.flush(&mut |c| {
             got.push(match c {
                 Chunk::Data(d) => String::from_utf8_lossy(d).into_owned(),
-                Chunk::Gap(n) => format!("<gap {n}>"),
+                Chunk::Gap { len, .. } => format!("<gap {len}>"),
             })
         });
         got
@@ -381,7 +444,95 @@ mod tests {
         );
         assert_eq!(got, ["ab", format!("<gap {}>", far - 2).as_str(), "cd", "ef", "gh"]);
         assert_eq!(r.stats.gaps, 1);
-        assert_eq!(r.stats.gap_bytes, r.window(), "counted within the window");
+        assert_eq!(r.stats.resyncs, 1);
+        assert_eq!(r.stats.gap_bytes, 0, "sequence space beyond the window is not counted as lost");
         assert_eq!(r.stats.out_of_window_bytes, 1, "a lone far segment is dropped at the end");
+    }
+
+    fn collect(got: &mut Vec<String>) -> impl FnMut(Chunk<'_>) + '_ {
+        |c| {
+            got.push(match c {
+                Chunk::Data(d) => String::from_utf8_lossy(d).into_owned(),
+                Chunk::Gap { len, counted } => format!("<gap {len}/{counted}>"),
+            })
+        }
+    }
+
+    // A SYN answered twice with two ISNs (seen on a real capture: a middlebox's SYN-ACK then
+    // the server's): the data follows the last ISN, and nothing is lost.
+    #[test]
+    fn a_later_syn_with_another_isn_restarts_a_direction_without_data() {
+        let mut r = Reassembler::new(1 << 20);
+        let mut got = Vec::new();
+        r.segment(3_212_050_950, true, false, b"", &mut collect(&mut got));
+        r.segment(97_572_840, true, false, b"", &mut collect(&mut got));
+        r.segment(97_572_841, false, false, b"hello", &mut collect(&mut got));
+        r.flush(&mut collect(&mut got));
+        assert_eq!(got, ["hello"]);
+        assert_eq!((r.stats.gaps, r.stats.out_of_window_bytes), (0, 0));
+    }
+
+    // The same capture: the two SYN-ACKs are retransmitted in turns; the client acknowledges
+    // the second ISN, and its data follows.
+    #[test]
+    fn of_two_isns_retransmitted_in_turns_the_acknowledged_one_wins() {
+        let mut r = Reassembler::new(1 << 20);
+        let mut got = Vec::new();
+        for isn in [3_212_050_950u32, 97_572_840, 3_212_050_950] {
+            r.segment(isn, true, false, b"", &mut collect(&mut got));
+        }
+        r.acked(97_572_841, &mut collect(&mut got));
+        r.segment(3_212_050_950, true, false, b"", &mut collect(&mut got));
+        r.acked(97_572_841, &mut collect(&mut got));
+        r.segment(97_572_841, false, false, b"hello", &mut collect(&mut got));
+        r.flush(&mut collect(&mut got));
+        assert_eq!(got, ["hello"]);
+        assert_eq!((r.stats.gaps, r.stats.resyncs, r.stats.out_of_window_bytes), (0, 0, 0));
+    }
+
+    #[test]
+    fn a_syn_after_data_changes_nothing() {
+        let mut r = Reassembler::new(1 << 20);
+        let mut got = Vec::new();
+        r.segment(99, true, false, b"", &mut collect(&mut got));
+        r.segment(100, false, false, b"ab", &mut collect(&mut got));
+        r.segment(5_000_000, true, false, b"", &mut collect(&mut got));
+        r.segment(102, false, false, b"cd", &mut collect(&mut got));
+        assert_eq!(got, ["ab", "cd"]);
+    }
+
+    #[test]
+    fn an_acknowledgement_past_a_hole_gives_it_up_at_once() {
+        let mut r = Reassembler::new(1 << 20);
+        let mut got = Vec::new();
+        r.segment(99, true, false, b"", &mut collect(&mut got));
+        r.segment(100, false, false, b"ab", &mut collect(&mut got));
+        r.segment(105, false, false, b"fg", &mut collect(&mut got));
+        assert_eq!(got, ["ab"], "held while the hole may still be filled");
+        // The peer acknowledged up to 104: bytes 102..104 were received, so lost to us, but
+        // 104 may still come.
+        r.acked(104, &mut collect(&mut got));
+        assert_eq!(got, ["ab", "<gap 2/2>"]);
+        r.segment(104, false, false, b"e", &mut collect(&mut got));
+        assert_eq!(got, ["ab", "<gap 2/2>", "e", "fg"]);
+        // A hole wholly acknowledged goes with what follows it.
+        r.segment(110, false, false, b"kl", &mut collect(&mut got));
+        r.acked(112, &mut collect(&mut got));
+        assert_eq!(got[4..], ["<gap 3/3>", "kl"]);
+        assert_eq!((r.stats.gaps, r.stats.gap_bytes, r.stats.holes_acked), (2, 5, 2));
+        assert_eq!(r.held_bytes(), 0);
+    }
+
+    #[test]
+    fn acknowledgements_of_delivered_or_far_bytes_change_nothing() {
+        let mut r = Reassembler::new(1 << 16);
+        let mut got = Vec::new();
+        r.segment(99, true, false, b"", &mut collect(&mut got));
+        r.segment(100, false, false, b"ab", &mut collect(&mut got));
+        r.segment(105, false, false, b"fg", &mut collect(&mut got));
+        r.acked(101, &mut collect(&mut got));
+        r.acked(100 + (1 << 24), &mut collect(&mut got));
+        assert_eq!(got, ["ab"]);
+        assert_eq!(r.stats.gaps, 0);
     }
 }

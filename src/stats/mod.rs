@@ -180,6 +180,11 @@ counters!(
         tcp_gap_bytes,
         /// TCP bytes of segments too far ahead of the stream to have been in flight (dropped).
         tcp_out_of_window_bytes,
+        /// TCP streams resynchronised beyond the window after a loss larger than it (a gap
+        /// whose bytes are not counted), and holes given up because the peer acknowledged past
+        /// them.
+        tcp_resyncs,
+        tcp_holes_acked,
         /// Events made by the pipeline (flow reports, transactions, alerts, health events).
         events_built,
         /// Events made by a worker that are not in the queue yet (gauge).
