@@ -76,8 +76,27 @@ pub fn read(
     Ok(ReadOutcome { counters, result, unreadable })
 }
 
-/// Capture files named on the command line: files as given, directories expanded (sorted).
+/// Capture files named on the command line, directories expanded, in packet-time order: by
+/// the time of each file's first packet (ties and unreadable files keep their order, files
+/// without packets first). One packet clock runs through a read, so a file older than the one
+/// before it would go back in time: its transactions and the detectors' windows would be
+/// judged by the other file's clock. Rotated captures of one session stay in sequence.
 fn expand_inputs(inputs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut files: Vec<(Option<i64>, PathBuf)> =
+        expand_paths(inputs).into_iter().map(|p| (first_packet_ns(&p), p)).collect();
+    files.sort_by_key(|(ts, _)| ts.unwrap_or(i64::MIN));
+    files.into_iter().map(|(_, p)| p).collect()
+}
+
+/// Time of a capture's first packet; `None` when it has none or cannot be read (the read
+/// itself then reports why).
+fn first_packet_ns(path: &Path) -> Option<i64> {
+    let mut file = CaptureFile::open(path).ok()?;
+    file.next_frame().ok().flatten().map(|f| f.ts_ns)
+}
+
+/// Files as given, directories expanded (sorted by name).
+fn expand_paths(inputs: &[PathBuf]) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for p in inputs {
         if p.is_dir() {
