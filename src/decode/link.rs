@@ -133,6 +133,25 @@ fn sll_protocol<'a>(proto: u16, arphrd: u16, rest: &'a [u8], link: &mut LinkInfo
     }
 }
 
+/// The PPP protocol field at the start of `data` and what follows it. With protocol-field
+/// compression (RFC 1661 §6.5) an odd first byte is the whole field (`0x21` IPv4, `0x57`
+/// IPv6); otherwise it takes two bytes.
+pub(super) fn ppp_payload(data: &[u8]) -> Step<'_> {
+    let b = View(data);
+    let (proto, len) = match b.u8(0) {
+        Some(first) if first & 1 == 1 => (u16::from(first), 1),
+        Some(_) => match b.u16(0) {
+            Some(p) => (p, 2),
+            None => return Step::Malformed,
+        },
+        None => return Step::Malformed,
+    };
+    match b.from(len) {
+        Some(rest) => ppp(proto, rest),
+        None => Step::Malformed,
+    }
+}
+
 pub(super) fn ppp(proto: u16, rest: &[u8]) -> Step<'_> {
     match proto {
         0x0021 => Step::Ip(rest),
@@ -181,6 +200,35 @@ pub(super) fn ethernet<'a>(data: &'a [u8], link: &mut LinkInfo) -> Option<Step<'
     Some(if ty >= 0x0600 { Step::Ether(ty, rest) } else { llc(rest) })
 }
 
+/// An IEEE 802.11 frame as WLAN controllers tunnel it in GRE (protocol 0x8200): data frames
+/// carry LLC/SNAP and then the Ethernet type; management, control, null-data and protected
+/// (encrypted) frames hold no IP for us.
+pub(super) fn ieee80211(data: &[u8]) -> Step<'_> {
+    let b = View(data);
+    let (Some(fc0), Some(fc1)) = (b.u8(0), b.u8(1)) else {
+        return Step::Malformed;
+    };
+    let (kind, subtype) = ((fc0 >> 2) & 0x3, fc0 >> 4);
+    // Type 2 is data; subtypes with bit 2 set carry no body (null, QoS null, CF-only).
+    if kind != 2 || subtype & 0x4 != 0 || fc1 & 0x40 != 0 {
+        return Step::NonIp;
+    }
+    let four_addresses = fc1 & 0x03 == 0x03;
+    let qos = subtype & 0x8 != 0;
+    let mut len = if four_addresses { 30 } else { 24 };
+    if qos {
+        len += 2;
+        // +HTC/Order on a QoS data frame: a 4-byte HT control field follows.
+        if fc1 & 0x80 != 0 {
+            len += 4;
+        }
+    }
+    match b.from(len) {
+        Some(rest) => llc(rest),
+        None => Step::Malformed,
+    }
+}
+
 fn llc(rest: &[u8]) -> Step<'_> {
     let b = View(rest);
     match (b.u8(0), b.u8(1), b.u8(2)) {
@@ -219,8 +267,14 @@ pub(super) fn ethertype_layer<'a>(ty: u16, rest: &'a [u8], link: &mut LinkInfo) 
         // MPLS unicast/multicast: labels until bottom of stack, then guess the payload.
         0x8847 | 0x8848 => mpls(rest, link),
         // PPPoE session: ver/type, code, session, length, then PPP protocol.
-        0x8864 => match (b.u16(6), b.from(8)) {
-            (Some(p), Some(r)) => ppp(p, r),
+        0x8864 => match b.from(6) {
+            Some(r) => ppp_payload(r),
+            None => Step::Malformed,
+        },
+        // Cisco FabricPath: the switch-to-switch header (outer addresses, then this type and a
+        // 2-byte FTag/TTL) wraps the host's whole Ethernet frame.
+        0x8903 => match b.from(2).map(|r| ethernet(r, link)) {
+            Some(Some(s)) => s,
             _ => Step::Malformed,
         },
         // 802.1ah PBB: I-TAG (4 bytes) then the customer Ethernet frame.

@@ -270,3 +270,72 @@ fn shard_hash_is_symmetric() {
     assert_eq!(shard_hash(1, &a), shard_hash(1, &b));
     assert_ne!(shard_hash(1, &a), 0);
 }
+
+#[test]
+fn pppoe_with_a_compressed_protocol_field() {
+    let ip = ipv4_udp([1, 1, 1, 1], [2, 2, 2, 2], 1, 2, b"");
+    // One-byte PPP protocol 0x21 (IPv4), as some access concentrators send.
+    let mut m = vec![0x11, 0x00, 0x00, 0x01, 0x00, (ip.len() + 1) as u8, 0x21];
+    m.extend_from_slice(&ip);
+    let (p, s) = decode_all(LINKTYPE_ETHERNET, &eth(0x8864, &m));
+    assert_eq!(p, ["17 1.1.1.1:1 > 2.2.2.2:2 vlan=[None, None] tun=None"]);
+    assert_eq!(s.malformed, 0);
+}
+
+fn gre_80211(frame_control: [u8; 2], body: &[u8]) -> Vec<u8> {
+    // GRE without options, protocol 0x8200, then the 802.11 header.
+    let mut gre = vec![0x00, 0x00, 0x82, 0x00];
+    gre.extend_from_slice(&frame_control);
+    gre.extend_from_slice(&[0, 0]); // duration
+    gre.extend_from_slice(&[0x02, 0, 0, 0, 0, 0xaa]); // address 1
+    gre.extend_from_slice(&[0x02, 0, 0, 0, 0, 0xbb]); // address 2
+    gre.extend_from_slice(&[0x02, 0, 0, 0, 0, 0xcc]); // address 3
+    gre.extend_from_slice(&[0x10, 0x00]); // sequence control
+    if frame_control[0] & 0x80 != 0 {
+        gre.extend_from_slice(&[0x00, 0x00]); // QoS control
+    }
+    gre.extend_from_slice(body);
+    let mut outer = vec![0x45, 0, 0, 0, 0, 1, 0, 0, 64, 47, 0, 0];
+    let total = (20 + gre.len()) as u16;
+    outer[2..4].copy_from_slice(&total.to_be_bytes());
+    outer.extend_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
+    outer.extend_from_slice(&gre);
+    outer
+}
+
+#[test]
+fn gre_carrying_80211_data_frames_reaches_the_inner_ip() {
+    let ip = ipv4_udp([192, 168, 1, 10], [8, 8, 8, 8], 5353, 53, b"q");
+    let mut snap = vec![0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00];
+    snap.extend_from_slice(&ip);
+    // Data (type 2, subtype 0), to the DS; and QoS data (subtype 8).
+    for fc in [[0x08, 0x01], [0x88, 0x01]] {
+        let (p, s) = decode_all(LINKTYPE_RAW, &gre_80211(fc, &snap));
+        assert_eq!(
+            p,
+            ["17 192.168.1.10:5353 > 8.8.8.8:53 vlan=[None, None] tun=Some((Gre, 0))"],
+            "frame control {fc:02x?}"
+        );
+        assert_eq!(s.malformed, 0);
+    }
+    // Protected (encrypted) data and a beacon (management) hold no IP: counted as non-IP.
+    for fc in [[0x08, 0x41], [0x80, 0x00]] {
+        let (p, s) = decode_all(LINKTYPE_RAW, &gre_80211(fc, &snap));
+        assert!(p.is_empty(), "{fc:02x?}: {p:?}");
+        assert_eq!((s.non_ip, s.malformed), (1, 0), "{fc:02x?}");
+    }
+    // Cut inside the 802.11 header: malformed, not a panic.
+    let cut = gre_80211([0x08, 0x01], &[]);
+    let (_, s) = decode_all(LINKTYPE_RAW, &cut[..cut.len() - 4]);
+    assert_eq!(s.malformed, 1);
+}
+
+#[test]
+fn fabricpath_wraps_the_host_frame() {
+    let inner = eth(0x0800, &ipv4_udp([10, 1, 0, 1], [10, 1, 0, 2], 1000, 2000, b""));
+    let mut fp = vec![0x00, 0x10]; // FTag / TTL
+    fp.extend_from_slice(&inner);
+    let (p, s) = decode_all(LINKTYPE_ETHERNET, &eth(0x8903, &fp));
+    assert_eq!(p, ["17 10.1.0.1:1000 > 10.1.0.2:2000 vlan=[None, None] tun=None"]);
+    assert_eq!(s.malformed, 0);
+}

@@ -9,7 +9,7 @@
 //! tunnel stays UDP.
 
 use super::config;
-use super::link::{ethernet, ethertype_layer, ppp, Step};
+use super::link::{ethernet, ethertype_layer, ieee80211, ppp_payload, Step};
 use super::{LinkInfo, TunnelKind};
 use crate::bytes::View;
 
@@ -96,15 +96,10 @@ pub(super) fn gre<'a>(data: &'a [u8], link: &mut LinkInfo) -> Option<(TunnelKind
         // PPP in GRE (PPTP), with optional address/control.
         0x880b => {
             let start = if r.u8(0)? == 0xff && r.u8(1)? == 0x03 { 2 } else { 0 };
-            let p = if r.u8(start)? & 0x01 == 1 {
-                // Protocol-field compression: one byte.
-                u16::from(r.u8(start)?)
-            } else {
-                r.u16(start)?
-            };
-            let plen = if p < 0x100 && r.u8(start)? & 1 == 1 { 1 } else { 2 };
-            (TunnelKind::Gre, key, ppp(p, r.from(start + plen)?))
+            (TunnelKind::Gre, key, ppp_payload(r.from(start)?))
         }
+        // IEEE 802.11 frames from a WLAN controller (Aruba and others).
+        0x8200 => (TunnelKind::Gre, key, ieee80211(rest)),
         0x6558 => (TunnelKind::Gre, key, ethernet(rest, link)?),
         other => (TunnelKind::Gre, key, ethertype_layer(other, rest, link)),
     })

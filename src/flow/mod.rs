@@ -50,7 +50,12 @@ impl FlowKey {
         let (a, b, pa, pb) = if reverse { (p.dst, p.src, dp, sp) } else { (p.src, p.dst, sp, dp) };
         let key = FlowKey {
             vlan: p.link.vlan,
-            tunnel_id: p.tunnel.map(|t| t.id).unwrap_or(0),
+            // A GTP-U TEID names the receiving end, so the two directions of one flow carry
+            // different TEIDs: it cannot tell flows apart (the inner addresses do).
+            tunnel_id: p
+                .tunnel
+                .filter(|t| t.kind != crate::decode::TunnelKind::GtpU)
+                .map_or(0, |t| t.id),
             proto: p.proto,
             a,
             b,

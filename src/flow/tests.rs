@@ -167,3 +167,27 @@ fn syn_only_flows_make_no_parser_and_data_still_picks_the_protocol() {
 fn flow_did_not_grow_with_statistics() {
     assert!(std::mem::size_of::<Flow>() <= 304, "{}", std::mem::size_of::<Flow>());
 }
+
+#[test]
+fn gtp_u_directions_with_their_own_teids_are_one_flow() {
+    use crate::decode::{Tunnel, TunnelKind};
+    let tunnel = |id, src: &str, dst: &str| Tunnel {
+        kind: TunnelKind::GtpU,
+        outer_src: src.parse().unwrap(),
+        outer_dst: dst.parse().unwrap(),
+        id,
+    };
+    let mut up = pkt(1, "10.45.0.7", 40000, "93.184.216.34", 443, 0x02);
+    up.tunnel = Some(tunnel(0x0000_1001, "192.0.2.1", "192.0.2.2"));
+    let mut down = pkt(2, "93.184.216.34", 443, "10.45.0.7", 40000, 0x12);
+    down.tunnel = Some(tunnel(0x0000_2002, "192.0.2.2", "192.0.2.1"));
+    let ((k_up, rev_up), (k_down, rev_down)) = (FlowKey::of(&up), FlowKey::of(&down));
+    assert_eq!(k_up, k_down, "the TEIDs differ per direction; the flow is one");
+    assert_ne!(rev_up, rev_down);
+    // Other tunnels keep their id in the key: two VXLAN segments may reuse addresses.
+    let mut a = pkt(1, "10.0.0.1", 1, "10.0.0.2", 2, 0x02);
+    a.tunnel = Some(Tunnel { kind: TunnelKind::Vxlan, ..tunnel(10, "192.0.2.1", "192.0.2.2") });
+    let mut b = pkt(1, "10.0.0.1", 1, "10.0.0.2", 2, 0x02);
+    b.tunnel = Some(Tunnel { kind: TunnelKind::Vxlan, ..tunnel(20, "192.0.2.1", "192.0.2.2") });
+    assert_ne!(FlowKey::of(&a).0, FlowKey::of(&b).0);
+}
