@@ -140,6 +140,8 @@ pub fn lines(s: &Snapshot, result: &RunResult, all: bool) -> Vec<String> {
                 ("malformed_messages", g("app_malformed")),
                 ("limit_hits", g("app_limit_hits")),
                 ("unmatched", g("app_unmatched")),
+                ("content_overrides", g("app_content_overrides")),
+                ("handoffs", g("app_handoffs")),
             ],
         )
         .list(

@@ -8,7 +8,7 @@
 
 use crate::decode::{Packet, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN};
 use crate::proto::stream::{Chunk, Reassembler, StreamStats};
-use crate::proto::{Dir, Parser, ParserCounters, Registry, Transport, Txn};
+use crate::proto::{Dir, Handoff, Parser, ParserCounters, Registry, Transport, Txn};
 use std::sync::Arc;
 
 /// How many payload-carrying packets a flow may show without a protocol before probing stops.
@@ -31,6 +31,8 @@ pub struct App {
     pub gaps: bool,
     /// Bytes missing per direction (client's, server's): holes given up inside the window.
     pub missing: [u64; 2],
+    /// The first TCP bytes were checked against the port-chosen protocol's probe.
+    port_choice_checked: bool,
 }
 
 impl App {
@@ -66,6 +68,7 @@ struct ChunkSink<'a> {
     proto: &'a mut Option<usize>,
     probes: &'a mut u8,
     tried: &'a mut bool,
+    checked: &'a mut bool,
     missing: &'a mut [u64; 2],
     gaps: &'a mut bool,
     ip_proto: u8,
@@ -74,6 +77,42 @@ struct ChunkSink<'a> {
 }
 
 impl ChunkSink<'_> {
+    /// The first bytes of a flow whose protocol the port chose: when that protocol's probe
+    /// rejects them and another's accepts them (TLS on port 80, HTTP on 443), content wins.
+    fn check_port_choice(&mut self, dir: Dir, d: &[u8]) {
+        if std::mem::replace(self.checked, true) {
+            return;
+        }
+        let (Some(i), Some(_)) = (*self.proto, self.parser.as_ref()) else { return };
+        let t = Transport::Tcp;
+        if self.registry.probe(i, t, dir, d) {
+            return;
+        }
+        if let Some(j) = self.registry.by_content(t, dir, d).filter(|j| *j != i) {
+            if let Some(mut old) = self.parser.take() {
+                self.stats.parsers.add(&old.take_counters());
+            }
+            *self.proto = Some(j);
+            *self.parser = self.registry.make(j, t, self.ip_proto);
+            self.stats.content_overrides += 1;
+        }
+    }
+
+    /// After bytes went to the parser: if it handed the stream on, close it and let the next
+    /// bytes choose the protocol by content.
+    fn check_handoff(&mut self) {
+        let Some(ps) = self.parser.as_mut() else { return };
+        if ps.handoff() != Some(Handoff::Switched) {
+            return;
+        }
+        ps.close(self.ts, self.out);
+        self.stats.parsers.add(&ps.take_counters());
+        *self.parser = None;
+        *self.proto = None;
+        *self.probes = 0;
+        self.stats.handoffs += 1;
+    }
+
     fn chunk(&mut self, side: usize, c: Chunk<'_>) {
         let dir = side_dir(side);
         let t = Transport::Tcp;
@@ -88,6 +127,7 @@ impl ChunkSink<'_> {
         );
         match c {
             Chunk::Data(d) => {
+                self.check_port_choice(dir, d);
                 if self.parser.is_none() && self.proto.is_none() && *self.probes < MAX_PROBES {
                     *self.probes += 1;
                     if let Some(i) = self.registry.by_content(t, dir, d) {
@@ -99,6 +139,7 @@ impl ChunkSink<'_> {
                 if let Some(ps) = self.parser.as_mut() {
                     ps.data(dir, self.ts, d, self.out);
                 }
+                self.check_handoff();
             }
             Chunk::Gap { len, counted } => {
                 *self.gaps = true;
@@ -138,6 +179,10 @@ crate::stats::local_counters! {
         transactions => transactions,
         by_port => app_by_port,
         by_content => app_by_content,
+        /// Flows whose port-chosen protocol rejected the first bytes and content chose another.
+        content_overrides => app_content_overrides,
+        /// Streams handed from one protocol to the next (HTTP CONNECT or 101, STARTTLS).
+        handoffs => app_handoffs,
         ; parsers: ParserCounters, streams: StreamStats,
     }
 }
@@ -184,6 +229,7 @@ impl AppLayer {
             probes: 0,
             gaps: false,
             missing: [0; 2],
+            port_choice_checked: false,
         }))
     }
 
@@ -227,6 +273,7 @@ impl AppLayer {
                     proto: &mut app.proto,
                     probes: &mut app.probes,
                     tried: &mut app.parser_tried,
+                    checked: &mut app.port_choice_checked,
                     missing: &mut app.missing,
                     gaps: &mut app.gaps,
                     ip_proto: p.proto,

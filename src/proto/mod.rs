@@ -198,6 +198,13 @@ pub trait Parser: Send {
     fn tick(&mut self, _now_ns: i64, _out: &mut Vec<Txn>) {}
     /// The flow ended: publish whatever is pending.
     fn close(&mut self, ts_ns: i64, out: &mut Vec<Txn>);
+    /// Asked after each delivery of bytes: `Some(Handoff::Switched)` once the rest of the
+    /// stream is another protocol (HTTP `CONNECT` answered 2xx, `101 Switching Protocols`,
+    /// STARTTLS accepted). The flow layer then closes this parser and picks the next one by
+    /// content from the bytes that follow.
+    fn handoff(&mut self) -> Option<Handoff> {
+        None
+    }
     /// Anomaly and limit counters of this parser, drained by the worker.
     fn take_counters(&mut self) -> ParserCounters {
         ParserCounters::default()
@@ -212,6 +219,13 @@ crate::stats::local_counters! {
         limit_hits => app_limit_hits,
         unmatched => app_unmatched,
     }
+}
+
+/// What [`Parser::handoff`] tells the flow layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handoff {
+    /// This protocol ended; what follows in both directions is another one.
+    Switched,
 }
 
 /// `event.outcome`.
@@ -471,6 +485,11 @@ impl Registry {
 
     pub fn make(&self, idx: usize, transport: Transport, ip_proto: u8) -> Option<Box<dyn Parser>> {
         PROTOCOLS.get(idx).map(|p| (p.make)(&self.ctx(transport, ip_proto)))
+    }
+
+    /// Whether protocol `idx`'s own probe accepts these first bytes.
+    pub fn probe(&self, idx: usize, transport: Transport, dir: Dir, first: &[u8]) -> bool {
+        PROTOCOLS.get(idx).is_some_and(|p| (p.probe)(transport, dir, first))
     }
 
     pub fn name(idx: usize) -> &'static str {

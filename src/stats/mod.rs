@@ -166,6 +166,10 @@ counters!(
         transactions,
         app_by_port,
         app_by_content,
+        /// Flows whose port-chosen protocol rejected the first bytes and content chose
+        /// another; streams handed on to another protocol (CONNECT, 101, STARTTLS).
+        app_content_overrides,
+        app_handoffs,
         /// Parser messages, malformed messages, limit hits, unmatched responses.
         app_messages,
         app_malformed,

@@ -146,6 +146,9 @@ pub struct HttpParser {
     counters: ParserCounters,
     /// Transactions completed by a `gap` call (which has no output), published on the next call.
     parked: Vec<Txn>,
+    /// The connection stopped being HTTP (`CONNECT` answered 2xx, `101`): reported once by
+    /// [`Parser::handoff`], so the flow layer hands the rest to the protocol it finds there.
+    switched: bool,
 }
 
 fn idx(d: Dir) -> usize {
@@ -188,6 +191,7 @@ impl HttpParser {
                 timeout_ns: ctx.limits.transaction_timeout_ns,
             },
             sides: [Side::new(), Side::new()],
+            switched: false,
             pending: VecDeque::new(),
             next_id: 0,
             counters: ParserCounters::default(),
@@ -573,6 +577,8 @@ impl HttpParser {
                 };
                 let other = &mut self.sides[1 - s.min(1)];
                 if code == 101 || connect_ok {
+                    self.switched = true;
+                    let other = &mut self.sides[1 - s.min(1)];
                     other.state = State::Tunnel;
                     other.buf.clear();
                     other.head_ts = None;
@@ -877,6 +883,10 @@ impl Parser for HttpParser {
                 self.publish_unanswered(r, "no response within the transaction timeout", out);
             }
         }
+    }
+
+    fn handoff(&mut self) -> Option<crate::proto::Handoff> {
+        std::mem::take(&mut self.switched).then_some(crate::proto::Handoff::Switched)
     }
 
     fn close(&mut self, _ts_ns: i64, out: &mut Vec<Txn>) {

@@ -576,3 +576,21 @@ fn connect_with_a_stray_token_opens_a_tunnel() {
     assert_eq!(out.len(), 1, "{out:#?}");
     assert_eq!(req(&out[0]).method, "CONNECT");
 }
+
+#[test]
+fn connect_answered_2xx_hands_the_stream_on_once() {
+    let mut p = parser();
+    let mut out = Vec::new();
+    p.data(Dir::ToServer, 1, b"CONNECT example.org:443 HTTP/1.1\r\nHost: example.org\r\n\r\n", &mut out);
+    assert_eq!(p.handoff(), None, "not before the answer");
+    p.data(Dir::ToClient, 2, b"HTTP/1.1 200 Connection established\r\n\r\n", &mut out);
+    assert_eq!(p.handoff(), Some(crate::proto::Handoff::Switched));
+    assert_eq!(p.handoff(), None, "reported once");
+    assert_eq!(out.len(), 1, "the CONNECT transaction is published before the hand-off");
+
+    // Refused: the connection stays HTTP.
+    let mut p = parser();
+    p.data(Dir::ToServer, 1, b"CONNECT example.org:443 HTTP/1.1\r\n\r\n", &mut out);
+    p.data(Dir::ToClient, 2, b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n", &mut out);
+    assert_eq!(p.handoff(), None);
+}
