@@ -1466,6 +1466,7 @@ wirebeat:
         expected.wirebeat.flows.icmp_timeout = Some(Duration::from_secs(30));
         expected.output.console = Some(ConsoleOutput { enabled: false, pretty: false });
         expected.output.file = Some(FileOutput::default());
+        expected.wirebeat.host_metadata.name = Some("sensor-1.example.org".into());
         assert_eq!(c, expected);
     }
 }

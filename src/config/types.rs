@@ -45,6 +45,11 @@ pub struct Wirebeat {
     /// Networks counted as inside the perimeter for `network.direction`. Entries are CIDRs or the
     /// names `private`, `loopback`, `link_local`, `unique_local`, `multicast`.
     pub internal_networks: Vec<String>,
+    /// `network.direction` from the perimeter's point of view (`perimeter`: inbound, outbound,
+    /// internal, external) or the sensor's (`observer`: ingress, egress).
+    pub network_direction: crate::ecs::host::DirectionMode,
+    /// `host.*` on every event (Packetbeat's `add_host_metadata`).
+    pub host_metadata: crate::ecs::host::HostMetadata,
     /// Namespace of the data streams (`logs-<dataset>-<namespace>`).
     pub namespace: String,
     pub flows: Flows,
@@ -70,6 +75,8 @@ impl Default for Wirebeat {
             interfaces: Vec::new(),
             workers: 0,
             internal_networks: vec!["private".into()],
+            network_direction: Default::default(),
+            host_metadata: Default::default(),
             namespace: "default".into(),
             flows: Flows::default(),
             defrag: Defrag::default(),

@@ -190,6 +190,9 @@ impl Config {
                 ));
             }
         }
+        w.host_metadata.validate().map_err(|(key, m)| {
+            ConfigError::validation(format!("wirebeat.host_metadata.{key}"), m)
+        })?;
         check_namespace(&w.namespace)
             .map_err(|m| ConfigError::validation("wirebeat.namespace", m))?;
         Invalid::in_range("wirebeat.workers", w.workers, 0..=MAX_WORKERS)

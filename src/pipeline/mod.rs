@@ -618,16 +618,19 @@ pub fn open(
     Ok((pipeline, counters))
 }
 
-/// What every event of this sensor says about it (observer, agent, namespace, tags, labels).
+/// What every event of this sensor says about it (observer, agent, host, namespace, tags,
+/// labels, the direction's point of view).
 pub fn context(cfg: &crate::config::Settings) -> Arc<EventContext> {
-    EventContext::new(
+    let w = &cfg.wirebeat;
+    let ctx = EventContext::plain(
         cfg.name.as_deref(),
         std::env::var("WIREBEAT_AGENT_ID").ok().as_deref(),
-        &cfg.wirebeat.namespace,
+        &w.namespace,
         cfg.internal_networks.clone(),
         cfg.tags.clone(),
         cfg.fields.clone(),
-    )
+    );
+    Arc::new(ctx.with_host(&w.host_metadata, w.network_direction))
 }
 
 impl DrainCut {
