@@ -1289,7 +1289,7 @@ wirebeat:
         assert_eq!(
             err_text("outputs:\n  console: {}\n"),
             "wirebeat.yml: line 1: unknown key \"outputs\" (expected one of: name, tags, fields, \
-             wirebeat, output, queue, setup, logging, http)"
+             wirebeat, processors, output, queue, setup, logging, http)"
         );
     }
 
@@ -1467,6 +1467,10 @@ wirebeat:
         expected.output.console = Some(ConsoleOutput { enabled: false, pretty: false });
         expected.output.file = Some(FileOutput::default());
         expected.wirebeat.host_metadata.name = Some("sensor-1.example.org".into());
+        // The example processors load and compile (their effect: src/processors/tests.rs).
+        assert_eq!(c.config().processors.len(), 4);
+        assert!(c.processors.is_some());
+        expected.processors = c.config().processors.clone();
         assert_eq!(c, expected);
     }
 }

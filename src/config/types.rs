@@ -25,6 +25,9 @@ pub struct Config {
     /// Custom labels added to every event (`labels.*`); values are strings.
     pub fields: std::collections::BTreeMap<String, String>,
     pub wirebeat: Wirebeat,
+    /// Processors applied in order to every event before the queue (Packetbeat's
+    /// `processors:`: `drop_event`, `drop_fields`, `add_fields`, `add_tags`, with `when`).
+    pub processors: Vec<crate::processors::Processor>,
     pub output: Output,
     /// The queue between the pipeline and the output.
     pub queue: crate::queue::Config,

@@ -138,6 +138,7 @@ pub(super) struct Resolved {
     pub registry: Option<Arc<Registry>>,
     pub flows: FlowSettings,
     pub output: crate::sink::Selected,
+    pub processors: Option<Arc<crate::processors::Chain>>,
 }
 
 /// Elastic data stream namespace rules.
@@ -243,6 +244,8 @@ impl Config {
 
         self.logging.validate().map_err(|e| e.under("logging"))?;
         self.http.validate().map_err(|(key, m)| ConfigError::validation(key, m))?;
+        let processors = crate::processors::Chain::compile(&self.processors, &named_networks)
+            .map_err(|e| ConfigError::validation(format!("processors{}", e.key), e.message))?;
 
         Ok(Resolved {
             workers,
@@ -250,6 +253,7 @@ impl Config {
             registry: Some(registry).filter(Registry::any_enabled).map(Arc::new),
             flows: FlowSettings::from_config(&w.flows, workers),
             output,
+            processors: processors.map(Arc::new),
         })
     }
 
