@@ -118,3 +118,41 @@ processors:
     let without_id = base.iter().filter(|b| b.pointer("/dns/id").is_none()).count();
     assert_eq!(summary_number(&err, "processor_field_errors"), without_id as u64, "{err}");
 }
+
+#[test]
+fn alerts_go_through_the_processors_too() {
+    require_shared!();
+    let pcap = corpus().join("pcaps/sv-firewall-tcp-session-syn-flood-drop-precedence.pcap");
+    let dir = tempfile::tempdir().unwrap();
+    let run = |config: &str| {
+        let cfg = dir.path().join("wirebeat.yml");
+        std::fs::write(&cfg, config).unwrap();
+        let out =
+            wirebeat().args(["read", "--no-progress", "-c"]).arg(&cfg).arg(&pcap).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let events: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (String::from_utf8_lossy(&out.stderr).into_owned(), events)
+    };
+    let alerts = |events: &[Value]| events.iter().filter(|e| e["event"]["kind"] == "alert").count();
+    let (_, base) = run("");
+    let n = alerts(&base);
+    assert!(n > 0, "the SYN flood capture raises an alert");
+    // Alerts carry the sensor's host like every other event (wirebeat.host_metadata).
+    assert!(base
+        .iter()
+        .filter(|e| e["event"]["kind"] == "alert")
+        .all(|e| e["host"]["os"]["type"] == "linux"));
+    let (err, events) = run("processors:\n  - drop_event.when.equals.event.kind: alert\n");
+    assert_eq!(alerts(&events), 0);
+    assert_eq!(events.len() + n, base.len());
+    assert_eq!(summary_number(&err, "dropped_by_processors"), n as u64, "{err}");
+    assert_eq!(summary_number(&err, "built"), events.len() as u64, "{err}");
+    let (_, events) =
+        run("processors:\n  - add_tags: {tags: [seen], when.equals.event.kind: alert}\n");
+    for e in events.iter().filter(|e| e["event"]["kind"] == "alert") {
+        assert!(e["tags"].as_array().unwrap().iter().any(|t| t == "seen"), "{e}");
+    }
+}
