@@ -19,6 +19,7 @@ pub mod fuzzing;
 pub mod kibana;
 pub mod logging;
 pub mod pipeline;
+pub mod processors;
 pub mod proto;
 pub mod queue;
 pub mod reload;

@@ -297,6 +297,67 @@ fn cases() -> Vec<Case> {
             code: 1,
             expect: &["setup.kibana.ssl.certificate_authorities", "/etc/hostname"],
         },
+        // Processors: the condition or option at fault, with its line.
+        Case {
+            name: "processor with an unknown condition",
+            input: Yaml(
+                "processors:\n  - drop_event:\n      when:\n        equal:\n          network.protocol: dns\n",
+            ),
+            args: TEST,
+            code: 1,
+            expect: &["line 4", "processors[0].drop_event.when.equal", "unknown condition \"equal\"", "equals, contains"],
+        },
+        Case {
+            name: "processor with a bad regular expression",
+            input: Yaml(
+                "processors:\n  - add_tags: {tags: [x]}\n  - drop_event:\n      when:\n        regexp:\n          url.path: \"([\"\n",
+            ),
+            args: READ,
+            code: 1,
+            expect: &["line 6", "processors[1].drop_event.when.regexp.url.path", "invalid regular expression"],
+        },
+        Case {
+            name: "processor with a bad network",
+            input: None,
+            args: &["test", "config", "-E", "processors=[{drop_event: {when: {network: {source.ip: privat}}}}]"],
+            code: 1,
+            expect: &["-E processors=", "processors[0].drop_event.when.network.source.ip", "\"privat\""],
+        },
+        Case {
+            name: "unknown processor",
+            input: Yaml("processors:\n  - drop_events: {}\n"),
+            args: TEST,
+            code: 1,
+            expect: &["line 2", "processors[0]", "drop_events", "drop_event, drop_fields, add_fields, add_tags"],
+        },
+        Case {
+            name: "processor option typo",
+            input: Yaml("processors:\n  - drop_fields:\n      fields: [dns.id]\n      ignore_mising: true\n"),
+            args: TEST,
+            code: 1,
+            expect: &["line 4", "processors[0].drop_fields.ignore_mising", "ignore_missing"],
+        },
+        Case {
+            name: "range on a string",
+            input: Yaml("processors:\n  - drop_event.when.range:\n      http.response.status_code.gte: high\n"),
+            args: TEST,
+            code: 1,
+            expect: &["line 3", "processors[0].drop_event.when.range.http.response.status_code.gte", "expected a number"],
+        },
+        Case {
+            name: "empty host name",
+            input: Yaml("wirebeat.host_metadata.name: \"\"\n"),
+            args: TEST,
+            code: 1,
+            expect: &["line 1", "wirebeat.host_metadata.name", "must not be empty"],
+        },
+        Case {
+            name: "unknown direction mode",
+            input: Yaml("wirebeat:\n  network_direction: ingress\n"),
+            args: TEST,
+            code: 1,
+            expect: &["line 2", "wirebeat.network_direction", "\"ingress\"", "perimeter, observer"],
+        },
     ];
     v.extend(ranges());
     v

@@ -1,6 +1,7 @@
 //! Golden files: the whole NDJSON output of `wirebeat read` for chosen corpus captures is
 //! compared with the committed `tests/golden/<capture>.ndjson`. Times come from packets and
-//! `agent.id` is fixed; the fields that depend on the machine (host name, version) are masked.
+//! `agent.id` is fixed; the fields that depend on the machine (host name, `host.*`, version) are
+//! masked.
 //!
 //! `UPDATE_GOLDEN=1 cargo test --test golden` re-blesses the files after a deliberate change.
 
@@ -30,6 +31,10 @@ fn golden_dir() -> PathBuf {
 
 /// Replaces the values that depend on the machine or the build.
 fn normalize(mut v: Value) -> Value {
+    // The sensor's host (`wirebeat.host_metadata`): names, addresses, OS of this machine.
+    if let Some(host) = v.get_mut("host") {
+        *host = Value::String("<masked>".into());
+    }
     for path in
         ["observer.hostname", "observer.name", "observer.version", "agent.name", "agent.version"]
     {

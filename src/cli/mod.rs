@@ -113,6 +113,9 @@ enum Command {
         /// `template`: data stream lifecycle instead of the ILM policy.
         #[arg(long)]
         no_ilm: bool,
+        /// `config`: the packetbeat.yml to convert.
+        #[arg(long, value_name = "FILE")]
+        from_packetbeat: Option<PathBuf>,
     },
     /// Print the version.
     Version,
@@ -130,6 +133,9 @@ enum ExportWhat {
     Rules,
     /// The Logstash pipeline (Kafka → Elasticsearch data streams).
     Logstash,
+    /// The wirebeat.yml equivalent of a packetbeat.yml (--from-packetbeat FILE), with a
+    /// comment for every setting that does not carry over.
+    Config,
 }
 
 #[derive(Subcommand, Debug)]
@@ -168,7 +174,10 @@ pub fn main() -> i32 {
             test_config(&common, verbose)
         }
         Command::Test { what: TestWhat::Output { common } } => test_output(&common),
-        Command::Export { what, no_ilm } => export(what, no_ilm),
+        Command::Export { what: ExportWhat::Config, from_packetbeat, .. } => {
+            export_config(from_packetbeat.as_deref())
+        }
+        Command::Export { what, no_ilm, .. } => export(what, no_ilm),
         Command::Setup {
             common,
             index_management,
@@ -341,9 +350,32 @@ fn export(what: ExportWhat, no_ilm: bool) -> i32 {
         ExportWhat::Dashboards => return print_out(&crate::kibana::saved_objects_ndjson()),
         ExportWhat::Rules => return print_out(&crate::kibana::rules_ndjson()),
         ExportWhat::Logstash => return print_out(&crate::content::logstash_pipeline()),
+        ExportWhat::Config => return export_config(None),
     };
     let text: Vec<String> = plan(parts, lifecycle(no_ilm), "").iter().map(render).collect();
     print_out(&text.join("\n"))
+}
+
+/// `export config --from-packetbeat FILE`: the converted configuration on stdout.
+fn export_config(from: Option<&Path>) -> i32 {
+    let Some(path) = from else {
+        complain("export config needs --from-packetbeat FILE (the packetbeat.yml to convert)");
+        return 2;
+    };
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            complain(&format!("cannot read {}: {e}", path.display()));
+            return 1;
+        }
+    };
+    match config::from_packetbeat(&text, &path.display().to_string()) {
+        Ok(out) => print_out(&out),
+        Err(e) => {
+            complain(&e);
+            1
+        }
+    }
 }
 
 fn setup(common: &Common, parts: crate::setup::Parts, dry_run: bool, no_ilm: bool) -> i32 {

@@ -159,7 +159,10 @@ pub fn lines(s: &Snapshot, result: &RunResult, all: bool) -> Vec<String> {
         );
 
     let mut delivery = Line::new("delivery", all);
-    delivery.some("built", g("events_built"));
+    delivery
+        .some("built", g("events_built"))
+        .some("dropped_by_processors", g("events_dropped_processor"))
+        .some("processor_field_errors", g("processor_field_errors"));
     delivery.parts.push(format!("written={} of {}", g("events_acked"), g("events_published")));
     delivery
         .some("rejected", g("events_rejected"))

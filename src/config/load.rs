@@ -575,6 +575,8 @@ impl Context<'_> {
     /// Deserializes with the key path of any error. A number or bool where a string is
     /// expected becomes that string (as Beats does: `name: 2024` is the name "2024").
     fn deserialize(&self, mut tree: Value) -> Result<Config, ConfigError> {
+        // Texts as typed of scalars moved into a one-element list, at their new paths.
+        let mut raw_fix: Vec<(Vec<Seg>, String)> = Vec::new();
         for _ in 0..256 {
             let err = match serde_path_to_error::deserialize::<_, Config>(tree.clone()) {
                 Ok(config) => return Ok(config),
@@ -602,17 +604,40 @@ impl Context<'_> {
                         _ => None,
                     };
                     if let Some(text) = text {
+                        let moved = raw_fix.iter().find(|(p, _)| *p == path).map(|(_, r)| r);
                         let raw =
-                            self.raw_text.get(&path).cloned().or_else(|| match self.blame(&path) {
-                                Origin::File { .. } => self
-                                    .index
-                                    .written(&path)
-                                    .filter(|w| !w.quoted)
-                                    .map(|w| w.text.clone()),
-                                Origin::Override(_) => None,
+                            self.raw_text.get(&path).or(moved).cloned().or_else(|| {
+                                match self.blame(&path) {
+                                    Origin::File { .. } => self
+                                        .index
+                                        .written(&path)
+                                        .filter(|w| !w.quoted)
+                                        .map(|w| w.text.clone()),
+                                    Origin::Override(_) => None,
+                                }
                             });
                         *slot = Value::String(raw.unwrap_or(text));
                         continue;
+                    }
+                }
+            }
+            // `-E output.kafka.hosts=k:9092` where a list is expected: the one-element list
+            // (as Beats' `-E` does). Only for values an override set: in the file, a list is
+            // written as one.
+            if message.starts_with("invalid type: ") && message.ends_with("expected a sequence") {
+                if let Origin::Override(_) = self.blame(&path) {
+                    if let Some(slot) = value_at_mut(&mut tree, &path) {
+                        if matches!(slot, Value::String(_) | Value::Number(_) | Value::Bool(_)) {
+                            let one = std::mem::replace(slot, Value::Null);
+                            *slot = Value::Sequence(vec![one]);
+                            // The element's text as typed (`1.10` stays `1.10`).
+                            if let Some(raw) = self.raw_text.get(&path).cloned() {
+                                let mut at = path.clone();
+                                at.push(Seg::Index(0));
+                                raw_fix.push((at, raw));
+                            }
+                            continue;
+                        }
                     }
                 }
             }
@@ -1052,6 +1077,38 @@ output:
         );
     }
 
+    /// `-E key=scalar` where the key is a list sets the one-element list (as Beats' `-E`);
+    /// a scalar written in the file for a list stays an error naming its line.
+    #[test]
+    fn override_scalar_becomes_a_one_element_list() {
+        let c = load_str(
+            "output.kafka:\n  hosts: [\"a:9092\", \"b:9092\"]\n  topic: t\n",
+            "wirebeat.yml",
+            &args(&[
+                "output.kafka.hosts=localhost:9092",
+                "wirebeat.internal_networks=10.0.0.0/8",
+                "tags=1.10",
+            ]),
+            &no_env,
+        )
+        .unwrap();
+        assert_eq!(c.output.kafka.as_ref().unwrap().hosts, vec!["localhost:9092".to_string()]);
+        assert_eq!(c.wirebeat.internal_networks, vec!["10.0.0.0/8".to_string()]);
+        // The element keeps its text as typed.
+        assert_eq!(c.tags, vec!["1.10".to_string()]);
+        // A list stays a list; an index still sets one element.
+        let c = load_str("tags: [a, b]\n", "wirebeat.yml", &args(&["tags.1=c"]), &no_env).unwrap();
+        assert_eq!(c.tags, vec!["a".to_string(), "c".into()]);
+        let err = load_str("tags: a\n", "wirebeat.yml", &[], &no_env).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "wirebeat.yml: line 1: tags: invalid type: string \"a\", expected a sequence"
+        );
+        // A mapping where a list is expected is still refused.
+        let err = load_str("", "wirebeat.yml", &args(&["tags={a: 1}"]), &no_env).unwrap_err();
+        assert!(err.to_string().starts_with("-E tags={a: 1}: tags: invalid type: map"), "{err}");
+    }
+
     #[test]
     fn bad_override_syntax_is_a_usage_error() {
         for (arg, reason) in [
@@ -1232,7 +1289,7 @@ wirebeat:
         assert_eq!(
             err_text("outputs:\n  console: {}\n"),
             "wirebeat.yml: line 1: unknown key \"outputs\" (expected one of: name, tags, fields, \
-             wirebeat, output, queue, setup, logging, http)"
+             wirebeat, processors, output, queue, setup, logging, http)"
         );
     }
 
@@ -1409,6 +1466,11 @@ wirebeat:
         expected.wirebeat.flows.icmp_timeout = Some(Duration::from_secs(30));
         expected.output.console = Some(ConsoleOutput { enabled: false, pretty: false });
         expected.output.file = Some(FileOutput::default());
+        expected.wirebeat.host_metadata.name = Some("sensor-1.example.org".into());
+        // The example processors load and compile (their effect: src/processors/tests.rs).
+        assert_eq!(c.config().processors.len(), 4);
+        assert!(c.processors.is_some());
+        expected.processors = c.config().processors.clone();
         assert_eq!(c, expected);
     }
 }

@@ -8,6 +8,8 @@ pub use types::*;
 
 mod check;
 mod load;
+mod packetbeat;
+pub use packetbeat::from_packetbeat;
 mod settings;
 mod source;
 mod validate;

@@ -28,6 +28,8 @@ pub struct Settings {
     pub flows: FlowSettings,
     /// The one output events go to (from `output`).
     pub sink: Selected,
+    /// `processors`, compiled; `None` when there are none.
+    pub processors: Option<Arc<crate::processors::Chain>>,
 }
 
 impl Settings {
@@ -42,6 +44,7 @@ impl Settings {
             registry: r.registry,
             flows: r.flows,
             sink: r.output,
+            processors: r.processors,
         })
     }
 

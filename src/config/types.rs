@@ -25,6 +25,9 @@ pub struct Config {
     /// Custom labels added to every event (`labels.*`); values are strings.
     pub fields: std::collections::BTreeMap<String, String>,
     pub wirebeat: Wirebeat,
+    /// Processors applied in order to every event before the queue (Packetbeat's
+    /// `processors:`: `drop_event`, `drop_fields`, `add_fields`, `add_tags`, with `when`).
+    pub processors: Vec<crate::processors::Processor>,
     pub output: Output,
     /// The queue between the pipeline and the output.
     pub queue: crate::queue::Config,
@@ -45,6 +48,11 @@ pub struct Wirebeat {
     /// Networks counted as inside the perimeter for `network.direction`. Entries are CIDRs or the
     /// names `private`, `loopback`, `link_local`, `unique_local`, `multicast`.
     pub internal_networks: Vec<String>,
+    /// `network.direction` from the perimeter's point of view (`perimeter`: inbound, outbound,
+    /// internal, external) or the sensor's (`observer`: ingress, egress).
+    pub network_direction: crate::ecs::host::DirectionMode,
+    /// `host.*` on every event (Packetbeat's `add_host_metadata`).
+    pub host_metadata: crate::ecs::host::HostMetadata,
     /// Namespace of the data streams (`logs-<dataset>-<namespace>`).
     pub namespace: String,
     pub flows: Flows,
@@ -70,6 +78,8 @@ impl Default for Wirebeat {
             interfaces: Vec::new(),
             workers: 0,
             internal_networks: vec!["private".into()],
+            network_direction: Default::default(),
+            host_metadata: Default::default(),
             namespace: "default".into(),
             flows: Flows::default(),
             defrag: Defrag::default(),

@@ -138,6 +138,7 @@ pub(super) struct Resolved {
     pub registry: Option<Arc<Registry>>,
     pub flows: FlowSettings,
     pub output: crate::sink::Selected,
+    pub processors: Option<Arc<crate::processors::Chain>>,
 }
 
 /// Elastic data stream namespace rules.
@@ -190,6 +191,9 @@ impl Config {
                 ));
             }
         }
+        w.host_metadata.validate().map_err(|(key, m)| {
+            ConfigError::validation(format!("wirebeat.host_metadata.{key}"), m)
+        })?;
         check_namespace(&w.namespace)
             .map_err(|m| ConfigError::validation("wirebeat.namespace", m))?;
         Invalid::in_range("wirebeat.workers", w.workers, 0..=MAX_WORKERS)
@@ -240,6 +244,8 @@ impl Config {
 
         self.logging.validate().map_err(|e| e.under("logging"))?;
         self.http.validate().map_err(|(key, m)| ConfigError::validation(key, m))?;
+        let processors = crate::processors::Chain::compile(&self.processors, &named_networks)
+            .map_err(|e| ConfigError::validation(format!("processors{}", e.key), e.message))?;
 
         Ok(Resolved {
             workers,
@@ -247,6 +253,7 @@ impl Config {
             registry: Some(registry).filter(Registry::any_enabled).map(Arc::new),
             flows: FlowSettings::from_config(&w.flows, workers),
             output,
+            processors: processors.map(Arc::new),
         })
     }
 

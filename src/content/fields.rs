@@ -428,9 +428,21 @@ pub const ECS_FIELDS: &[EcsField] = &[
     kw("threat.enrichments.matched.field"),
     kw("threat.enrichments.matched.type"),
     ty("threat.enrichments.matched.occurred", "date"),
+    // The sensor's host (`wirebeat.host_metadata`, as Packetbeat's `add_host_metadata`).
+    kw("host.name"),
+    kw("host.hostname"),
+    kw("host.id"),
+    kw("host.architecture"),
+    ty("host.ip", "ip"),
+    kw("host.mac"),
+    kw("host.os.type"),
+    kw("host.os.family"),
+    kw_text("host.os.name"),
+    kw("host.os.version"),
+    kw("host.os.platform"),
+    kw("host.os.kernel"),
     // Read by Elastic's prebuilt network rules but never set by a passive sensor; mapped so
     // EQL and ES|QL rules that name them do not fail on an unknown field.
-    kw("host.name"),
     kw_text("process.name"),
     kw_text("process.executable"),
 ];

@@ -288,6 +288,9 @@ impl Alert {
         if !network.is_empty() {
             m.insert("network".into(), Value::Object(network));
         }
+        if let Some(h) = ctx.host.as_deref().and_then(|h| serde_json::from_str(h.get()).ok()) {
+            m.insert("host".into(), h);
+        }
         if !ctx.tags.is_empty() {
             m.insert("tags".into(), json!(ctx.tags));
         }

@@ -1,5 +1,5 @@
 //! The one ECS envelope: the top-level part every event shares (`@timestamp`, `ecs`,
-//! `data_stream`, `event`, endpoints, `network`, `related`, `observer`, `agent`, `tags`,
+//! `data_stream`, `event`, endpoints, `network`, `related`, `observer`, `agent`, `host`, `tags`,
 //! `labels`), and [`Envelope::new`], the one function that fills the derived fields.
 //!
 //! Flow, transaction and health events (and alerts, later) differ only in three bodies the
@@ -8,7 +8,7 @@
 //! files pin it. Serialization stays typed: no `serde_json::Value` on the data path.
 //!
 //! Derived here and nowhere else: `data_stream` and `event.dataset` (from the dataset and the
-//! run's namespace), `observer`/`agent`/`tags`/`labels` (from the [`EventContext`]) and, for
+//! run's namespace), `observer`/`agent`/`host`/`tags`/`labels` (from the [`EventContext`]) and, for
 //! events about a flow, the Community ID, `network.direction` (from `internal_networks`),
 //! `source`/`destination` and `client`/`server` (the initiator is the client), `network.*` and
 //! `related.ip`.
@@ -49,6 +49,9 @@ pub struct Envelope<'a, H: Serialize, T: Serialize, B: Serialize> {
     related: Option<Related>,
     observer: &'a Observer,
     agent: &'a Agent,
+    /// Serialized once per run ([`EventContext::host`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<&'a serde_json::value::RawValue>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     tags: &'a [String],
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -245,6 +248,7 @@ impl<'a, H: Serialize, T: Serialize, B: Serialize> Envelope<'a, H, T, B> {
             related: None,
             observer: &ctx.observer,
             agent: &ctx.agent,
+            host: ctx.host.as_deref(),
             tags: &ctx.tags,
             labels: &ctx.labels,
             tail,

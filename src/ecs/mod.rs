@@ -11,6 +11,7 @@
 pub mod envelope;
 pub mod fields;
 pub mod health;
+pub mod host;
 pub use crate::time;
 pub mod txn;
 
@@ -88,6 +89,12 @@ pub struct EventContext {
     pub tags: Vec<String>,
     pub labels: BTreeMap<String, String>,
     pub community_id_seed: u16,
+    /// `host.*` serialized once (`wirebeat.host_metadata`); `None` when turned off.
+    pub host: Option<Box<serde_json::value::RawValue>>,
+    /// Whose point of view `network.direction` takes (`wirebeat.network_direction`).
+    pub direction_mode: host::DirectionMode,
+    /// The sensor's own addresses ([`host::own_addresses`]), for the observer's direction.
+    pub own_addresses: rustc_hash::FxHashSet<IpAddr>,
 }
 
 impl EventContext {
@@ -99,10 +106,22 @@ impl EventContext {
         tags: Vec<String>,
         labels: BTreeMap<String, String>,
     ) -> Arc<Self> {
+        Arc::new(Self::plain(name, agent_id, namespace, internal_networks, tags, labels))
+    }
+
+    /// [`EventContext::new`] before it is shared: without `host`, perimeter directions.
+    pub fn plain(
+        name: Option<&str>,
+        agent_id: Option<&str>,
+        namespace: &str,
+        internal_networks: Vec<IpNet>,
+        tags: Vec<String>,
+        labels: BTreeMap<String, String>,
+    ) -> Self {
         let hostname = hostname();
         let name = name.map(str::to_owned).unwrap_or_else(|| hostname.clone());
         let id = agent_id.map(str::to_owned).unwrap_or_else(|| stable_uuid(&hostname));
-        Arc::new(EventContext {
+        EventContext {
             observer: Observer {
                 hostname: hostname.clone(),
                 name: name.clone(),
@@ -118,15 +137,43 @@ impl EventContext {
             tags,
             labels,
             community_id_seed: 0,
-        })
+            host: None,
+            direction_mode: host::DirectionMode::Perimeter,
+            own_addresses: Default::default(),
+        }
+    }
+
+    /// With `host.*` as `cfg` asks and `network.direction` from `mode`'s point of view (the
+    /// machine's addresses are read once, here).
+    pub fn with_host(mut self, cfg: &host::HostMetadata, mode: host::DirectionMode) -> Self {
+        let observer = mode == host::DirectionMode::Observer;
+        let own = if cfg.enabled || observer { host::own_addresses() } else { Vec::new() };
+        if cfg.enabled {
+            self.host = host::HostInfo::gather(cfg, &own).fragment();
+        }
+        self.direction_mode = mode;
+        if observer {
+            self.own_addresses = own.into_iter().collect();
+        }
+        self
     }
 
     fn is_internal(&self, ip: &IpAddr) -> bool {
         self.internal_networks.iter().any(|n| n.contains(ip))
     }
 
-    /// `network.direction` from the perimeter's point of view.
+    /// `network.direction`: from the perimeter's point of view (`internal_networks`), or with
+    /// [`host::DirectionMode::Observer`] `ingress`/`egress` for traffic to/from the sensor's
+    /// own addresses (others keep the perimeter value).
     pub fn direction(&self, src: &IpAddr, dst: &IpAddr) -> &'static str {
+        if self.direction_mode == host::DirectionMode::Observer {
+            if self.own_addresses.contains(dst) {
+                return "ingress";
+            }
+            if self.own_addresses.contains(src) {
+                return "egress";
+            }
+        }
         match (self.is_internal(src), self.is_internal(dst)) {
             (true, true) => "internal",
             (true, false) => "outbound",

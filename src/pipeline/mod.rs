@@ -180,6 +180,8 @@ pub struct PipelineSettings {
     /// Detectors to run instead of those `detect` enables (tests and embedders); `None`: the
     /// configured ones.
     pub detectors: Option<DetectorFactory>,
+    /// `processors` (None: none configured, no event is parsed again).
+    pub processors: Option<Arc<crate::processors::Chain>>,
 }
 
 /// Makes the detectors of a pipeline (see [`PipelineSettings::detectors`]).
@@ -199,6 +201,7 @@ impl PipelineSettings {
             ordered,
             detect: s.wirebeat.detect.clone(),
             detectors: None,
+            processors: s.processors.clone(),
         }
     }
 }
@@ -263,6 +266,8 @@ pub struct Pipeline {
     pub output_failed: Arc<AtomicBool>,
     /// The stats endpoint (`http.enabled`), serving this run's counters until it ends.
     http: Option<crate::stats::http::Server>,
+    /// `processors`, for the sensor's own events ([`Pipeline::publish`]).
+    processors: Option<Arc<crate::processors::Chain>>,
 }
 
 impl Pipeline {
@@ -322,6 +327,7 @@ impl Pipeline {
                 counters: counters.clone(),
                 evidence,
                 now_ns: i64::MIN,
+                processors: settings.processors.clone(),
             });
             std::thread::Builder::new()
                 .name("wirebeat-queue".into())
@@ -378,13 +384,22 @@ impl Pipeline {
             counters,
             output_failed: failed,
             http: None,
+            processors: settings.processors.clone(),
         }
     }
 
     /// Puts an event of the sensor itself (health) straight into the queue (no capture time:
     /// not in the latency histogram).
-    pub fn publish(&self, ev: EncodedEvent) {
+    pub fn publish(&self, mut ev: EncodedEvent) {
         let c = &self.counters;
+        if let Some(p) = &self.processors {
+            let o = p.apply(&mut ev.json);
+            Counters::add(&c.processor_field_errors, o.missing_fields);
+            if o.dropped {
+                Counters::add(&c.events_dropped_processor, 1);
+                return;
+            }
+        }
         c.count_events(ev.dataset, 1);
         {
             let _s = c.section();
@@ -618,16 +633,19 @@ pub fn open(
     Ok((pipeline, counters))
 }
 
-/// What every event of this sensor says about it (observer, agent, namespace, tags, labels).
+/// What every event of this sensor says about it (observer, agent, host, namespace, tags,
+/// labels, the direction's point of view).
 pub fn context(cfg: &crate::config::Settings) -> Arc<EventContext> {
-    EventContext::new(
+    let w = &cfg.wirebeat;
+    let ctx = EventContext::plain(
         cfg.name.as_deref(),
         std::env::var("WIREBEAT_AGENT_ID").ok().as_deref(),
-        &cfg.wirebeat.namespace,
+        &w.namespace,
         cfg.internal_networks.clone(),
         cfg.tags.clone(),
         cfg.fields.clone(),
-    )
+    );
+    Arc::new(ctx.with_host(&w.host_metadata, w.network_direction))
 }
 
 impl DrainCut {
@@ -725,6 +743,8 @@ struct Worker {
     alerts_only: bool,
     /// `wirebeat.detect.evidence`: this worker's recent frames.
     evidence: Option<Ring>,
+    /// `processors`, run on each event this worker makes.
+    processors: Option<Arc<crate::processors::Chain>>,
 }
 
 impl Worker {
@@ -753,6 +773,7 @@ impl Worker {
             pending_published: 0,
             alerts_only: s.detect.enabled && s.detect.alerts_only,
             evidence: None,
+            processors: s.processors.clone(),
         }
     }
 
@@ -807,7 +828,22 @@ impl Worker {
         let Worker { decoder, flows, encoder, flows_enabled, detect, intel, ctx, evidence, .. } =
             self;
         let (enabled, intel, alerts_only) = (*flows_enabled, intel.as_ref(), self.alerts_only);
+        let processors = self.processors.as_deref();
         let mut filtered = 0u64;
+        // Events a `drop_event` processor dropped, and fields `drop_fields` did not find.
+        let (mut dropped, mut missing) = (0u64, 0u64);
+        // The processors (if any), then out.
+        let mut out = |mut ev: EncodedEvent, detect: &mut Observer| {
+            if let Some(p) = processors {
+                let o = p.apply(&mut ev.json);
+                missing += o.missing_fields;
+                if o.dropped {
+                    dropped += 1;
+                    return;
+                }
+            }
+            events.push(ev, detect);
+        };
         // Flow reports and transactions go to the detectors, then out as events (with
         // `alerts_only`, not even encoded: counted instead; intel matches still alert).
         let mut emit = |e: Emit<'_>, detect: &mut Observer| match e {
@@ -817,7 +853,7 @@ impl Worker {
                     filtered += 1;
                 } else if enabled {
                     let threat = intel.and_then(|i| i.flow(&r));
-                    events.push(encoder.encode_with(&r, threat.as_ref()), detect);
+                    out(encoder.encode_with(&r, threat.as_ref()), detect);
                 }
             }
             Emit::Txn(f, t) => {
@@ -826,7 +862,7 @@ impl Worker {
                 if alerts_only {
                     filtered += 1;
                 } else {
-                    events.push(crate::ecs::txn::encode_with(ctx, f, &t, threat.as_ref()), detect);
+                    out(crate::ecs::txn::encode_with(ctx, f, &t, threat.as_ref()), detect);
                 }
             }
         };
@@ -865,6 +901,8 @@ impl Worker {
             flows.flush(batch.now_ns, &mut |e| emit(e, detect));
         }
         Counters::add(&self.counters.events_filtered_alerts_only, filtered);
+        Counters::add(&self.counters.events_dropped_processor, dropped);
+        Counters::add(&self.counters.processor_field_errors, missing);
         // The batch's frames leave `frames_in_flight` for their outcomes (or the
         // defragmenter's held frames) in one section, so snapshots always add up.
         let c = &self.counters;
@@ -898,6 +936,8 @@ struct Detection {
     evidence: Option<Arc<Evidence>>,
     /// The engine's packet clock.
     now_ns: i64,
+    /// `processors`, run on each alert.
+    processors: Option<Arc<crate::processors::Chain>>,
 }
 
 impl Detection {
@@ -929,14 +969,24 @@ impl Detection {
             }
             c.count_alert(a.rule.name);
         }
-        let n = alerts.len() as u64;
+        let mut events: Vec<EncodedEvent> = alerts.iter().map(|a| a.encode(&self.ctx)).collect();
+        if let Some(p) = &self.processors {
+            let before = events.len() as u64;
+            events.retain_mut(|ev| {
+                let o = p.apply(&mut ev.json);
+                Counters::add(&c.processor_field_errors, o.missing_fields);
+                !o.dropped
+            });
+            Counters::add(&c.events_dropped_processor, before - events.len() as u64);
+        }
+        let n = events.len() as u64;
         c.count_events(crate::detect::DATASET_ALERT, n);
         {
             let _s = c.section();
             Counters::add(&c.events_built, n);
             Counters::add(&c.events_in_transit, n);
         }
-        alerts.iter().map(|a| a.encode(&self.ctx)).collect()
+        events
     }
 }
 

@@ -241,6 +241,12 @@ counters!(
         /// Flow and transaction events not written because of `wirebeat.detect.alerts_only`
         /// (made and tracked, filtered by choice: not a drop).
         events_filtered_alerts_only,
+        /// Events a `drop_event` processor dropped (made, not written: by choice, not a
+        /// loss; like `events_filtered_alerts_only`, not in `events_built`).
+        events_dropped_processor,
+        /// Fields a `drop_fields` processor was asked to drop that the event did not have
+        /// (without `ignore_missing`; the event goes on).
+        processor_field_errors,
         /// `wirebeat.detect.evidence`: files made, files deleted by rotation, frames written,
         /// frames a worker's ring did not keep (their source held its share), frames refused
         /// (file or directory full, other link type), file errors (logged).
