@@ -1,0 +1,1 @@
+//! MySQL parser and session tests.
