@@ -322,6 +322,7 @@ pub const COM_STMT_PREPARE: u8 = 0x16;
 pub const COM_STMT_EXECUTE: u8 = 0x17;
 pub const COM_STMT_SEND_LONG_DATA: u8 = 0x18;
 pub const COM_STMT_CLOSE: u8 = 0x19;
+pub const COM_STMT_RESET: u8 = 0x1a;
 pub const COM_STMT_FETCH: u8 = 0x1c;
 
 /// A command the client sent (sequence id 0).
@@ -366,7 +367,7 @@ pub fn command(p: &[u8], caps: u32) -> Result<Command, ParseError> {
         }
         COM_STMT_PREPARE | COM_INIT_DB | 0x05 | 0x06 => cmd.text = Some(text(c.take_rest())),
         COM_FIELD_LIST => cmd.text = Some(text(nul_str(&mut c))),
-        COM_STMT_EXECUTE | COM_STMT_CLOSE | 0x1a | COM_STMT_FETCH | COM_STMT_SEND_LONG_DATA => {
+        COM_STMT_EXECUTE | COM_STMT_CLOSE | COM_STMT_RESET | COM_STMT_FETCH | COM_STMT_SEND_LONG_DATA => {
             cmd.statement_id =
                 Some(u32_le(&mut c).ok_or(ParseError::Malformed("short statement command"))?);
         }

@@ -87,6 +87,8 @@ pub struct MysqlParser {
     pending: VecDeque<Pending>,
     stmts: HashMap<u32, String>,
     counters: ParserCounters,
+    /// Transactions ended by a `gap` call (which has no output), published on the next call.
+    parked: Vec<Txn>,
 }
 
 fn side(d: Dir) -> usize {
@@ -130,6 +132,7 @@ impl MysqlParser {
             pending: VecDeque::new(),
             stmts: HashMap::new(),
             counters: ParserCounters::default(),
+            parked: Vec::new(),
         }
     }
 
@@ -206,20 +209,22 @@ impl MysqlParser {
             f.sql_state.clone_from(&e.sql_state);
             f.error_message = Some(e.message.clone());
         }
+        let sql = !pd.login
+            && matches!(pd.code, p::COM_QUERY | p::COM_STMT_PREPARE | p::COM_STMT_EXECUTE | p::COM_STMT_FETCH);
+        let stmt = !pd.login && matches!(pd.code, p::COM_STMT_CLOSE | p::COM_STMT_RESET);
+        let name = || Some(pd.command.trim_start_matches("COM_").to_owned());
         let method = match &f.query {
-            Some(q) if matches!(pd.code, p::COM_QUERY | p::COM_STMT_PREPARE | p::COM_STMT_EXECUTE) && !pd.login => {
-                p::sql_method(q)
-            }
-            _ => Some(pd.command.trim_start_matches("COM_").to_owned()),
+            Some(q) if sql => p::sql_method(q).or_else(name),
+            _ => name(),
         };
         let resource = match (&f.query, pd.code) {
-            (Some(q), p::COM_QUERY | p::COM_STMT_PREPARE | p::COM_STMT_EXECUTE) if !pd.login => p::sql_table(q),
+            (Some(q), _) if sql || stmt => p::sql_table(q),
             (Some(t), p::COM_FIELD_LIST) => Some(t.clone()),
             _ if pd.code == p::COM_INIT_DB && !pd.login => f.database.clone(),
             _ => None,
         };
-        let query = match (&f.query, pd.code) {
-            (Some(q), p::COM_QUERY | p::COM_STMT_PREPARE | p::COM_STMT_EXECUTE) if !pd.login => Some(q.clone()),
+        let query = match &f.query {
+            Some(q) if sql || stmt => Some(q.clone()),
             _ => method.clone(),
         };
         let fields = Fields {
@@ -304,7 +309,7 @@ impl MysqlParser {
             }
             p::COM_INIT_DB => pd.f.database = cmd.text,
             p::COM_FIELD_LIST => pd.f.query = cmd.text,
-            p::COM_STMT_EXECUTE | p::COM_STMT_CLOSE | p::COM_STMT_FETCH => {
+            p::COM_STMT_EXECUTE | p::COM_STMT_CLOSE | p::COM_STMT_RESET | p::COM_STMT_FETCH => {
                 let id = cmd.statement_id.unwrap_or(0);
                 match self.stmts.get(&id).cloned() {
                     Some(sql) => pd.f.query = Some(sql),
@@ -694,6 +699,7 @@ fn plausible_start(dir: Dir, b: &[u8]) -> bool {
 
 impl Parser for MysqlParser {
     fn data(&mut self, dir: Dir, ts_ns: i64, bytes: &[u8], out: &mut Vec<Txn>) {
+        out.append(&mut self.parked);
         if self.phase == Phase::Done {
             return;
         }
@@ -707,14 +713,21 @@ impl Parser for MysqlParser {
         self.lost[s] = true;
         if dir == Dir::ToClient {
             // The response in progress cannot be followed: it ends here.
-            if let Some(pd) = self.pending.front_mut() {
-                push_note(&mut pd.notes, "response cut short by missing bytes");
-                pd.resp = Resp::First;
+            if let Some(mut pd) = self.pending.pop_front() {
+                if pd.answered {
+                    push_note(&mut pd.notes, "response cut short by missing bytes");
+                    let mut out = Vec::new();
+                    self.publish(pd, &mut out);
+                    self.parked.extend(out);
+                } else {
+                    self.pending.push_front(pd);
+                }
             }
         }
     }
 
     fn tick(&mut self, now_ns: i64, out: &mut Vec<Txn>) {
+        out.append(&mut self.parked);
         while self.pending.front().is_some_and(|pd| {
             now_ns.saturating_sub(pd.end_ns.unwrap_or(pd.start_ns)) > self.cfg.timeout_ns
         }) {
@@ -726,6 +739,7 @@ impl Parser for MysqlParser {
     }
 
     fn close(&mut self, _ts_ns: i64, out: &mut Vec<Txn>) {
+        out.append(&mut self.parked);
         while let Some(pd) = self.pending.pop_front() {
             self.publish(pd, out);
         }
