@@ -45,7 +45,7 @@ pub static PROTOCOL: Protocol = Protocol {
     name: "mysql",
     dataset: DATASET,
     transports: &[Transport::Tcp],
-    default_ports: &[3306],
+    default_ports: &[3306, 3307],
     probe: parser::probe,
     custom_fields: CUSTOM_FIELDS,
     in_content: true,
@@ -57,7 +57,7 @@ pub static PROTOCOL: Protocol = Protocol {
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub enabled: bool,
-    /// TCP ports (default: 3306).
+    /// TCP ports (default: 3306 and 3307, as Packetbeat and the Elastic integration).
     pub ports: Vec<u16>,
     /// Bytes of SQL text kept per transaction (`query`); longer text is cut and noted.
     pub max_query_length: usize,
