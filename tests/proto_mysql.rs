@@ -1,4 +1,4 @@
-//! MySQL against tshark: for every corpus capture with TCP port 3306 traffic and for the MariaDB
+//! MySQL against tshark: for every corpus capture with TCP port 3306/3307 traffic and for the MariaDB
 //! fixture (`tests/data/mysql/mariadb.pcap`, port 33061, decoded with `-d tcp.port==33061,mysql`),
 //! tshark's MySQL messages run at test time — server greetings (version), logins (user),
 //! commands (command number; SQL text of COM_QUERY and COM_STMT_PREPARE) and ERR packets (code)
@@ -159,7 +159,7 @@ const DIFFERENCES: &str = "tests/mysql-differences.txt";
 const FIXTURE: &str = "tests/data/mysql/mariadb.pcap";
 const FIXTURE_PORT: u16 = 33061;
 
-/// Corpus captures with TCP traffic on port 3306 (from tshark's per-packet truth).
+/// Corpus captures with TCP traffic on port 3306 or 3307 (from tshark's per-packet truth).
 fn mysql_captures() -> Vec<String> {
     corpus_pcaps()
         .iter()
@@ -167,7 +167,10 @@ fn mysql_captures() -> Vec<String> {
         .filter(|name| {
             let t = corpus().join("truth").join(format!("{name}.jsonl"));
             std::fs::read_to_string(t).is_ok_and(|text| {
-                text.contains("\"src_port\":3306,") || text.contains("\"dst_port\":3306,")
+                ["3306", "3307"].iter().any(|p| {
+                    text.contains(&format!("\"src_port\":{p},"))
+                        || text.contains(&format!("\"dst_port\":{p},"))
+                })
             })
         })
         .collect()

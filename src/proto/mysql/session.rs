@@ -82,6 +82,8 @@ pub struct MysqlParser {
     server_version: Option<String>,
     connection_id: Option<u32>,
     auth_plugin: Option<String>,
+    /// Bytes of the greeting, counted in the login transaction.
+    greeting_bytes: u64,
     user: Option<String>,
     database: Option<String>,
     pending: VecDeque<Pending>,
@@ -127,6 +129,7 @@ impl MysqlParser {
             server_version: None,
             connection_id: None,
             auth_plugin: None,
+            greeting_bytes: 0,
             user: None,
             database: None,
             pending: VecDeque::new(),
@@ -353,7 +356,7 @@ impl MysqlParser {
             self.caps = hr.capabilities;
         }
         let mut pd = self.new_pending(true, 0, ts, pk.wire);
-        pd.answered = false;
+        pd.server_bytes = std::mem::take(&mut self.greeting_bytes);
         if hr.ssl_request {
             pd.f.tls_upgrade = true;
             pd.notes.push("TLS upgrade".into());
@@ -399,6 +402,7 @@ impl MysqlParser {
                 }
                 match p::greeting(&pk.payload) {
                     Ok(g) => {
+                        self.greeting_bytes = wire;
                         self.server_version = Some(g.version);
                         self.connection_id = Some(g.connection_id);
                         self.caps = g.capabilities;

@@ -260,7 +260,7 @@ fn limits_are_counted() {
     let mut p = session(Protocols::default(), limits);
     let mut big = vec![0x03];
     big.extend_from_slice(b"INSERT INTO blobs VALUES ('");
-    big.extend(std::iter::repeat(b'x').take(200));
+    big.extend(std::iter::repeat_n(b'x', 200));
     big.extend_from_slice(b"')");
     let mut wire = (big.len() as u32).to_le_bytes()[..3].to_vec();
     wire.push(0);
@@ -279,7 +279,7 @@ fn limits_are_counted() {
 #[test]
 fn continued_packets_are_joined() {
     let mut wire = vec![0xff, 0xff, 0xff, 0];
-    wire.extend(std::iter::repeat(b'a').take(parser::MAX_PACKET));
+    wire.extend(std::iter::repeat_n(b'a', parser::MAX_PACKET));
     wire.extend_from_slice(&[2, 0, 0, 1, b'b', b'c']);
     let Packet { seq, payload, wire: used } = parser::packet(&wire, 1 << 25).unwrap();
     assert_eq!((seq, payload.len(), used), (0, parser::MAX_PACKET + 2, wire.len()));
@@ -306,11 +306,11 @@ fn broken_input_is_counted_never_a_panic() {
                 seed ^= seed << 13;
                 seed ^= seed >> 17;
                 seed ^= seed << 5;
-                if seed % 7 == 0 {
+                if seed.is_multiple_of(7) {
                     *x = (seed >> 8) as u8;
                 }
             }
-            let dir = if seed % 2 == 0 { C } else { S };
+            let dir = if seed.is_multiple_of(2) { C } else { S };
             p.data(dir, 1, &b, &mut out);
         }
         p.gap(S, 10);
