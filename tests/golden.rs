@@ -23,6 +23,7 @@ const CAPTURES: &[&str] = &[
     "tcpdump-dns_tcp.pcap",
     "zeek-ipv6-fragmented-dns.pcap",
     "zeek-vlan-collisions.pcap",
+    "zeek-mysql-mysql.pcap",
 ];
 
 fn golden_dir() -> PathBuf {

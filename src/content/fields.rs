@@ -145,7 +145,8 @@ pub const ECS_FIELDS: &[EcsField] = &[
     kw("event.reference"),
     kw_above("event.url", 2083),
     kw("event.id"),
-    // Set by the ingest pipeline's on_failure handler.
+    // Set by the ingest pipeline's on_failure handler; `code` and `message` also by the MySQL
+    // parser (ERR packets).
     ty("error.message", "match_only_text"),
     kw("error.type"),
     // Errors the database, cache and messaging protocols report (MySQL 1045, SQLSTATE, …).

@@ -16,7 +16,9 @@
 //!   and closes carries none), shorter than `max_session_duration`, under `max_session_bytes`
 //!   each way — and `min_sessions` of them from one source to one server port within the
 //!   window. Once a parser reports logins for that source and server port, its verdicts are
-//!   the evidence and the shape is no longer counted there.
+//!   the evidence and the shape is no longer counted there — unless it refused some, too few
+//!   for the failed-logins rule (nine refused MySQL logins in 45 s): refusals do not contradict
+//!   the shape, successes do.
 //!
 //! Invariants: state is one entry per (source, server, port), made by an established session
 //! on one of `ports` or a login transaction (never by other transactions), bounded by `max_tracked` (refusals counted) and by a cap on
@@ -213,7 +215,8 @@ struct Entry {
     paths: Vec<String>,
     /// The protocol of the login transactions ("http", "ftp", …).
     protocol: &'static str,
-    /// A parser reported logins for this key: session shape is no longer counted.
+    /// A parser reported logins for this key: session shape is no longer counted (unless it
+    /// refused fewer than `min_failures`).
     parser_logins: bool,
     /// Nothing up to these times counts again (an alert covered it).
     sessions_done_ns: i64,
@@ -323,7 +326,9 @@ impl BruteForce {
         // Session shape.
         let done = e.sessions_done_ns;
         e.sessions.retain(|s| s.end_ns > done);
-        if !e.parser_logins && e.sessions.len() >= min_sessions as usize {
+        let refused = e.logins.iter().filter(|l| l.kind == Kind::Failure).count();
+        let shape_counts = !e.parser_logins || (refused > 0 && refused < min_failures as usize);
+        if shape_counts && e.sessions.len() >= min_sessions as usize {
             let ts: Vec<i64> = e.sessions.iter().map(|s| s.end_ns).collect();
             let shaped: Vec<bool> = e.sessions.iter().map(|s| s.shaped).collect();
             if let Some(r) = first_window(&ts, &shaped, min_sessions as usize, window, |_| true) {
@@ -509,9 +514,7 @@ impl Detector for BruteForce {
         // its own order), and the long sessions of a window belong in its message.
         let Some(e) = self.state.get_or_insert_with(key, Entry::default) else { return };
         e.touched_ns = e.touched_ns.max(f.ts_ns);
-        if e.parser_logins {
-            return;
-        }
+        // Kept also when a parser reports logins: `judge` decides whether the shape counts.
         let s = Session {
             start_ns: f.first_ts,
             end_ns: f.last_ts,

@@ -180,6 +180,30 @@ fn parser_verdicts_count_and_replace_the_session_shape() {
 }
 
 #[test]
+fn few_parser_refusals_keep_the_session_shape_and_successes_replace_it() {
+    // Nine refused MySQL logins and one accepted, one short session each: too few refusals
+    // for the failed-logins rule, but they do not contradict the shape.
+    for (refused, want) in [(9, 1), (0, 0)] {
+        let mut d = detector();
+        let mut alerts = Vec::new();
+        for i in 0..10 {
+            let mut t = http(5, T0 + i * S, "", "", 0);
+            t.protocol = "mysql";
+            t.dport = 3306;
+            t.detail = Detail::None;
+            t.auth = if i < refused { Auth::Failure } else { Auth::Success };
+            d.transaction(&t, &mut alerts);
+            d.flow(&session(5, 9, 3306, T0 + i * S, 0.5, 900), &mut alerts);
+        }
+        d.tick(T0 + 30 * S, &mut alerts);
+        assert_eq!(alerts.len(), want, "{refused} refused: {alerts:?}");
+        if want == 1 {
+            assert_eq!(alerts[0].rule.id, "wirebeat-brute_force-sessions");
+        }
+    }
+}
+
+#[test]
 fn login_paths_match_whole_segments() {
     for p in ["/wp-login.php", "/user/login", "/signin", "/api/auth", "/oauth/token", "/xmlrpc.php"]
     {

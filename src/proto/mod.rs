@@ -349,6 +349,7 @@ registry! {
     tls: Tls,
     icmp: Icmp,
     dhcpv4: Dhcpv4,
+    mysql: Mysql,
     template: Template,
 }
 
