@@ -1,0 +1,1 @@
+//! AMQP parser and session tests.
