@@ -104,8 +104,7 @@ fn amqp_matches_tshark() {
     let (mut compared, mut total) = (0, 0);
     for (name, port) in FIXTURES {
         let pcap = fixture(name);
-        let (out, events) =
-            read(&[&pcap], &[&format!("wirebeat.protocols.amqp.ports=[{port}]")]);
+        let (out, events) = read(&[&pcap], &[&format!("wirebeat.protocols.amqp.ports=[{port}]")]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let want = multiset(truth(&pcap, *port));
         assert!(!want.is_empty(), "{name}: tshark decoded no AMQP");
@@ -123,10 +122,8 @@ fn amqp_matches_tshark() {
 
 #[test]
 fn refused_login_is_counted_as_an_auth_failure() {
-    let (out, events) = read(
-        &[&fixture("amqp/rabbitmq.pcap")],
-        &["wirebeat.protocols.amqp.ports=[56720]"],
-    );
+    let (out, events) =
+        read(&[&fixture("amqp/rabbitmq.pcap")], &["wirebeat.protocols.amqp.ports=[56720]"]);
     assert!(out.status.success());
     let amqp = of_dataset(&events, "network_traffic.amqp");
     let refused: Vec<_> = amqp

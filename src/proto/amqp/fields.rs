@@ -28,6 +28,9 @@ macro_rules! opt {
 }
 
 opt! {
+    /// The request's method (`queue.purge`), as the integration's layout has it beside the
+    /// top-level `method` (Elastic's AMQP rules read this one).
+    method: String,
     /// The answer: `queue.declare-ok`, `basic.get-empty`, `channel.close`, …
     response_method: String,
     #[serde(rename = "reply-code")] reply_code: u16,
@@ -81,6 +84,7 @@ opt! {
 /// Fields outside ECS that this protocol emits: (dotted name, type, description).
 /// Names are Packetbeat's (`amqp.*`) where Packetbeat has the field.
 pub const CUSTOM_FIELDS: &[CustomField] = &[
+    ("network_traffic.amqp.method", "keyword", "The request's method, e.g. queue.purge (the top-level method, in the integration's layout)."),
     ("network_traffic.amqp.response_method", "keyword", "The method that answered the request (queue.declare-ok, basic.get-empty, channel.close, ...)."),
     ("network_traffic.amqp.reply-code", "long", "AMQP reply code (connection.close, channel.close, basic.return)."),
     ("network_traffic.amqp.reply-text", "text", "AMQP reply text."),
@@ -110,13 +114,13 @@ pub const CUSTOM_FIELDS: &[CustomField] = &[
     ("network_traffic.amqp.content-type", "keyword", "MIME type of the message."),
     ("network_traffic.amqp.content-encoding", "keyword", "MIME content encoding of the message."),
     ("network_traffic.amqp.headers", "object", "Message headers (field table, bounded)."),
-    ("network_traffic.amqp.delivery-mode", "keyword", "1 non-persistent, 2 persistent."),
+    ("network_traffic.amqp.delivery-mode", "long", "1 non-persistent, 2 persistent."),
     ("network_traffic.amqp.priority", "long", "Message priority, 0 to 9."),
     ("network_traffic.amqp.correlation-id", "keyword", "Application correlation identifier."),
     ("network_traffic.amqp.reply-to", "keyword", "Address to reply to."),
     ("network_traffic.amqp.expiration", "keyword", "Message expiration."),
     ("network_traffic.amqp.message-id", "keyword", "Application message identifier."),
-    ("network_traffic.amqp.timestamp", "keyword", "Message timestamp (seconds since the epoch)."),
+    ("network_traffic.amqp.timestamp", "long", "Message timestamp (seconds since the epoch)."),
     ("network_traffic.amqp.type", "keyword", "Message type name."),
     ("network_traffic.amqp.user-id", "keyword", "Creating user id."),
     ("network_traffic.amqp.app-id", "keyword", "Creating application id."),

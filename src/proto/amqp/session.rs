@@ -140,7 +140,7 @@ impl AmqpParser {
     }
 
     fn open(dir: Dir, ts: i64, channel: u16, m: &Method, used: u64) -> Open {
-        let mut fields = AmqpFields::default();
+        let mut fields = AmqpFields { method: Some(m.name.to_owned()), ..AmqpFields::default() };
         merge_args(&mut fields, m);
         let mut o = Open {
             start: ts,

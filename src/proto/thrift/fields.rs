@@ -16,6 +16,10 @@ pub struct NetworkTraffic {
 
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct ThriftFields {
+    /// The method name (the top-level `method`, in the integration's layout; Elastic's Thrift
+    /// rule reads this one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
     /// The call's arguments rendered, `(1: 2, 2: "x")`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<String>,
@@ -47,6 +51,7 @@ pub struct ThriftFields {
 
 /// Fields outside ECS that this protocol emits: (dotted name, type, description).
 pub const CUSTOM_FIELDS: &[CustomField] = &[
+    ("network_traffic.thrift.method", "keyword", "Name of the called method (the top-level method, in the integration's layout)."),
     ("network_traffic.thrift.params", "keyword", "Arguments of the call, rendered (bounded): (1: 2, 2: \"x\")."),
     ("network_traffic.thrift.return_value", "keyword", "Return value (field 0 of the reply), rendered (bounded)."),
     ("network_traffic.thrift.exceptions", "keyword", "Declared exception of the reply (field id and value), or the TApplicationException message."),

@@ -70,7 +70,7 @@ impl ThriftParser {
         };
         let start = req.as_ref().map(|r| r.ts).or(resp.as_ref().map(|r| r.0)).unwrap_or(0);
         let name = req.as_ref().map(|r| r.msg.name.clone()).or(resp.as_ref().map(|r| r.1.name.clone()));
-        let mut t = Txn::new(&PROTOCOL, start, Fields::default_with(ThriftFields::default()));
+        let mut t = Txn::new(&PROTOCOL, start, Fields::of(ThriftFields::default()));
         let mut error = false;
         if let Some(r) = &req {
             f.params = Some(r.msg.body.clone());
@@ -102,12 +102,13 @@ impl ThriftParser {
         if error {
             t.status = "Error";
         }
+        f.method = name.clone();
         t.method = name;
         t.fields = Fields { network_traffic: NetworkTraffic { thrift: f } }.into();
         t
     }
 
-    fn message(&mut self, dir: Dir, ts: i64, msg: Message, mode: Mode, used: u64, out: &mut Vec<Txn>) {
+    fn message(&mut self, ts: i64, msg: Message, mode: Mode, used: u64, out: &mut Vec<Txn>) {
         match msg.kind {
             Kind::Oneway => {
                 let p = Pending { ts, msg, mode, bytes: used };
@@ -130,7 +131,6 @@ impl ThriftParser {
                 if req.is_none() {
                     self.counters.unmatched += 1;
                 }
-                let _ = dir;
                 out.push(self.txn(req, Some((ts, msg, mode, used))));
             }
         }
@@ -138,7 +138,7 @@ impl ThriftParser {
 }
 
 impl Fields {
-    fn default_with(thrift: ThriftFields) -> Self {
+    fn of(thrift: ThriftFields) -> Self {
         Fields { network_traffic: NetworkTraffic { thrift } }
     }
 }
@@ -180,7 +180,7 @@ impl Parser for ThriftParser {
                         b.drain(..used.min(b.len()));
                     }
                     self.counters.messages += 1;
-                    self.message(dir, ts_ns, msg, m, used as u64, out);
+                    self.message(ts_ns, msg, m, used as u64, out);
                 }
                 Err(ParseError::Incomplete) => break,
                 Err(ParseError::Malformed(why)) => {
