@@ -127,9 +127,32 @@ pub fn detect(b: &[u8]) -> Result<Mode, ParseError> {
 }
 
 /// Whether the first bytes of a flow look like a Thrift message (for flows on no known port).
+/// Strict binary and compact only (the old header is too weak a signature), and the message
+/// header must hold a valid type and a printable method name.
 pub fn probe(b: &[u8]) -> bool {
-    matches!(detect(b), Ok(Mode { encoding: Encoding::Binary | Encoding::Compact, .. }))
-        && (b.len() >= 8)
+    let Ok(mode) = detect(b) else { return false };
+    if mode.encoding == Encoding::BinaryOld {
+        return false;
+    }
+    let mut c = Cursor::new(b.get(if mode.framed { 4 } else { 0 }..).unwrap_or_default());
+    let name_len = match mode.encoding {
+        Encoding::Compact => {
+            let kind = c.u8().and(c.u8()).and_then(|v| Kind::from(v >> 5));
+            match (kind, varint(&mut c), varint(&mut c)) {
+                (Some(_), Ok(_), Ok(n)) => n as usize,
+                _ => return false,
+            }
+        }
+        _ => match (c.u32(), c.u32()) {
+            (Some(v), Some(n)) if Kind::from((v & 0xff) as u8).is_some() && v & 0xff00 == 0 => {
+                n as usize
+            }
+            _ => return false,
+        },
+    };
+    let name = c.rest();
+    (1..=MAX_NAME).contains(&name_len) && is_name(name.get(..name_len.min(name.len())).unwrap_or(name))
+        && !name.is_empty()
 }
 
 /// One message from the start of `buf` in `mode`, and the bytes it used. `max_depth` bounds

@@ -76,6 +76,10 @@ fn detects_modes_and_decodes_headers() {
     let (m, _) = one(&hex(COMPACT_APP_EXC));
     assert_eq!((m.kind, m.app_message.as_deref(), m.app_type), (Kind::Exception, Some("Unknown function nosuch"), Some(1)));
     assert!(probe(&hex(FRAMED_ONEWAY)) && probe(&hex(COMPACT_CALL)) && !probe(b"GET / HTTP/1.1\r\n"));
+    // Right magic, but no method name: not Thrift; the old header is never probed.
+    assert!(!probe(&[0x80, 1, 0, 1, 0, 0, 0, 3, 0xff, 0xfe, 0, 0]));
+    assert!(!probe(&[0x82, 0x21, 1, 0x7f, 0, 0, 0, 0]));
+    assert!(!probe(&hex(OLD_CALL)));
 }
 
 #[test]
@@ -115,7 +119,7 @@ fn nesting_beyond_max_depth_is_a_counted_limit() {
     for _ in 0..40 {
         b.extend_from_slice(&[12, 0, 1]);
     }
-    b.extend(std::iter::repeat(0).take(41));
+    b.extend(std::iter::repeat_n(0, 41));
     let mode = detect(&b).unwrap();
     assert_eq!(parse(&b, mode, 64, 1 << 20).map(|r| r.1), Ok(b.len()));
     assert!(matches!(parse(&b, mode, 16, 1 << 20), Err(ParseError::Malformed(_))));
