@@ -350,6 +350,8 @@ registry! {
     icmp: Icmp,
     dhcpv4: Dhcpv4,
     mysql: Mysql,
+    amqp: Amqp,
+    thrift: Thrift,
     template: Template,
 }
 
