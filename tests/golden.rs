@@ -22,6 +22,7 @@ const CAPTURES: &[&str] = &[
     "tcpdump-dns_tcp.pcap",
     "zeek-ipv6-fragmented-dns.pcap",
     "zeek-vlan-collisions.pcap",
+    "zeek-postgresql-psql-insert-fail-drop-fail.pcap",
 ];
 
 fn golden_dir() -> PathBuf {

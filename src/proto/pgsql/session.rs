@@ -197,6 +197,7 @@ impl PgsqlParser {
     }
 
     fn login_txn(&mut self, l: Login) -> Txn {
+        let asked = l.f.auth_method.is_some();
         let fields = self.fields(l.f, l.error.as_ref());
         let mut t = Txn::new(&PROTOCOL, l.ts, fields);
         t.method = Some("LOGIN".into());
@@ -216,6 +217,9 @@ impl PgsqlParser {
         } else if l.credentials_sent {
             t.auth = Some(Outcome::Unknown);
             t.notes.push("no answer to the credentials seen".into());
+        } else if asked {
+            // psql does this when it has no password: it asks the user, then reconnects.
+            t.notes.push("the client left when asked for credentials".into());
         }
         t
     }
