@@ -146,3 +146,29 @@ fn differences_file_is_well_formed() {
     let names: Vec<String> = captures().iter().map(|p| capture_name(p)).collect();
     Differences::load(DIFFERENCES).check_well_formed(&names, "a PostgreSQL capture");
 }
+
+/// Elastic's rule `execution_postgresql_copy_program_command` selects
+/// `network_traffic.pgsql.query` matching `*COPY*` and `*PROGRAM*`: the fixture's
+/// `COPY … TO PROGRAM` is one such event, from the login's user, and the other queries are not.
+#[test]
+fn copy_program_is_visible_to_the_prebuilt_rule() {
+    let pcap =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pgsql/pgsql-scram-session.pcap");
+    let (out, events) = read(&[&pcap], &["wirebeat.protocols.pgsql.ports=[5432,54329]"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let hits: Vec<&Value> = of_dataset(&events, "network_traffic.pgsql")
+        .into_iter()
+        .filter(|e| {
+            let q = get(e, "network_traffic.pgsql.query").and_then(Value::as_str).unwrap_or("");
+            q.contains("COPY") && q.contains("PROGRAM")
+        })
+        .collect();
+    assert_eq!(hits.len(), 1, "one COPY … TO PROGRAM");
+    let e = hits[0];
+    assert_eq!(get(e, "method").and_then(Value::as_str), Some("COPY"));
+    assert_eq!(get(e, "user.name").and_then(Value::as_str), Some("postgres"));
+    assert_eq!(
+        get(e, "network_traffic.pgsql.command_tag").and_then(|v| v.get(0)).and_then(Value::as_str),
+        Some("COPY 1")
+    );
+}

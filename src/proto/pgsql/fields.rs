@@ -88,7 +88,11 @@ pub struct PgsqlFields {
 
 /// Fields outside ECS that this protocol emits: (dotted name, type, description).
 pub const CUSTOM_FIELDS: &[CustomField] = &[
-    ("network_traffic.pgsql.query", "keyword", "SQL text of the query (Packetbeat pgsql.query)."),
+    (
+        "network_traffic.pgsql.query",
+        "wildcard",
+        "SQL text of the query (Packetbeat pgsql.query); wildcard: rules search it with *COPY*.",
+    ),
     ("network_traffic.pgsql.statement", "keyword", "Name of the prepared statement executed."),
     (
         "network_traffic.pgsql.request_messages",
