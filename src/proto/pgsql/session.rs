@@ -542,11 +542,7 @@ impl PgsqlParser {
                 }
             }
             Backend::EmptyQuery => c.empty_query = true,
-            Backend::Error(e) => {
-                if c.error.is_none() {
-                    c.error = Some(e);
-                }
-            }
+            Backend::Error(e) if c.error.is_none() => c.error = Some(e),
             Backend::CopyData => {
                 *c.copy_bytes.get_or_insert(0) += bytes.saturating_sub(5);
             }
