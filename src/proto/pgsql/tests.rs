@@ -432,3 +432,36 @@ fn arbitrary_bytes_never_panic() {
         }
     }
 }
+
+#[test]
+fn random_scripts_through_the_fuzz_entry_never_panic() {
+    // The fuzz target's input format (see `crate::fuzzing::parser`), from a fixed-seed LCG,
+    // with real message bytes spliced in so the parser gets past the startup.
+    let real: Vec<Vec<u8>> =
+        [STARTUP, AUTH_SASL, SASL_INITIAL, AUTH_FAILED, EXTENDED, EXTENDED_REPLY, BAD_BACKEND]
+            .iter()
+            .map(|h| hex(h))
+            .collect();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) as u32
+    };
+    for _ in 0..3000 {
+        let mut data = vec![0u8];
+        for _ in 0..(next() % 8) {
+            let pick = &real[next() as usize % real.len()];
+            let mut chunk = pick.clone();
+            if next() % 2 == 0 && !chunk.is_empty() {
+                let at = next() as usize % chunk.len();
+                chunk[at] = next() as u8;
+            }
+            chunk.truncate(next() as usize % (chunk.len() + 1) + chunk.len() / 2);
+            let ctl = (next() as u8) & 0x0f | u8::from(pick == &real[1] || pick == &real[3]);
+            data.push(ctl);
+            data.extend_from_slice(&(chunk.len() as u16).to_be_bytes());
+            data.extend_from_slice(&chunk);
+        }
+        crate::fuzzing::parser("pgsql", &data);
+    }
+}
