@@ -172,3 +172,34 @@ fn copy_program_is_visible_to_the_prebuilt_rule() {
         Some("COPY 1")
     );
 }
+
+/// The refused md5/SCRAM logins of the fixture (ErrorResponse 28P01) reach the brute-force
+/// detector as parser-seen failures: with `min_failures` lowered to 3, one failed-logins alert
+/// counting the 4 refusals and the 1 success; with the default 20, none.
+#[test]
+fn refused_logins_feed_brute_force_detection() {
+    let pcap = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pgsql/pgsql-md5-logins.pcap");
+    let ports = "wirebeat.protocols.pgsql.ports=[5432,54329]";
+    let mut c = wirebeat();
+    c.args(["read", "--no-progress", "--alerts-only", "-E", ports]);
+    c.args(["-E", "wirebeat.detect.brute_force.thresholds.min_failures=3"]).arg(&pcap);
+    let out = c.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let alerts: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let a = one_alert(&alerts, "wirebeat-brute_force-failed-logins");
+    assert_eq!(alert_fact(a, "failed"), 4);
+    assert_eq!(alert_fact(a, "succeeded"), 1);
+    assert_eq!(a["wirebeat"]["alert"]["facts"]["protocol"], "pgsql");
+
+    let (out, events) = read(&[&pcap], &[ports, "wirebeat.detect.enabled=true"]);
+    assert!(out.status.success());
+    assert!(events.iter().all(|e| !is_dataset(e, "wirebeat.alert")), "4 < 20 failures");
+    let refused = of_dataset(&events, "network_traffic.pgsql")
+        .into_iter()
+        .filter(|e| get(e, "error.code").and_then(Value::as_str) == Some("28P01"))
+        .count();
+    assert_eq!(refused, 4);
+}
