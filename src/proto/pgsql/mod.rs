@@ -3,8 +3,9 @@
 //! A connection starts with the client's untyped startup packet: a StartupMessage (user,
 //! database, application_name), or an SSLRequest/GSSENCRequest first, which the server answers
 //! with one byte: `S`/`G` (the rest is encrypted: the login transaction is published noting the
-//! upgrade and the connection is no longer read) or `N` (the StartupMessage follows in the
-//! clear). A CancelRequest is a connection of its own, published as a `CANCEL` transaction.
+//! upgrade; after `S` the rest of the connection goes to the TLS parser, when TLS is enabled, so
+//! the handshake becomes a `network_traffic.tls` event) or `N` (the StartupMessage follows in
+//! the clear). A CancelRequest is a connection of its own, published as a `CANCEL` transaction.
 //!
 //! Transactions:
 //! - the login (`method: LOGIN`): from the startup packet through authentication (cleartext,

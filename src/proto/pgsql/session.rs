@@ -112,6 +112,11 @@ pub struct PgsqlParser {
     /// Of the login, repeated on every query of the connection.
     user: Option<String>,
     database: Option<String>,
+    /// After an accepted SSLRequest: the TLS parser the rest of the connection goes to (made
+    /// from `tls_config` then), so the handshake still becomes a `network_traffic.tls` event.
+    tls: Option<Box<dyn Parser>>,
+    tls_config: Option<Box<crate::proto::tls::Config>>,
+    limits: crate::proto::Limits,
     max_query: usize,
     max_buffer: usize,
     max_pending: usize,
@@ -168,6 +173,9 @@ impl PgsqlParser {
             portals: HashMap::new(),
             user: None,
             database: None,
+            tls: None,
+            tls_config: ctx.config.tls.enabled.then(|| Box::new(ctx.config.tls.clone())),
+            limits: ctx.limits.clone(),
             max_query: cfg.max_query_length.clamp(1, ctx.limits.max_buffer_bytes.max(1)),
             max_buffer: ctx.limits.max_buffer_bytes.max(16),
             max_pending: ctx.limits.max_pending.max(1),
@@ -629,8 +637,30 @@ impl PgsqlParser {
         }
     }
 
+    /// The server accepted TLS: the TLS parser (when TLS is enabled) reads the rest.
+    fn start_tls(&mut self) {
+        if let Some(cfg) = self.tls_config.take() {
+            let mut config = crate::proto::Protocols::default();
+            config.tls = *cfg;
+            let ctx = ParserContext {
+                config: &config,
+                limits: &self.limits,
+                transport: crate::proto::Transport::Tcp,
+                ip_proto: 6,
+            };
+            self.tls = Some(Box::new(crate::proto::tls::TlsParser::new(&ctx)));
+        }
+    }
+
     /// Reads what it can of `input` on side `s`.
     fn feed(&mut self, s: usize, ts: i64, mut input: &[u8], out: &mut Vec<Txn>) {
+        if self.phase == Phase::Encrypted {
+            if let Some(t) = self.tls.as_mut() {
+                let dir = if s == CLIENT { Dir::ToServer } else { Dir::ToClient };
+                t.data(dir, ts, input, out);
+            }
+            return;
+        }
         while !input.is_empty() && !self.side[s].lost && self.phase != Phase::Encrypted {
             let side = &mut self.side[s];
             if side.skip > 0 {
@@ -661,6 +691,10 @@ impl PgsqlParser {
                                         .into(),
                                 );
                                 out.push(self.login_txn(l));
+                            }
+                            if ssl {
+                                self.start_tls();
+                                self.feed(s, ts, input, out);
                             }
                             return;
                         }
@@ -785,6 +819,10 @@ impl Parser for PgsqlParser {
     }
 
     fn gap(&mut self, dir: Dir, len: u64) {
+        if let Some(t) = self.tls.as_mut() {
+            t.gap(dir, len);
+            return;
+        }
         let side = &mut self.side[direction(dir)];
         if side.skip >= len {
             // Inside a body that is skipped anyway (COPY data, a row): framing survives.
@@ -802,6 +840,9 @@ impl Parser for PgsqlParser {
     }
 
     fn tick(&mut self, now_ns: i64, out: &mut Vec<Txn>) {
+        if let Some(t) = self.tls.as_mut() {
+            t.tick(now_ns, out);
+        }
         let timeout = self.timeout_ns;
         let mut expired = Vec::new();
         for c in self.pending.iter_mut() {
@@ -819,7 +860,9 @@ impl Parser for PgsqlParser {
     }
 
     fn close(&mut self, ts_ns: i64, out: &mut Vec<Txn>) {
-        let _ = ts_ns;
+        if let Some(t) = self.tls.as_mut() {
+            t.close(ts_ns, out);
+        }
         if let Some(l) = self.login.take() {
             out.push(self.login_txn(l));
         }
@@ -835,6 +878,10 @@ impl Parser for PgsqlParser {
     }
 
     fn take_counters(&mut self) -> ParserCounters {
-        std::mem::take(&mut self.counters)
+        let mut c = std::mem::take(&mut self.counters);
+        if let Some(t) = self.tls.as_mut() {
+            c.add(&t.take_counters());
+        }
+        c
     }
 }

@@ -249,7 +249,7 @@ fn ssl_request_accepted_stops_parsing_rejected_continues() {
     p.data(Dir::ToServer, 3, &[0x16, 3, 1, 0, 0x40, 1, 2, 3], &mut out);
     p.close(4, &mut out);
     assert_eq!(out.len(), 1);
-    assert_eq!(p.take_counters().malformed, 0, "TLS bytes are not read");
+    assert_eq!(p.take_counters().malformed, 0, "TLS bytes go to the TLS parser, not pgsql's");
 
     let mut p = parser();
     let mut out = Vec::new();
