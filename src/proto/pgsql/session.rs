@@ -640,8 +640,7 @@ impl PgsqlParser {
     /// The server accepted TLS: the TLS parser (when TLS is enabled) reads the rest.
     fn start_tls(&mut self) {
         if let Some(cfg) = self.tls_config.take() {
-            let mut config = crate::proto::Protocols::default();
-            config.tls = *cfg;
+            let config = crate::proto::Protocols { tls: *cfg, ..Default::default() };
             let ctx = ParserContext {
                 config: &config,
                 limits: &self.limits,
