@@ -509,8 +509,11 @@ fn prebuilt_rule_fields_are_mapped_and_produced() {
         if !seen.insert((f.field.clone(), f.protocol.clone())) {
             problems.push(format!("{at}: listed twice"));
         }
-        if !["flow", "dns", "http", "tls", "icmp", "dhcpv4", "amqp", "thrift"]
-            .contains(&f.protocol.as_str())
+        if ![
+            "flow", "dns", "http", "tls", "icmp", "dhcpv4", "mysql", "pgsql", "amqp", "thrift",
+            "mongodb", "cassandra", "redis", "memcached", "nfs", "sip",
+        ]
+        .contains(&f.protocol.as_str())
         {
             problems.push(format!("{at}: unknown protocol"));
         }

@@ -26,6 +26,7 @@ const CAPTURES: &[&str] = &[
     "zeek-mysql-mysql.pcap",
     "amqp/rabbitmq.pcap",
     "thrift/compact-framed.pcap",
+    "zeek-postgresql-psql-insert-fail-drop-fail.pcap",
 ];
 
 fn golden_dir() -> PathBuf {

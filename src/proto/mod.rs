@@ -352,6 +352,7 @@ registry! {
     mysql: Mysql,
     amqp: Amqp,
     thrift: Thrift,
+    pgsql: Pgsql,
     template: Template,
 }
 
