@@ -113,6 +113,15 @@ enum Command {
         /// `template`: data stream lifecycle instead of the ILM policy.
         #[arg(long)]
         no_ilm: bool,
+        /// `template`, `pipelines`: `console` (Kibana Dev Tools: `PUT path` then the body) or
+        /// `json` (one JSON array of {method, path, body}, in installation order, for jq/curl).
+        #[arg(long, value_enum, default_value = "console")]
+        format: ExportFormat,
+        /// `template`, `pipelines`: write each body, exactly as it is PUT, to
+        /// DIR/<kind>/<name>.json (the layout of elasticsearch/) and print the curl commands
+        /// that install them in order (a shell script; $ES_URL, default http://localhost:9200).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
     /// Print the version.
     Version,
@@ -130,6 +139,14 @@ enum ExportWhat {
     Rules,
     /// The Logstash pipeline (Kafka → Elasticsearch data streams).
     Logstash,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum ExportFormat {
+    /// Kibana Dev Tools console: `PUT /path` and the pretty-printed body.
+    Console,
+    /// One JSON array of `{"method", "path", "body"}` in installation order.
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -168,7 +185,9 @@ pub fn main() -> i32 {
             test_config(&common, verbose)
         }
         Command::Test { what: TestWhat::Output { common } } => test_output(&common),
-        Command::Export { what, no_ilm } => export(what, no_ilm),
+        Command::Export { what, no_ilm, format, dir } => {
+            export(what, no_ilm, format, dir.as_deref())
+        }
         Command::Setup {
             common,
             index_management,
@@ -333,17 +352,40 @@ fn lifecycle(no_ilm: bool) -> crate::content::Lifecycle {
     }
 }
 
-fn export(what: ExportWhat, no_ilm: bool) -> i32 {
+fn export(what: ExportWhat, no_ilm: bool, format: ExportFormat, dir: Option<&Path>) -> i32 {
     use crate::setup::{plan, render, Parts};
     let parts = match what {
         ExportWhat::Template => Parts { index_management: true, ..Parts::default() },
         ExportWhat::Pipelines => Parts { pipelines: true, ..Parts::default() },
-        ExportWhat::Dashboards => return print_out(&crate::kibana::saved_objects_ndjson()),
-        ExportWhat::Rules => return print_out(&crate::kibana::rules_ndjson()),
-        ExportWhat::Logstash => return print_out(&crate::content::logstash_pipeline()),
+        other => {
+            if format != ExportFormat::Console || dir.is_some() {
+                complain("--format and --dir apply to `export template` and `export pipelines`");
+                return 2;
+            }
+            return match other {
+                ExportWhat::Dashboards => print_out(&crate::kibana::saved_objects_ndjson()),
+                ExportWhat::Rules => print_out(&crate::kibana::rules_ndjson()),
+                _ => print_out(&crate::content::logstash_pipeline()),
+            };
+        }
     };
-    let text: Vec<String> = plan(parts, lifecycle(no_ilm), "").iter().map(render).collect();
-    print_out(&text.join("\n"))
+    let steps = plan(parts, lifecycle(no_ilm), "");
+    if let Some(dir) = dir {
+        return match crate::setup::export_files(&steps, dir) {
+            Ok(script) => print_out(&script),
+            Err(e) => {
+                complain(&e);
+                1
+            }
+        };
+    }
+    match format {
+        ExportFormat::Json => print_out(&crate::setup::render_json(&steps)),
+        ExportFormat::Console => {
+            let text: Vec<String> = steps.iter().map(render).collect();
+            print_out(&text.join("\n"))
+        }
+    }
 }
 
 fn setup(common: &Common, parts: crate::setup::Parts, dry_run: bool, no_ilm: bool) -> i32 {

@@ -196,6 +196,57 @@ pub fn render(step: &Step) -> String {
     }
 }
 
+/// The Elasticsearch requests of `steps` as one JSON array of `{"method", "path", "body"}`, in
+/// installation order (`export --format json`); each `body` is exactly what is PUT.
+pub fn render_json(steps: &[Step]) -> String {
+    let list: Vec<Value> = steps
+        .iter()
+        .filter_map(|s| match &s.body {
+            Body::Json(b) => {
+                Some(serde_json::json!({"method": s.method, "path": s.path, "body": b}))
+            }
+            Body::Ndjson { .. } => None,
+        })
+        .collect();
+    serde_json::to_string_pretty(&Value::Array(list)).unwrap_or_default() + "\n"
+}
+
+/// `'text'` for a POSIX shell.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+/// Writes the body of every Elasticsearch request of `steps` to `dir/<kind>/<name>.json` (the
+/// layout of the checked-in `elasticsearch/`, see [`content::Request::export_path`]) and
+/// returns a shell script of the `curl -X PUT` commands that install them in order.
+pub fn export_files(steps: &[Step], dir: &std::path::Path) -> Result<String, String> {
+    let mut script = String::from(
+        "#!/bin/sh\n# Installs wirebeat's Elasticsearch content, in order. ES_URL defaults to \
+         http://localhost:9200;\n# CURL_OPTS adds credentials, e.g. \
+         CURL_OPTS='-u elastic:changeme' or CURL_OPTS='-H \"Authorization: ApiKey ...\"'.\n\
+         set -e\nES_URL=\"${ES_URL:-http://localhost:9200}\"\n",
+    );
+    for s in steps {
+        let Body::Json(body) = &s.body else { continue };
+        let req = content::Request { method: s.method, path: s.path.clone(), body: body.clone() };
+        let file = dir.join(req.export_path());
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
+        let text = serde_json::to_string_pretty(body).map_err(|e| e.to_string())? + "\n";
+        std::fs::write(&file, text).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+        script.push_str(&format!(
+            "curl -fsS $CURL_OPTS -X {} \"$ES_URL{}\" -H 'Content-Type: application/json' \
+             --data-binary {}\n",
+            s.method,
+            s.path,
+            shell_quote(&format!("@{}", file.display()))
+        ));
+    }
+    Ok(script)
+}
+
 const BOUNDARY: &str = "wirebeat-setup-5f1c2a0b9e";
 
 fn multipart(filename: &str, text: &str) -> Vec<u8> {
