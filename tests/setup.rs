@@ -197,3 +197,136 @@ fn export_prints_installable_content() {
     let out = wirebeat().args(["export", "nonsense"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// What Fleet's Network Packet Capture integration installs for one dataset (its real names and
+/// priority; a few of its mappings), plus Elasticsearch's built-in `logs` template.
+fn install_fleet_template(es: &EsServer, dataset: &str, priority: u64) {
+    let mut st = es.state.lock().unwrap();
+    let installed = &mut st.stack.installed;
+    installed.insert(
+        "/_index_template/logs".into(),
+        json!({"index_patterns": ["logs-*-*"], "priority": 100, "data_stream": {},
+               "composed_of": [], "_meta": {"managed": true}}),
+    );
+    installed.insert(
+        format!("/_component_template/logs-{dataset}@package"),
+        json!({"template": {"mappings": {"properties": {
+            "dns": {"properties": {"id": {"type": "keyword"},
+                                   "question": {"properties": {"name": {"type": "keyword"}}}}}
+        }}}, "_meta": {"managed_by": "fleet", "package": {"name": "network_traffic"}}}),
+    );
+    installed.insert(
+        format!("/_index_template/logs-{dataset}"),
+        json!({"index_patterns": [format!("logs-{dataset}-*")], "priority": priority,
+               "data_stream": {},
+               "composed_of": [format!("logs-{dataset}@package"), format!("logs-{dataset}@custom")],
+               "ignore_missing_component_templates": [format!("logs-{dataset}@custom")],
+               "_meta": {"managed_by": "fleet", "managed": true,
+                         "package": {"name": "network_traffic"}}}),
+    );
+}
+
+/// Creates the data stream and returns the template Elasticsearch took for it.
+fn new_stream_template(es: &EsServer, name: &str) -> String {
+    let url = format!("{}/_data_stream/{name}", es.url());
+    ureq::put(&url).call().unwrap();
+    let v: Value =
+        serde_json::from_str(&ureq::get(&url).call().unwrap().into_string().unwrap()).unwrap();
+    v["data_streams"][0]["template"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn fleet_templates_govern_their_streams_by_default() {
+    let es = EsServer::start();
+    install_fleet_template(&es, "network_traffic.dns", 200);
+    let out = setup(&es.url(), "http://127.0.0.1:9", &["--index-management"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let priorities: Vec<Value> = es_writes(&es)
+        .into_iter()
+        .filter(|w| w.1.starts_with("/_index_template/"))
+        .map(|w| w.2["priority"].clone())
+        .collect();
+    assert_eq!(priorities, [json!(150), json!(150)]);
+    // Setup says which stream Fleet's template governs, and what its mappings lack.
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("logs-network_traffic.dns-default: governed by"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(line.contains("logs-network_traffic.dns (priority 200)"), "{line}");
+    assert!(line.contains("wirebeat-logs-network_traffic (priority 150)"), "{line}");
+    assert!(line.contains("lack") && line.contains("dns.flags."), "{line}");
+    assert!(line.contains("setup.template.priority"), "{line}");
+    assert_eq!(stdout.matches(": governed by").count(), 1, "{stdout}");
+    assert!(stdout.contains("1 of wirebeat's data streams governed by another"), "{stdout}");
+    // Elasticsearch's resolution: the matching template of highest priority.
+    assert_eq!(
+        new_stream_template(&es, "logs-network_traffic.dns-default"),
+        "logs-network_traffic.dns"
+    );
+    assert_eq!(
+        new_stream_template(&es, "logs-network_traffic.mysql-default"),
+        "wirebeat-logs-network_traffic"
+    );
+    assert_eq!(
+        new_stream_template(&es, "logs-network_traffic.http-default"),
+        "wirebeat-logs-network_traffic"
+    );
+    assert_eq!(new_stream_template(&es, "logs-wirebeat.alert-default"), "wirebeat-logs-wirebeat");
+    assert_eq!(new_stream_template(&es, "logs-something-default"), "logs");
+}
+
+#[test]
+fn a_priority_above_fleets_overrides_it_consciously() {
+    let es = EsServer::start();
+    install_fleet_template(&es, "network_traffic.dns", 200);
+    let out = setup(
+        &es.url(),
+        "http://127.0.0.1:9",
+        &["--index-management", "-E", "setup.template.priority=250"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!stdout.contains(": governed by"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "logs-network_traffic.dns-default: wirebeat's wirebeat-logs-network_traffic \
+             (priority 250) overrides logs-network_traffic.dns (priority 200)"
+        ),
+        "{stdout}"
+    );
+    assert_eq!(
+        new_stream_template(&es, "logs-network_traffic.dns-default"),
+        "wirebeat-logs-network_traffic"
+    );
+    // Back to the default: the installed templates are rewritten (same version, other priority).
+    let writes = es.state.lock().unwrap().stack.writes;
+    assert!(setup(&es.url(), "http://127.0.0.1:9", &["--index-management"]).status.success());
+    assert_eq!(es.state.lock().unwrap().stack.writes, writes + 2);
+}
+
+#[test]
+fn priority_200_is_a_configuration_error_and_an_equal_priority_is_refused() {
+    let es = EsServer::start();
+    let out = setup(&es.url(), "http://127.0.0.1:9", &["-E", "setup.template.priority=200"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("setup.template.priority") && stderr.contains("200"), "{stderr}");
+    assert!(es.requests().is_empty(), "nothing sent");
+    let out = setup(&es.url(), "http://127.0.0.1:9", &["-E", "setup.template.priority=100"]);
+    assert_eq!(out.status.code(), Some(1));
+    // A template of the same priority overlapping ours: Elasticsearch's refusal, reported.
+    install_fleet_template(&es, "network_traffic.dns", 150);
+    let out = setup(&es.url(), "http://127.0.0.1:9", &["--index-management"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "index template [wirebeat-logs-network_traffic] has index patterns \
+             [logs-network_traffic.*-*] matching patterns from existing templates \
+             [logs-network_traffic.dns] with patterns (logs-network_traffic.dns => \
+             [logs-network_traffic.dns-*]) that have the same priority [150]"
+        ),
+        "{stderr}"
+    );
+}

@@ -369,7 +369,7 @@ fn export(what: ExportWhat, no_ilm: bool, format: ExportFormat, dir: Option<&Pat
             };
         }
     };
-    let steps = plan(parts, lifecycle(no_ilm), "");
+    let steps = plan(parts, lifecycle(no_ilm), &crate::setup::Config::default());
     if let Some(dir) = dir {
         return match crate::setup::export_files(&steps, dir) {
             Ok(script) => print_out(&script),
@@ -393,18 +393,24 @@ fn setup(common: &Common, parts: crate::setup::Parts, dry_run: bool, no_ilm: boo
         Ok(c) => c,
         Err(code) => return code,
     };
-    let kibana = &cfg.setup.kibana;
     if dry_run {
-        let steps = crate::setup::plan(parts, lifecycle(no_ilm), &kibana.space_id);
+        let steps = crate::setup::plan(parts, lifecycle(no_ilm), &cfg.setup);
         let text: Vec<String> = steps.iter().map(crate::setup::render).collect();
         return print_out(&text.join("\n"));
     }
     init_logging(&cfg, common);
     let es_cfg = cfg.output.elasticsearch.clone().unwrap_or_default();
     let mut log = |line: &str| say(line);
-    match crate::setup::run(&es_cfg, kibana, parts, &mut log) {
-        Ok(done) => {
-            say(&format!("setup complete: {} steps", done.len()));
+    match crate::setup::run(&es_cfg, &cfg.setup, &cfg.wirebeat.namespace, parts, &mut log) {
+        Ok(report) => {
+            let mut line = format!("setup complete: {} steps", report.steps.len());
+            if report.governed_elsewhere > 0 {
+                line.push_str(&format!(
+                    "; {} of wirebeat's data streams governed by another index template (above)",
+                    report.governed_elsewhere
+                ));
+            }
+            say(&line);
             0
         }
         Err(e) => {

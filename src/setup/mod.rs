@@ -10,7 +10,13 @@
 //! and data stream lifecycle (clusters without ILM, e.g. serverless). Each object is read first
 //! (`GET`): when the installed one carries the same `version` (templates and pipelines) or
 //! contains every value wirebeat would write (the lifecycle policy), it is left alone, so a
-//! second run changes nothing; otherwise it is written with `PUT`.
+//! second run changes nothing; otherwise it is written with `PUT`. Index templates must also
+//! carry the configured `priority` (`setup.template.priority`). After the index templates,
+//! `GET /_index_template` tells which template each of wirebeat's streams
+//! (`logs-<dataset>-<wirebeat.namespace>`) would take (the matching one of highest priority):
+//! a stream another template governs (Fleet's Network Packet Capture integration at 200 over
+//! wirebeat's default 150) gets one line saying so and which wirebeat fields its mappings lack,
+//! and is counted in the summary; see [`crate::content::templates`] for the rule.
 //!
 //! Kibana: `setup.kibana.*`. Saved objects and rules go through
 //! `POST /api/saved_objects/_import?overwrite=true` and
@@ -31,6 +37,23 @@ use serde_json::Value;
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub kibana: KibanaConfig,
+    pub template: TemplateConfig,
+}
+
+/// `setup.template`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TemplateConfig {
+    /// Priority of both index templates: 150 (below Fleet's Network Packet Capture templates,
+    /// which then govern the streams they match) or above 200 (wirebeat's govern them); never
+    /// 200 and never 100 or less. See [`crate::content::templates`].
+    pub priority: u32,
+}
+
+impl Default for TemplateConfig {
+    fn default() -> Self {
+        TemplateConfig { priority: content::templates::DEFAULT_PRIORITY }
+    }
 }
 
 /// `setup.kibana`.
@@ -70,6 +93,9 @@ impl Config {
     /// Pure checks of `setup` (keys relative to it). Kibana is reached with the Elasticsearch
     /// output's client, so its `ssl` settings are those that client honours.
     pub fn validate(&self) -> Result<(), Invalid> {
+        if let Some(why) = content::templates::priority_problem(self.template.priority) {
+            return Err(Invalid::new("template.priority", why));
+        }
         if let Some(key) = self.kibana.ssl.unsupported(es::TLS_SUPPORT) {
             return Err(Invalid::new(
                 format!("kibana.ssl.{key}"),
@@ -135,10 +161,11 @@ fn is_index_management(path: &str) -> bool {
 }
 
 /// Every request of the setup, in order.
-pub fn plan(parts: Parts, lifecycle: Lifecycle, space_id: &str) -> Vec<Step> {
+pub fn plan(parts: Parts, lifecycle: Lifecycle, cfg: &Config) -> Vec<Step> {
     let parts = parts.or_all();
+    let space_id = cfg.kibana.space_id.as_str();
     let mut steps: Vec<Step> =
-        content::es_requests_with(lifecycle)
+        content::es_requests_for(lifecycle, cfg.template.priority)
             .into_iter()
             .filter(|r| {
                 if is_index_management(&r.path) {
@@ -307,11 +334,186 @@ fn installed(path: &str, body: &Value) -> Option<Value> {
     None
 }
 
+/// Same `version` (and, for index templates, the same `priority`: `setup.template.priority`
+/// may change without the content changing), or else containment.
 fn up_to_date(have: &Value, want: &Value) -> bool {
     match (have.get("version"), want.get("version")) {
-        (Some(h), Some(w)) => h == w,
+        (Some(h), Some(w)) => h == w && have.get("priority") == want.get("priority"),
         _ => contains(have, want),
     }
+}
+
+/// Whether `name` matches the index pattern `pattern` (`*`: any run of characters).
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    let (p, n) = (pattern.as_bytes(), name.as_bytes());
+    // Classic two-pointer wildcard match with backtracking to the last `*`.
+    let (mut i, mut j, mut star, mut mark) = (0usize, 0usize, None::<usize>, 0usize);
+    while j < n.len() {
+        match p.get(i) {
+            Some(b'*') => {
+                star = Some(i);
+                mark = j;
+                i += 1;
+            }
+            Some(c) if *c == n[j] => {
+                i += 1;
+                j += 1;
+            }
+            _ => match star {
+                Some(st) => {
+                    i = st + 1;
+                    mark += 1;
+                    j = mark;
+                }
+                None => return false,
+            },
+        }
+    }
+    p.get(i..).is_some_and(|rest| rest.iter().all(|c| *c == b'*'))
+}
+
+/// An installed index template: (name, priority, body).
+type Installed = (String, u64, Value);
+
+/// Whether one of the `index_patterns` of the index template `body` matches `stream`.
+fn template_matches(body: &Value, stream: &str) -> bool {
+    body.get("index_patterns")
+        .and_then(Value::as_array)
+        .is_some_and(|ps| ps.iter().filter_map(Value::as_str).any(|p| glob_match(p, stream)))
+}
+
+/// The template a new data stream `stream` would take: the matching one of highest priority.
+pub fn resolve<'a>(templates: &'a [Installed], stream: &str) -> Option<&'a Installed> {
+    templates
+        .iter()
+        .filter(|(_, _, b)| template_matches(b, stream))
+        .max_by_key(|(_, prio, _)| *prio)
+}
+
+/// Whether the dotted `field` is mapped in a `properties` tree (or under a `flattened` field).
+fn mapped(properties: &Value, field: &str) -> bool {
+    let mut node = properties;
+    let mut parts = field.split('.').peekable();
+    while let Some(part) = parts.next() {
+        let Some(next) = node.get(part) else { return false };
+        if parts.peek().is_none() {
+            return true;
+        }
+        match next.get("type").and_then(Value::as_str) {
+            Some("flattened") => return true,
+            None | Some("object") | Some("nested") => {}
+            Some(_) => return false,
+        }
+        match next.get("properties") {
+            Some(p) => node = p,
+            None => return false,
+        }
+    }
+    false
+}
+
+/// What `setup` learns about the streams wirebeat writes once its templates are installed:
+/// one line per stream that another template governs (or that wirebeat's take over from a
+/// Fleet template), and how many streams another template governs.
+fn coexistence(c: &Client, priority: u32, namespace: &str) -> Result<(Vec<String>, usize), String> {
+    let get = |path: &str| -> Result<Option<Value>, String> {
+        let r = c.request(0, "GET", path, None).map_err(|t| t.message)?;
+        match r.status {
+            200 => Ok(Some(serde_json::from_slice(&r.body).unwrap_or(Value::Null))),
+            404 => Ok(None),
+            _ => Err(format!("GET {path}: {}", reason(&r))),
+        }
+    };
+    let Some(all) = get("/_index_template")? else { return Ok((Vec::new(), 0)) };
+    let templates: Vec<Installed> = all
+        .get("index_templates")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|t| {
+            let name = t.get("name")?.as_str()?.to_owned();
+            let body = t.get("index_template")?.clone();
+            let prio = body.get("priority").and_then(Value::as_u64).unwrap_or(0);
+            Some((name, prio, body))
+        })
+        .collect();
+    let ours: Vec<&str> = content::templates::INDEX_TEMPLATES.iter().map(|t| t.name).collect();
+    let mut lines = Vec::new();
+    let mut elsewhere = 0;
+    for dataset in content::datasets() {
+        let stream = format!("logs-{dataset}-{namespace}");
+        let Some(our) =
+            content::templates::INDEX_TEMPLATES.iter().find(|t| glob_match(t.pattern, &stream))
+        else {
+            continue;
+        };
+        let Some((winner, wprio, wbody)) = resolve(&templates, &stream) else {
+            lines.push(format!("{stream}: no index template matches it (not even wirebeat's)"));
+            elsewhere += 1;
+            continue;
+        };
+        if ours.contains(&winner.as_str()) {
+            // wirebeat's governs; say so when it overrides another non-builtin template.
+            let others: Vec<String> = templates
+                .iter()
+                .filter(|(n, p, b)| {
+                    !ours.contains(&n.as_str())
+                        && *p > u64::from(content::templates::LOGS_BUILTIN_PRIORITY)
+                        && template_matches(b, &stream)
+                })
+                .map(|(n, p, _)| format!("{n} (priority {p})"))
+                .collect();
+            if !others.is_empty() {
+                lines.push(format!(
+                    "{stream}: wirebeat's {winner} (priority {wprio}) overrides {}: their mappings \
+                     and default pipeline do not apply to this stream",
+                    others.join(", ")
+                ));
+            }
+            continue;
+        }
+        elsewhere += 1;
+        let mut trees: Vec<Value> = Vec::new();
+        if let Some(p) = wbody.pointer("/template/mappings/properties") {
+            trees.push(p.clone());
+        }
+        for comp in wbody.get("composed_of").and_then(Value::as_array).into_iter().flatten() {
+            let Some(comp) = comp.as_str() else { continue };
+            let Some(v) = get(&format!("/_component_template/{comp}"))? else { continue };
+            for t in v.get("component_templates").and_then(Value::as_array).into_iter().flatten() {
+                if let Some(p) = t.pointer("/component_template/template/mappings/properties") {
+                    trees.push(p.clone());
+                }
+            }
+        }
+        let fields = content::dataset_fields(dataset);
+        let missing: Vec<&String> =
+            fields.iter().filter(|f| !trees.iter().any(|t| mapped(t, f))).collect();
+        let gap = if fields.is_empty() {
+            String::new()
+        } else if missing.is_empty() {
+            format!(" Its mappings have all {} of wirebeat's custom fields there.", fields.len())
+        } else {
+            let shown: Vec<&str> = missing.iter().take(5).map(|s| s.as_str()).collect();
+            format!(
+                " Its mappings lack {} of the {} custom fields wirebeat writes there ({}{}): \
+                 Elasticsearch maps those dynamically or leaves them unmapped.",
+                missing.len(),
+                fields.len(),
+                shown.join(", "),
+                if missing.len() > shown.len() { ", …" } else { "" }
+            )
+        };
+        lines.push(format!(
+            "{stream}: governed by index template {winner} (priority {wprio}), not by wirebeat's \
+             {} (priority {priority}); its settings and default pipeline apply instead of \
+             wirebeat's (no event.ingested, GeoIP or ASN from wirebeat's pipeline).{gap} To let \
+             wirebeat's template govern it, set setup.template.priority above {wprio} (e.g. {}).",
+            our.name,
+            (wprio + 50).max(u64::from(content::templates::OVERRIDE_PRIORITY))
+        ));
+    }
+    Ok((lines, elsewhere))
 }
 
 /// The reason in an Elasticsearch or Kibana error answer.
@@ -356,15 +558,26 @@ fn kibana_client(k: &KibanaConfig) -> Result<Client, String> {
     Client::new(&cfg).map_err(|e| format!("setup.kibana: {e}"))
 }
 
+/// What a setup run did.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub steps: Vec<(Step, Done)>,
+    /// wirebeat streams that another index template governs (see [`coexistence`]).
+    pub governed_elsewhere: usize,
+}
+
 /// Runs the setup; `log` gets one line per step. Errors name the step and the server's reason.
+/// `namespace` is `wirebeat.namespace` (the streams whose governing template is reported).
 pub fn run(
     es_cfg: &es::Config,
-    kibana: &KibanaConfig,
+    cfg: &Config,
+    namespace: &str,
     parts: Parts,
     log: &mut dyn FnMut(&str),
-) -> Result<Vec<(Step, Done)>, String> {
+) -> Result<Report, String> {
+    let kibana = &cfg.kibana;
     let parts_all = parts.or_all();
-    let mut done = Vec::new();
+    let mut report = Report::default();
     let mut lifecycle = Lifecycle::Ilm;
     let es_client = if parts_all.index_management || parts_all.pipelines {
         if es_cfg.hosts.is_empty() {
@@ -383,7 +596,10 @@ pub fn run(
         None
     };
     let mut kb_client = None;
-    for step in plan(parts, lifecycle, &kibana.space_id) {
+    // After the index templates: which template governs each of wirebeat's streams.
+    let mut check_templates = parts_all.index_management;
+    let mut steps = plan(parts, lifecycle, cfg).into_iter().peekable();
+    while let Some(step) = steps.next() {
         let outcome = match step.target {
             Target::Elasticsearch => {
                 let Some(c) = es_client.as_ref() else { continue };
@@ -413,9 +629,22 @@ pub fn run(
                 Done::Imported(n) => format!("{n} imported"),
             }
         ));
-        done.push((step, outcome));
+        let was_template = step.path.starts_with("/_index_template/");
+        report.steps.push((step, outcome));
+        let next_is_template =
+            steps.peek().is_some_and(|s| s.path.starts_with("/_index_template/"));
+        if check_templates && was_template && !next_is_template {
+            check_templates = false;
+            if let Some(c) = es_client.as_ref() {
+                let (lines, elsewhere) = coexistence(c, cfg.template.priority, namespace)?;
+                for l in &lines {
+                    log(l);
+                }
+                report.governed_elsewhere = elsewhere;
+            }
+        }
     }
-    Ok(done)
+    Ok(report)
 }
 
 fn es_step(c: &Client, step: &Step) -> Result<Done, String> {
