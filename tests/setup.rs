@@ -82,20 +82,26 @@ fn setup_sends_the_documented_requests_in_order() {
     assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "{ranks:?}");
     assert_eq!(ranks.first(), Some(&0));
 
-    // Kibana: both imports, with kbn-xsrf and an .ndjson file part.
-    let imports: Vec<_> = kb.requests().into_iter().filter(|r| r.method == "POST").collect();
-    assert_eq!(imports.len(), 2);
-    assert!(imports[0].path.starts_with("/api/saved_objects/_import?overwrite=true"));
-    assert!(imports[1].path.starts_with("/api/detection_engine/rules/_import?overwrite=true"));
-    for r in &imports {
+    // Kibana: the saved objects import (kbn-xsrf, an .ndjson file part), then one rule creation
+    // per rule through the rules API, each after a GET that found none.
+    let posts: Vec<_> = kb.requests().into_iter().filter(|r| r.method == "POST").collect();
+    let rules = std::fs::read_to_string("kibana/rules.ndjson").unwrap();
+    assert_eq!(posts.len(), 1 + rules.lines().count());
+    assert!(posts[0].path.starts_with("/api/saved_objects/_import?overwrite=true"));
+    for r in &posts[1..] {
+        assert_eq!(r.path, "/api/detection_engine/rules");
+    }
+    for r in &posts {
         assert!(r.header("kbn-xsrf").is_some());
         assert_eq!(r.status, 200);
     }
+    let gets = kb.requests().into_iter().filter(|r| r.path.contains("rules?rule_id=")).count();
+    assert_eq!(gets, rules.lines().count());
     let st = kb.state.lock().unwrap();
     let objects = std::fs::read_to_string("kibana/saved_objects.ndjson").unwrap();
     assert_eq!(st.stack.objects.len(), objects.lines().count());
-    let rules = std::fs::read_to_string("kibana/rules.ndjson").unwrap();
     assert_eq!(st.stack.rules.len(), rules.lines().count());
+    assert!(st.stack.rules.values().all(|r| r["enabled"] == false), "created disabled");
     assert!(stdout.contains("setup complete"), "{stdout}");
 }
 
@@ -329,4 +335,110 @@ fn priority_200_is_a_configuration_error_and_an_equal_priority_is_refused() {
         ),
         "{stderr}"
     );
+}
+
+fn rule_ids() -> Vec<String> {
+    wirebeat::kibana::rules().iter().map(|r| r["rule_id"].as_str().unwrap().to_owned()).collect()
+}
+
+#[test]
+fn rules_are_created_disabled_and_edits_in_kibana_are_kept() {
+    use wirebeat::kibana::rules::content_hash;
+    let kb = EsServer::start();
+    let rules_only = |extra: &[&str]| {
+        let mut args = vec!["--rules"];
+        args.extend_from_slice(extra);
+        let out = setup("http://127.0.0.1:9", &kb.url(), &args);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        stdout
+    };
+    let n = rule_ids().len();
+    let out = rules_only(&[]);
+    assert!(
+        out.contains(&format!("rules: {n} created, 0 updated, 0 unchanged, 0 edited")),
+        "{out}"
+    );
+    assert!(kb.state.lock().unwrap().stack.rules.values().all(|r| r["enabled"] == false));
+    let out = rules_only(&[]);
+    assert!(out.contains(&format!("rules: 0 created, 0 updated, {n} unchanged")), "{out}");
+    assert_eq!(kb.state.lock().unwrap().stack.rule_writes as usize, n, "no write on a second run");
+
+    // What users and an older wirebeat did in Kibana.
+    let ids = rule_ids();
+    {
+        let mut st = kb.state.lock().unwrap();
+        let rules = &mut st.stack.rules;
+        // 0: enabled by its user.
+        rules.get_mut(&ids[0]).unwrap()["enabled"] = json!(true);
+        // 1: its query edited.
+        let r = rules.get_mut(&ids[1]).unwrap();
+        r["query"] = json!("data_stream.dataset:network_traffic.http and not source.ip:10.0.0.1");
+        r["revision"] = json!(2);
+        // 2: an exception list added (not content wirebeat owns).
+        rules.get_mut(&ids[2]).unwrap()["exceptions_list"] =
+            json!([{"id": "x", "list_id": "fp", "type": "detection", "namespace_type": "single"}]);
+        // 3: wirebeat's previous version (another description, the hash of that content),
+        // enabled by its user.
+        let r = rules.get_mut(&ids[3]).unwrap();
+        r["description"] = json!("An older description.");
+        r["meta"]["wirebeat_content_hash"] = json!(content_hash(r));
+        r["enabled"] = json!(true);
+        // 4: installed without wirebeat's hash (by hand), different content.
+        let r = rules.get_mut(&ids[4]).unwrap();
+        r.as_object_mut().unwrap().remove("meta");
+        r["severity"] = json!("critical");
+    }
+    let before = kb.state.lock().unwrap().stack.rules.clone();
+    let writes = kb.state.lock().unwrap().stack.rule_writes;
+    let out = rules_only(&["--enable-rules"]);
+    assert!(out.contains("rules: 0 created, 1 updated, 7 unchanged, 2 edited in Kibana"), "{out}");
+    assert!(out.contains("2 detection rules edited in Kibana left as they are"), "{out}");
+    let after = kb.state.lock().unwrap().stack.rules.clone();
+    let name = |i: usize| before[&ids[i]]["name"].as_str().unwrap().to_owned();
+    for i in [1, 4] {
+        assert!(
+            out.contains(&format!("rule {:?} ({}): edited in Kibana", name(i), ids[i])),
+            "{out}"
+        );
+        assert_eq!(after[&ids[i]], before[&ids[i]], "an edited rule is not touched");
+    }
+    for i in [0, 2] {
+        assert_eq!(after[&ids[i]], before[&ids[i]], "the toggle and the exceptions are kept");
+    }
+    // The previous version is brought up to date, keeping its user's enabled choice.
+    let wanted = &wirebeat::kibana::rules()[3];
+    let updated = &after[&ids[3]];
+    assert_eq!(updated["description"], wanted["description"]);
+    assert_eq!(updated["enabled"], true);
+    assert_eq!(updated["version"], 2);
+    assert_eq!(updated["meta"], wanted["meta"]);
+    assert_eq!(content_hash(updated), content_hash(wanted));
+    assert_eq!(kb.state.lock().unwrap().stack.rule_writes, writes + 1);
+    let patch = kb.requests().into_iter().find(|r| r.method == "PATCH").unwrap();
+    let body: Value = serde_json::from_slice(&patch.body).unwrap();
+    assert!(body.get("enabled").is_none(), "an update never sends enabled");
+    assert!(patch.header("kbn-xsrf").is_some());
+    // The next run: the updated rule is unchanged, the edited ones still kept.
+    let out = rules_only(&[]);
+    assert!(out.contains("rules: 0 created, 0 updated, 8 unchanged, 2 edited"), "{out}");
+}
+
+#[test]
+fn rules_are_created_enabled_only_when_asked() {
+    for how in [&["--enable-rules"][..], &["-E", "setup.kibana.rules.enabled=true"][..]] {
+        let kb = EsServer::start();
+        let mut args = vec!["--rules"];
+        args.extend_from_slice(how);
+        let out = setup("http://127.0.0.1:9", &kb.url(), &args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let st = kb.state.lock().unwrap();
+        assert_eq!(st.stack.rules.len(), rule_ids().len());
+        assert!(st.stack.rules.values().all(|r| r["enabled"] == true), "{how:?}");
+    }
+    // The dry run says what it would do, with the state rules are created in.
+    let planned = dry_run(&["--rules"]);
+    assert_eq!(planned.len(), 1);
+    assert_eq!(planned[0].1, "/api/detection_engine/rules");
+    assert!(planned[0].2.lines().all(|l| l.contains("\"enabled\":false")), "{}", planned[0].2);
 }

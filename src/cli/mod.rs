@@ -98,6 +98,10 @@ enum Command {
         /// Detection rules.
         #[arg(long)]
         rules: bool,
+        /// Create wirebeat's detection rules enabled (default: disabled; also
+        /// setup.kibana.rules.enabled). Rules already in Kibana keep their state.
+        #[arg(long)]
+        enable_rules: bool,
         /// Print the requests instead of sending them.
         #[arg(long)]
         dry_run: bool,
@@ -194,9 +198,14 @@ pub fn main() -> i32 {
             pipelines,
             dashboards,
             rules,
+            enable_rules,
             dry_run,
             no_ilm,
         } => {
+            let mut common = common;
+            if enable_rules {
+                common.overrides.push("setup.kibana.rules.enabled=true".into());
+            }
             let parts = crate::setup::Parts { index_management, pipelines, dashboards, rules };
             setup(&common, parts, dry_run, no_ilm)
         }
@@ -404,6 +413,12 @@ fn setup(common: &Common, parts: crate::setup::Parts, dry_run: bool, no_ilm: boo
     match crate::setup::run(&es_cfg, &cfg.setup, &cfg.wirebeat.namespace, parts, &mut log) {
         Ok(report) => {
             let mut line = format!("setup complete: {} steps", report.steps.len());
+            if let Some(r) = report.rules().filter(|r| r.kept_edited > 0) {
+                line.push_str(&format!(
+                    "; {} detection rules edited in Kibana left as they are (above)",
+                    r.kept_edited
+                ));
+            }
             if report.governed_elsewhere > 0 {
                 line.push_str(&format!(
                     "; {} of wirebeat's data streams governed by another index template (above)",

@@ -18,12 +18,16 @@
 //! wirebeat's default 150) gets one line saying so and which wirebeat fields its mappings lack,
 //! and is counted in the summary; see [`crate::content::templates`] for the rule.
 //!
-//! Kibana: `setup.kibana.*`. Saved objects and rules go through
-//! `POST /api/saved_objects/_import?overwrite=true` and
-//! `POST /api/detection_engine/rules/_import?overwrite=true` (multipart, a file part whose name
-//! ends in `.ndjson`, header `kbn-xsrf`). Both answer HTTP 200 even when objects fail, so
-//! `success` and `errors[]` are checked, not only the status. Ids are deterministic, so
-//! importing again with `overwrite` replaces each object by itself.
+//! Kibana: `setup.kibana.*`. Saved objects go through
+//! `POST /api/saved_objects/_import?overwrite=true` (multipart, a file part whose name ends in
+//! `.ndjson`, header `kbn-xsrf`); it answers HTTP 200 even when objects fail, so `success` and
+//! `errors[]` are checked, not only the status. Ids are deterministic, so importing again with
+//! `overwrite` replaces each object by itself. Detection rules go one by one through
+//! `/api/detection_engine/rules` ([`rules_step`]): created disabled unless
+//! `setup.kibana.rules.enabled` (`--enable-rules`), updated only when the installed rule is
+//! wirebeat's unmodified previous version (its content hash equals the one wirebeat stored in
+//! `meta`; see [`crate::kibana::rules`]), never changing its enabled state, and left alone when
+//! someone edited it in Kibana.
 
 use crate::content::{self, Lifecycle};
 use crate::sink::elasticsearch::client::{Client, Reply};
@@ -69,6 +73,16 @@ pub struct KibanaConfig {
     pub password: Option<crate::units::Secret>,
     pub ssl: Tls,
     pub timeout: Duration,
+    pub rules: RulesConfig,
+}
+
+/// `setup.kibana.rules`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RulesConfig {
+    /// Create wirebeat's detection rules enabled (default: disabled; `setup --enable-rules`).
+    /// Rules already in Kibana keep the state their users gave them.
+    pub enabled: bool,
 }
 
 impl Default for KibanaConfig {
@@ -81,6 +95,7 @@ impl Default for KibanaConfig {
             password: None,
             ssl: Tls::default(),
             timeout: Duration::from_secs(90),
+            rules: RulesConfig::default(),
         }
     }
 }
@@ -154,6 +169,12 @@ pub enum Body {
         filename: &'static str,
         text: String,
     },
+    /// Detection rules, one request each through the rules API (see [`rules_step`]); `enabled`
+    /// is what a rule setup creates gets.
+    Rules {
+        rules: Vec<Value>,
+        enabled: bool,
+    },
 }
 
 fn is_index_management(path: &str) -> bool {
@@ -197,11 +218,8 @@ pub fn plan(parts: Parts, lifecycle: Lifecycle, cfg: &Config) -> Vec<Step> {
         steps.push(Step {
             target: Target::Kibana,
             method: "POST",
-            path: format!("{space}/api/detection_engine/rules/_import?overwrite=true"),
-            body: Body::Ndjson {
-                filename: "wirebeat-rules.ndjson",
-                text: crate::kibana::rules_ndjson(),
-            },
+            path: format!("{space}/api/detection_engine/rules"),
+            body: Body::Rules { rules: crate::kibana::rules(), enabled: cfg.kibana.rules.enabled },
         });
     }
     steps
@@ -220,6 +238,20 @@ pub fn render(step: &Step) -> String {
             step.path,
             text.lines().count()
         ),
+        Body::Rules { rules, enabled } => {
+            let rules: Vec<Value> = rules.iter().map(|r| with_enabled(r, *enabled)).collect();
+            format!(
+                "{} {} ({} rules, one request each, header kbn-xsrf: GET {}?rule_id=<id> first; \
+                 created when absent (enabled: {enabled}), updated with PATCH when it is \
+                 wirebeat's unmodified version (its enabled state kept), left alone when edited \
+                 in Kibana)\n{}",
+                step.method,
+                step.path,
+                rules.len(),
+                step.path,
+                crate::kibana::to_ndjson(&rules)
+            )
+        }
     }
 }
 
@@ -232,7 +264,7 @@ pub fn render_json(steps: &[Step]) -> String {
             Body::Json(b) => {
                 Some(serde_json::json!({"method": s.method, "path": s.path, "body": b}))
             }
-            Body::Ndjson { .. } => None,
+            _ => None,
         })
         .collect();
     serde_json::to_string_pretty(&Value::Array(list)).unwrap_or_default() + "\n"
@@ -290,6 +322,26 @@ pub enum Done {
     Installed,
     Unchanged,
     Imported(u64),
+    Rules(RuleCounts),
+}
+
+/// What the rules step did, rule by rule.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuleCounts {
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    /// Edited in Kibana since wirebeat installed them (or installed without wirebeat's hash
+    /// and different from its content): left as they are.
+    pub kept_edited: u64,
+}
+
+fn with_enabled(rule: &Value, enabled: bool) -> Value {
+    let mut r = rule.clone();
+    if let Some(o) = r.as_object_mut() {
+        o.insert("enabled".into(), Value::Bool(enabled));
+    }
+    r
 }
 
 /// Whether `want` is contained in `have` (objects: every key of `want`, recursively).
@@ -566,6 +618,16 @@ pub struct Report {
     pub governed_elsewhere: usize,
 }
 
+impl Report {
+    /// The rules step's counts, when it ran.
+    pub fn rules(&self) -> Option<&RuleCounts> {
+        self.steps.iter().find_map(|(_, d)| match d {
+            Done::Rules(r) => Some(r),
+            _ => None,
+        })
+    }
+}
+
 /// Runs the setup; `log` gets one line per step. Errors name the step and the server's reason.
 /// `namespace` is `wirebeat.namespace` (the streams whose governing template is reported).
 pub fn run(
@@ -616,7 +678,12 @@ pub fn run(
                     kb_client = Some(c);
                 }
                 let Some(c) = kb_client.as_ref() else { continue };
-                kibana_step(c, &step)?
+                match &step.body {
+                    Body::Rules { rules, enabled } => {
+                        Done::Rules(rules_step(c, &step.path, rules, *enabled, log)?)
+                    }
+                    _ => kibana_step(c, &step)?,
+                }
             }
         };
         log(&format!(
@@ -627,6 +694,11 @@ pub fn run(
                 Done::Installed => "installed".to_owned(),
                 Done::Unchanged => "unchanged".to_owned(),
                 Done::Imported(n) => format!("{n} imported"),
+                Done::Rules(r) => format!(
+                    "rules: {} created, {} updated, {} unchanged, {} edited in Kibana and left \
+                     as they are",
+                    r.created, r.updated, r.unchanged, r.kept_edited
+                ),
             }
         ));
         let was_template = step.path.starts_with("/_index_template/");
@@ -709,6 +781,73 @@ fn kibana_step(c: &Client, step: &Step) -> Result<Done, String> {
         .and_then(Value::as_u64)
         .unwrap_or(0);
     Ok(Done::Imported(n))
+}
+
+/// Installs wirebeat's rules one by one through `path` (`/api/detection_engine/rules`):
+/// `GET ?rule_id=` each; absent → `POST` (created with `enabled`); present with the content
+/// wirebeat would write → unchanged; present with the content wirebeat installed before (its
+/// current hash equals the stored `meta` hash) → `PATCH` with wirebeat's keys, never `enabled`
+/// (the user's choice) and nothing wirebeat does not own (exceptions, actions stay); otherwise
+/// someone edited it: left alone, one line says so, and it is counted.
+fn rules_step(
+    c: &Client,
+    path: &str,
+    rules: &[Value],
+    enabled: bool,
+    log: &mut dyn FnMut(&str),
+) -> Result<RuleCounts, String> {
+    use crate::kibana::rules::{content_hash, stored_hash};
+    let xsrf = [("kbn-xsrf", "wirebeat")];
+    let send = |method: &str, body: &Value| -> Result<(), String> {
+        let bytes = serde_json::to_vec(body).map_err(|e| e.to_string())?;
+        let r = c
+            .request_with(0, method, path, Some((&bytes, "application/json")), &xsrf)
+            .map_err(|t| format!("{method} {path}: {}", t.message))?;
+        if !(200..300).contains(&r.status) {
+            return Err(format!("{method} {path}: {}", reason(&r)));
+        }
+        Ok(())
+    };
+    let mut counts = RuleCounts::default();
+    for rule in rules {
+        let id = rule.get("rule_id").and_then(Value::as_str).unwrap_or_default();
+        let name = rule.get("name").and_then(Value::as_str).unwrap_or_default();
+        let get = format!("{path}?rule_id={id}");
+        let r = c.request(0, "GET", &get, None).map_err(|t| format!("GET {get}: {}", t.message))?;
+        if r.status == 404 {
+            send("POST", &with_enabled(rule, enabled))?;
+            counts.created += 1;
+            continue;
+        }
+        if r.status != 200 {
+            return Err(format!("GET {get}: {}", reason(&r)));
+        }
+        let have: Value = serde_json::from_slice(&r.body)
+            .map_err(|e| format!("GET {get}: answer is not JSON: {e}"))?;
+        let now = content_hash(&have);
+        if now == content_hash(rule) {
+            counts.unchanged += 1;
+            continue;
+        }
+        if stored_hash(&have) != Some(now.as_str()) {
+            log(&format!(
+                "rule {name:?} ({id}): edited in Kibana since wirebeat installed it, left as it \
+                 is (revert the edits or delete the rule to get wirebeat's new version)"
+            ));
+            counts.kept_edited += 1;
+            continue;
+        }
+        let mut patch = rule.clone();
+        if let Some(o) = patch.as_object_mut() {
+            o.remove("enabled");
+            let ours = rule.get("version").and_then(Value::as_u64).unwrap_or(1);
+            let theirs = have.get("version").and_then(Value::as_u64).unwrap_or(0);
+            o.insert("version".into(), Value::from(ours.max(theirs.saturating_add(1))));
+        }
+        send("PATCH", &patch)?;
+        counts.updated += 1;
+    }
+    Ok(counts)
 }
 
 #[cfg(test)]

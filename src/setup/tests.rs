@@ -30,7 +30,7 @@ fn plan_follows_the_documented_order() {
     soc.kibana.space_id = "soc".into();
     let only = plan(Parts { rules: true, ..Parts::default() }, Lifecycle::Ilm, &soc);
     assert_eq!(only.len(), 1);
-    assert_eq!(only[0].path, "/s/soc/api/detection_engine/rules/_import?overwrite=true");
+    assert_eq!(only[0].path, "/s/soc/api/detection_engine/rules");
     let no_ilm = plan(Parts::default(), Lifecycle::DataStream, &Config::default());
     assert!(no_ilm.iter().all(|s| !s.path.starts_with("/_ilm/")));
 }

@@ -20,6 +20,14 @@
 //!   objects whose references resolve neither in the file nor in Kibana fail with
 //!   `missing_references` inside a 200 answer; `overwrite=false` gives `conflict` errors for
 //!   existing ids. `fail_next_import` makes the next import answer 200 with `success: false`.
+//! - Kibana's rules API, `/api/detection_engine/rules` (header `kbn-xsrf` on writes): `GET
+//!   ?rule_id=` (404 `rule_id: "X" not found`), `POST` (create; 409 `rule_id: "X" already
+//!   exists`; 400 when `name`, `description`, `risk_score`, `severity` or `type` is missing),
+//!   `PUT` (replace) and `PATCH` (merge) by `rule_id`. Rules are kept as Kibana answers them:
+//!   its own fields (`id`, `created_at`, `updated_at`, `updated_by`, `revision`, `immutable`,
+//!   `rule_source`) and the defaults of what was not given (`enabled` true, `version` 1, empty
+//!   `exceptions_list`, `actions`, `severity_mapping`, …). `revision` counts updates that change
+//!   more than `enabled`; `version` goes up by one when an update does not give it.
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -33,8 +41,10 @@ pub struct Stack {
     pub writes: u32,
     /// (type, id) → saved object.
     pub objects: BTreeMap<(String, String), Value>,
-    /// rule_id → rule.
+    /// rule_id → rule (as Kibana answers it, through the rules API).
     pub rules: BTreeMap<String, Value>,
+    /// Accepted writes through the rules API (POST, PUT, PATCH).
+    pub rule_writes: u32,
     /// The next import answers 200 with these errors and `success: false`.
     pub fail_next_import: Option<Vec<Value>>,
     /// Data stream → the index template it was created from (None: no template matched).
@@ -153,6 +163,16 @@ pub fn handle(
         Some(r) => r.find('/').map_or(route, |i| &r[i..]),
         None => route,
     };
+    if kibana_route == "/api/detection_engine/rules" {
+        if method != "GET" && header("kbn-xsrf").is_none() {
+            return (
+                400,
+                json!({"statusCode": 400, "error": "Bad Request",
+                "message": "Request must contain a kbn-xsrf header."}),
+            );
+        }
+        return rules_api(s, method, query, body);
+    }
     match (method, kibana_route) {
         ("GET", "/api/status") => (
             200,
@@ -189,6 +209,108 @@ pub fn handle(
             }
         }
         _ => error(404, "resource_not_found_exception", "no handler"),
+    }
+}
+
+fn rule_error(status: u16, message: String) -> (u16, Value) {
+    (status, json!({"status_code": status, "message": message}))
+}
+
+/// What Kibana stores and answers for a rule created from `payload`.
+fn kibana_rule(payload: &Value, id: &str, revision: u64) -> Value {
+    let mut r = json!({
+        "enabled": true, "version": 1, "exceptions_list": [], "actions": [],
+        "related_integrations": [], "required_fields": [], "severity_mapping": [],
+        "risk_score_mapping": [], "references": [], "false_positives": [], "threat": [],
+        "tags": [], "author": [], "max_signals": 100, "interval": "5m", "from": "now-6m",
+        "to": "now", "setup": "", "output_index": "",
+    });
+    let o = r.as_object_mut().unwrap();
+    for (k, v) in payload.as_object().unwrap() {
+        o.insert(k.clone(), v.clone());
+    }
+    o.insert("id".into(), json!(format!("kb-{id}")));
+    o.insert("created_at".into(), json!("2026-12-02T00:00:00.000Z"));
+    o.insert("created_by".into(), json!("elastic"));
+    o.insert("updated_at".into(), json!(format!("2026-12-02T00:00:{:02}.000Z", revision % 60)));
+    o.insert("updated_by".into(), json!("elastic"));
+    o.insert("revision".into(), json!(revision));
+    o.insert("immutable".into(), json!(false));
+    o.insert("rule_source".into(), json!({"type": "internal"}));
+    r
+}
+
+fn rules_api(s: &mut Stack, method: &str, query: &str, body: &[u8]) -> (u16, Value) {
+    let param = query.split('&').find_map(|q| q.strip_prefix("rule_id=")).unwrap_or("");
+    if method == "GET" {
+        return match s.rules.get(param) {
+            Some(r) => (200, r.clone()),
+            None => rule_error(404, format!("rule_id: \"{param}\" not found")),
+        };
+    }
+    let v: Value = match serde_json::from_slice(body) {
+        Ok(v @ Value::Object(_)) => v,
+        _ => {
+            return (
+                400,
+                json!({"statusCode": 400, "error": "Bad Request", "message": "[request body]: Expected object"}),
+            )
+        }
+    };
+    let id = v["rule_id"].as_str().unwrap_or("").to_owned();
+    if id.is_empty() {
+        return (
+            400,
+            json!({"statusCode": 400, "error": "Bad Request",
+            "message": "[request body]: either \"id\" or \"rule_id\" must be set"}),
+        );
+    }
+    let required = ["name", "description", "risk_score", "severity", "type"];
+    if method != "PATCH" {
+        if let Some(k) = required.iter().find(|k| v.get(**k).is_none()) {
+            return (
+                400,
+                json!({"statusCode": 400, "error": "Bad Request",
+                "message": format!("[request body]: {k}: Required")}),
+            );
+        }
+    }
+    match method {
+        "POST" => {
+            if s.rules.contains_key(&id) {
+                return rule_error(409, format!("rule_id: \"{id}\" already exists"));
+            }
+            let r = kibana_rule(&v, &id, 1);
+            s.rules.insert(id, r.clone());
+            s.rule_writes += 1;
+            (200, r)
+        }
+        "PUT" | "PATCH" => {
+            let Some(old) = s.rules.get(&id).cloned() else {
+                return rule_error(404, format!("rule_id: \"{id}\" not found"));
+            };
+            let mut merged = if method == "PATCH" {
+                let mut m = old.clone();
+                for (k, val) in v.as_object().unwrap() {
+                    m[k] = val.clone();
+                }
+                m
+            } else {
+                v.clone()
+            };
+            if v.get("version").is_none() {
+                merged["version"] = json!(old["version"].as_u64().unwrap_or(1) + 1);
+            }
+            let only_enabled =
+                v.as_object().unwrap().keys().all(|k| k == "enabled" || k == "rule_id");
+            let revision = old["revision"].as_u64().unwrap_or(0) + u64::from(!only_enabled);
+            let mut r = kibana_rule(&merged, &id, revision);
+            r["created_at"] = old["created_at"].clone();
+            s.rules.insert(id, r.clone());
+            s.rule_writes += 1;
+            (200, r)
+        }
+        _ => error(405, "method_not_allowed", method),
     }
 }
 
