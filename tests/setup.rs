@@ -442,3 +442,44 @@ fn rules_are_created_enabled_only_when_asked() {
     assert_eq!(planned[0].1, "/api/detection_engine/rules");
     assert!(planned[0].2.lines().all(|l| l.contains("\"enabled\":false")), "{}", planned[0].2);
 }
+
+#[test]
+fn check_says_what_would_change_and_writes_nothing() {
+    let es = EsServer::start();
+    let kb = EsServer::start();
+    install_fleet_template(&es, "network_traffic.dns", 200);
+    let out = setup(&es.url(), &kb.url(), &["--check"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let planned = dry_run(&[]).len();
+    assert!(
+        stdout.contains(&format!("setup check: {planned} of {planned} steps would change")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("PUT /_index_template/wirebeat-logs-wirebeat: would be written"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("rules: 10 would be created"), "{stdout}");
+    // The templates as the setup would install them: Fleet's governs its stream.
+    assert!(stdout.contains("logs-network_traffic.dns-default: governed by"), "{stdout}");
+    assert!(es.requests().iter().all(|r| r.method == "GET"), "nothing written to Elasticsearch");
+    assert!(kb.requests().iter().all(|r| r.method == "GET"), "nothing written to Kibana");
+    // After a setup: only the saved objects import (always an overwrite) would write.
+    assert!(setup(&es.url(), &kb.url(), &[]).status.success());
+    let writes = es.state.lock().unwrap().stack.writes;
+    es.state
+        .lock()
+        .unwrap()
+        .stack
+        .installed
+        .insert("/_ingest/pipeline/wirebeat".into(), json!({"version": 0, "processors": []}));
+    let out = setup(&es.url(), &kb.url(), &["--check"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(stdout.contains("PUT /_ingest/pipeline/wirebeat: would be written"), "{stdout}");
+    assert!(stdout.contains("PUT /_ingest/pipeline/wirebeat-geoip: unchanged"), "{stdout}");
+    assert!(stdout.contains("rules: 0 would be created, 0 updated, 10 unchanged"), "{stdout}");
+    assert!(stdout.contains(&format!("setup check: 2 of {planned} steps")), "{stdout}");
+    assert_eq!(es.state.lock().unwrap().stack.writes, writes);
+}

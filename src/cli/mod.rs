@@ -105,6 +105,11 @@ enum Command {
         /// Print the requests instead of sending them.
         #[arg(long)]
         dry_run: bool,
+        /// Read what is installed and say what a setup would change (objects missing or of
+        /// another version, rules to create or update, rules edited in Kibana that would be
+        /// kept, streams another index template governs); writes nothing.
+        #[arg(long, conflicts_with = "dry_run")]
+        check: bool,
         /// With --dry-run: data stream lifecycle instead of the ILM policy (the real run asks
         /// the cluster).
         #[arg(long)]
@@ -200,6 +205,7 @@ pub fn main() -> i32 {
             rules,
             enable_rules,
             dry_run,
+            check,
             no_ilm,
         } => {
             let mut common = common;
@@ -207,7 +213,7 @@ pub fn main() -> i32 {
                 common.overrides.push("setup.kibana.rules.enabled=true".into());
             }
             let parts = crate::setup::Parts { index_management, pipelines, dashboards, rules };
-            setup(&common, parts, dry_run, no_ilm)
+            setup(&common, parts, dry_run, check, no_ilm)
         }
         Command::Read { mut common, no_progress, files, all_counters, alerts_only } => {
             summary::show_all(all_counters);
@@ -397,7 +403,13 @@ fn export(what: ExportWhat, no_ilm: bool, format: ExportFormat, dir: Option<&Pat
     }
 }
 
-fn setup(common: &Common, parts: crate::setup::Parts, dry_run: bool, no_ilm: bool) -> i32 {
+fn setup(
+    common: &Common,
+    parts: crate::setup::Parts,
+    dry_run: bool,
+    check: bool,
+    no_ilm: bool,
+) -> i32 {
     let cfg = match load(common) {
         Ok(c) => c,
         Err(code) => return code,
@@ -410,9 +422,25 @@ fn setup(common: &Common, parts: crate::setup::Parts, dry_run: bool, no_ilm: boo
     init_logging(&cfg, common);
     let es_cfg = cfg.output.elasticsearch.clone().unwrap_or_default();
     let mut log = |line: &str| say(line);
-    match crate::setup::run(&es_cfg, &cfg.setup, &cfg.wirebeat.namespace, parts, &mut log) {
+    match crate::setup::run(&es_cfg, &cfg.setup, &cfg.wirebeat.namespace, parts, check, &mut log) {
         Ok(report) => {
-            let mut line = format!("setup complete: {} steps", report.steps.len());
+            let mut line = if check {
+                let would = report
+                    .steps
+                    .iter()
+                    .filter(|(_, d)| match d {
+                        crate::setup::Done::WouldChange => true,
+                        crate::setup::Done::Rules(r) => r.created + r.updated > 0,
+                        _ => false,
+                    })
+                    .count();
+                format!(
+                    "setup check: {would} of {} steps would change something; nothing was written",
+                    report.steps.len()
+                )
+            } else {
+                format!("setup complete: {} steps", report.steps.len())
+            };
             if let Some(r) = report.rules().filter(|r| r.kept_edited > 0) {
                 line.push_str(&format!(
                     "; {} detection rules edited in Kibana left as they are (above)",

@@ -323,6 +323,8 @@ pub enum Done {
     Unchanged,
     Imported(u64),
     Rules(RuleCounts),
+    /// `--check`: this step would write (nothing was sent).
+    WouldChange,
 }
 
 /// What the rules step did, rule by rule.
@@ -467,7 +469,14 @@ fn mapped(properties: &Value, field: &str) -> bool {
 /// What `setup` learns about the streams wirebeat writes once its templates are installed:
 /// one line per stream that another template governs (or that wirebeat's take over from a
 /// Fleet template), and how many streams another template governs.
-fn coexistence(c: &Client, priority: u32, namespace: &str) -> Result<(Vec<String>, usize), String> {
+/// `planned` are wirebeat's index templates as this run writes them (they replace the installed
+/// ones of the same name, so `--check` sees what the setup would make).
+fn coexistence(
+    c: &Client,
+    planned: &[Installed],
+    priority: u32,
+    namespace: &str,
+) -> Result<(Vec<String>, usize), String> {
     let get = |path: &str| -> Result<Option<Value>, String> {
         let r = c.request(0, "GET", path, None).map_err(|t| t.message)?;
         match r.status {
@@ -476,8 +485,8 @@ fn coexistence(c: &Client, priority: u32, namespace: &str) -> Result<(Vec<String
             _ => Err(format!("GET {path}: {}", reason(&r))),
         }
     };
-    let Some(all) = get("/_index_template")? else { return Ok((Vec::new(), 0)) };
-    let templates: Vec<Installed> = all
+    let all = get("/_index_template")?.unwrap_or(Value::Null);
+    let mut templates: Vec<Installed> = all
         .get("index_templates")
         .and_then(Value::as_array)
         .into_iter()
@@ -488,7 +497,9 @@ fn coexistence(c: &Client, priority: u32, namespace: &str) -> Result<(Vec<String
             let prio = body.get("priority").and_then(Value::as_u64).unwrap_or(0);
             Some((name, prio, body))
         })
+        .filter(|(n, _, _)| !planned.iter().any(|p| &p.0 == n))
         .collect();
+    templates.extend(planned.iter().cloned());
     let ours: Vec<&str> = content::templates::INDEX_TEMPLATES.iter().map(|t| t.name).collect();
     let mut lines = Vec::new();
     let mut elsewhere = 0;
@@ -630,11 +641,13 @@ impl Report {
 
 /// Runs the setup; `log` gets one line per step. Errors name the step and the server's reason.
 /// `namespace` is `wirebeat.namespace` (the streams whose governing template is reported).
+/// `check` (`setup --check`): only read, and say what a setup would change.
 pub fn run(
     es_cfg: &es::Config,
     cfg: &Config,
     namespace: &str,
     parts: Parts,
+    check: bool,
     log: &mut dyn FnMut(&str),
 ) -> Result<Report, String> {
     let kibana = &cfg.kibana;
@@ -660,12 +673,21 @@ pub fn run(
     let mut kb_client = None;
     // After the index templates: which template governs each of wirebeat's streams.
     let mut check_templates = parts_all.index_management;
-    let mut steps = plan(parts, lifecycle, cfg).into_iter().peekable();
+    let planned = plan(parts, lifecycle, cfg);
+    let ours: Vec<Installed> = planned
+        .iter()
+        .filter_map(|s| {
+            let name = s.path.strip_prefix("/_index_template/")?;
+            let Body::Json(b) = &s.body else { return None };
+            Some((name.to_owned(), b.get("priority")?.as_u64()?, b.clone()))
+        })
+        .collect();
+    let mut steps = planned.into_iter().peekable();
     while let Some(step) = steps.next() {
         let outcome = match step.target {
             Target::Elasticsearch => {
                 let Some(c) = es_client.as_ref() else { continue };
-                es_step(c, &step)?
+                es_step(c, &step, check)?
             }
             Target::Kibana => {
                 if kb_client.is_none() {
@@ -680,8 +702,10 @@ pub fn run(
                 let Some(c) = kb_client.as_ref() else { continue };
                 match &step.body {
                     Body::Rules { rules, enabled } => {
-                        Done::Rules(rules_step(c, &step.path, rules, *enabled, log)?)
+                        Done::Rules(rules_step(c, &step.path, rules, *enabled, check, log)?)
                     }
+                    // An import with overwrite always rewrites the objects.
+                    _ if check => Done::WouldChange,
                     _ => kibana_step(c, &step)?,
                 }
             }
@@ -694,6 +718,12 @@ pub fn run(
                 Done::Installed => "installed".to_owned(),
                 Done::Unchanged => "unchanged".to_owned(),
                 Done::Imported(n) => format!("{n} imported"),
+                Done::WouldChange => "would be written".to_owned(),
+                Done::Rules(r) if check => format!(
+                    "rules: {} would be created, {} updated, {} unchanged, {} edited in Kibana \
+                     and left as they are",
+                    r.created, r.updated, r.unchanged, r.kept_edited
+                ),
                 Done::Rules(r) => format!(
                     "rules: {} created, {} updated, {} unchanged, {} edited in Kibana and left \
                      as they are",
@@ -708,7 +738,7 @@ pub fn run(
         if check_templates && was_template && !next_is_template {
             check_templates = false;
             if let Some(c) = es_client.as_ref() {
-                let (lines, elsewhere) = coexistence(c, cfg.template.priority, namespace)?;
+                let (lines, elsewhere) = coexistence(c, &ours, cfg.template.priority, namespace)?;
                 for l in &lines {
                     log(l);
                 }
@@ -719,7 +749,7 @@ pub fn run(
     Ok(report)
 }
 
-fn es_step(c: &Client, step: &Step) -> Result<Done, String> {
+fn es_step(c: &Client, step: &Step, check: bool) -> Result<Done, String> {
     let Body::Json(want) = &step.body else { return Err("internal: body".into()) };
     let r = c.request(0, "GET", &step.path, None).map_err(|t| t.message)?;
     if r.status == 200 {
@@ -729,6 +759,9 @@ fn es_step(c: &Client, step: &Step) -> Result<Done, String> {
         }
     } else if r.status != 404 {
         return Err(format!("GET {}: {}", step.path, reason(&r)));
+    }
+    if check {
+        return Ok(Done::WouldChange);
     }
     let bytes = serde_json::to_vec(want).map_err(|e| e.to_string())?;
     let r = c
@@ -794,11 +827,15 @@ fn rules_step(
     path: &str,
     rules: &[Value],
     enabled: bool,
+    check: bool,
     log: &mut dyn FnMut(&str),
 ) -> Result<RuleCounts, String> {
     use crate::kibana::rules::{content_hash, stored_hash};
     let xsrf = [("kbn-xsrf", "wirebeat")];
     let send = |method: &str, body: &Value| -> Result<(), String> {
+        if check {
+            return Ok(());
+        }
         let bytes = serde_json::to_vec(body).map_err(|e| e.to_string())?;
         let r = c
             .request_with(0, method, path, Some((&bytes, "application/json")), &xsrf)
