@@ -17,6 +17,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr, clippy::print_stdout)]
 
 mod common;
+mod es_server;
 
 use common::*;
 use serde_json::{json, Value};
@@ -671,6 +672,92 @@ fn bodies_validate_against_the_openapi_spec() {
             assert!(!errors.is_empty(), "{} was accepted", r["name"]);
         }
     }
+}
+
+/// `export template|pipelines --format json`: one JSON array of the exact bodies to PUT.
+fn export_json(what: &str) -> Vec<Value> {
+    let out = wirebeat().args(["export", what, "--format", "json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("export --format json is JSON");
+    v.as_array().unwrap().clone()
+}
+
+#[test]
+fn exported_json_bodies_are_the_requests_and_validate() {
+    require_shared!();
+    let mut exported = export_json("template");
+    let n_templates = exported.len();
+    exported.extend(export_json("pipelines"));
+    let want: Vec<Value> = content::es_requests()
+        .into_iter()
+        .map(|r| json!({"method": r.method, "path": r.path, "body": r.body}))
+        .collect();
+    assert_eq!(exported, want, "the exact requests setup sends, in order");
+    assert!(exported[..n_templates]
+        .iter()
+        .all(|r| !r["path"].as_str().unwrap().contains("_ingest")));
+    let bodies: Vec<Value> = exported
+        .iter()
+        .map(|r| {
+            let req = Request {
+                method: "PUT",
+                path: r["path"].as_str().unwrap().to_owned(),
+                body: r["body"].clone(),
+            };
+            json!({ "name": req.path, "kind": kind(&req), "body": req.body })
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("exported.json");
+    std::fs::write(&file, serde_json::to_vec(&bodies).unwrap()).unwrap();
+    let spec = shared().join("elasticsearch-spec/elasticsearch-openapi-8.17.json");
+    let Some(result) = python("es_validate_spec.py", &[&spec, &file]) else { return };
+    let result = result.as_array().unwrap();
+    assert_eq!(result.len(), bodies.len());
+    for r in result {
+        assert!(r["errors"].as_array().unwrap().is_empty(), "{}: {:#?}", r["name"], r["errors"]);
+    }
+    // Console and JSON formats only apply to the Elasticsearch parts.
+    let out = wirebeat().args(["export", "rules", "--format", "json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn exported_files_install_with_the_printed_curl_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = wirebeat().args(["export", "template", "--dir"]).arg(dir.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let script = String::from_utf8(out.stdout).unwrap();
+    let reqs: Vec<Request> =
+        content::es_requests().into_iter().filter(|r| !r.path.starts_with("/_ingest/")).collect();
+    let curls: Vec<&str> = script.lines().filter(|l| l.starts_with("curl ")).collect();
+    assert_eq!(curls.len(), reqs.len(), "{script}");
+    for (line, r) in curls.iter().zip(&reqs) {
+        // One file per body, identical to the checked-in one, named in its curl command.
+        let rel = r.export_path();
+        let written = std::fs::read_to_string(dir.path().join(&rel)).unwrap();
+        assert_eq!(written, pretty(&r.body), "{rel}");
+        let checked_in = std::fs::read_to_string(repo().join("elasticsearch").join(&rel)).unwrap();
+        assert_eq!(written, checked_in, "{rel}");
+        assert!(line.contains(&format!("-X PUT \"$ES_URL{}\"", r.path)), "{line}");
+        assert!(line.contains(&format!("@{}", dir.path().join(&rel).display())), "{line}");
+    }
+    // Run it: curl sends exactly the bodies, in order, to a server with the template APIs.
+    if Command::new("curl").arg("--version").output().is_err() {
+        skipped("curl not installed: the script was not run");
+        return;
+    }
+    let es = es_server::EsServer::start();
+    let run = Command::new("sh").arg("-c").arg(&script).env("ES_URL", es.url()).output().unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let got: Vec<(String, Value)> = es
+        .requests()
+        .into_iter()
+        .map(|q| (format!("{} {}", q.method, q.path), serde_json::from_slice(&q.body).unwrap()))
+        .collect();
+    let want: Vec<(String, Value)> =
+        reqs.iter().map(|r| (format!("PUT {}", r.path), r.body.clone())).collect();
+    assert_eq!(got, want);
 }
 
 #[test]

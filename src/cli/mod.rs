@@ -98,9 +98,18 @@ enum Command {
         /// Detection rules.
         #[arg(long)]
         rules: bool,
+        /// Create wirebeat's detection rules enabled (default: disabled; also
+        /// setup.kibana.rules.enabled). Rules already in Kibana keep their state.
+        #[arg(long)]
+        enable_rules: bool,
         /// Print the requests instead of sending them.
         #[arg(long)]
         dry_run: bool,
+        /// Read what is installed and say what a setup would change (objects missing or of
+        /// another version, rules to create or update, rules edited in Kibana that would be
+        /// kept, streams another index template governs); writes nothing.
+        #[arg(long, conflicts_with = "dry_run")]
+        check: bool,
         /// With --dry-run: data stream lifecycle instead of the ILM policy (the real run asks
         /// the cluster).
         #[arg(long)]
@@ -116,6 +125,15 @@ enum Command {
         /// `config`: the packetbeat.yml to convert.
         #[arg(long, value_name = "FILE")]
         from_packetbeat: Option<PathBuf>,
+        /// `template`, `pipelines`: `console` (Kibana Dev Tools: `PUT path` then the body) or
+        /// `json` (one JSON array of {method, path, body}, in installation order, for jq/curl).
+        #[arg(long, value_enum, default_value = "console")]
+        format: ExportFormat,
+        /// `template`, `pipelines`: write each body, exactly as it is PUT, to
+        /// DIR/<kind>/<name>.json (the layout of elasticsearch/) and print the curl commands
+        /// that install them in order (a shell script; $ES_URL, default http://localhost:9200).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
     /// Print the version.
     Version,
@@ -136,6 +154,14 @@ enum ExportWhat {
     /// The wirebeat.yml equivalent of a packetbeat.yml (--from-packetbeat FILE), with a
     /// comment for every setting that does not carry over.
     Config,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum ExportFormat {
+    /// Kibana Dev Tools console: `PUT /path` and the pretty-printed body.
+    Console,
+    /// One JSON array of `{"method", "path", "body"}` in installation order.
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -177,18 +203,26 @@ pub fn main() -> i32 {
         Command::Export { what: ExportWhat::Config, from_packetbeat, .. } => {
             export_config(from_packetbeat.as_deref())
         }
-        Command::Export { what, no_ilm, .. } => export(what, no_ilm),
+        Command::Export { what, no_ilm, format, dir, .. } => {
+            export(what, no_ilm, format, dir.as_deref())
+        }
         Command::Setup {
             common,
             index_management,
             pipelines,
             dashboards,
             rules,
+            enable_rules,
             dry_run,
+            check,
             no_ilm,
         } => {
+            let mut common = common;
+            if enable_rules {
+                common.overrides.push("setup.kibana.rules.enabled=true".into());
+            }
             let parts = crate::setup::Parts { index_management, pipelines, dashboards, rules };
-            setup(&common, parts, dry_run, no_ilm)
+            setup(&common, parts, dry_run, check, no_ilm)
         }
         Command::Read { mut common, no_progress, files, all_counters, alerts_only } => {
             summary::show_all(all_counters);
@@ -342,18 +376,41 @@ fn lifecycle(no_ilm: bool) -> crate::content::Lifecycle {
     }
 }
 
-fn export(what: ExportWhat, no_ilm: bool) -> i32 {
+fn export(what: ExportWhat, no_ilm: bool, format: ExportFormat, dir: Option<&Path>) -> i32 {
     use crate::setup::{plan, render, Parts};
     let parts = match what {
         ExportWhat::Template => Parts { index_management: true, ..Parts::default() },
         ExportWhat::Pipelines => Parts { pipelines: true, ..Parts::default() },
-        ExportWhat::Dashboards => return print_out(&crate::kibana::saved_objects_ndjson()),
-        ExportWhat::Rules => return print_out(&crate::kibana::rules_ndjson()),
-        ExportWhat::Logstash => return print_out(&crate::content::logstash_pipeline()),
         ExportWhat::Config => return export_config(None),
+        other => {
+            if format != ExportFormat::Console || dir.is_some() {
+                complain("--format and --dir apply to `export template` and `export pipelines`");
+                return 2;
+            }
+            return match other {
+                ExportWhat::Dashboards => print_out(&crate::kibana::saved_objects_ndjson()),
+                ExportWhat::Rules => print_out(&crate::kibana::rules_ndjson()),
+                _ => print_out(&crate::content::logstash_pipeline()),
+            };
+        }
     };
-    let text: Vec<String> = plan(parts, lifecycle(no_ilm), "").iter().map(render).collect();
-    print_out(&text.join("\n"))
+    let steps = plan(parts, lifecycle(no_ilm), &crate::setup::Config::default());
+    if let Some(dir) = dir {
+        return match crate::setup::export_files(&steps, dir) {
+            Ok(script) => print_out(&script),
+            Err(e) => {
+                complain(&e);
+                1
+            }
+        };
+    }
+    match format {
+        ExportFormat::Json => print_out(&crate::setup::render_json(&steps)),
+        ExportFormat::Console => {
+            let text: Vec<String> = steps.iter().map(render).collect();
+            print_out(&text.join("\n"))
+        }
+    }
 }
 
 /// `export config --from-packetbeat FILE`: the converted configuration on stdout.
@@ -378,23 +435,57 @@ fn export_config(from: Option<&Path>) -> i32 {
     }
 }
 
-fn setup(common: &Common, parts: crate::setup::Parts, dry_run: bool, no_ilm: bool) -> i32 {
+fn setup(
+    common: &Common,
+    parts: crate::setup::Parts,
+    dry_run: bool,
+    check: bool,
+    no_ilm: bool,
+) -> i32 {
     let cfg = match load(common) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let kibana = &cfg.setup.kibana;
     if dry_run {
-        let steps = crate::setup::plan(parts, lifecycle(no_ilm), &kibana.space_id);
+        let steps = crate::setup::plan(parts, lifecycle(no_ilm), &cfg.setup);
         let text: Vec<String> = steps.iter().map(crate::setup::render).collect();
         return print_out(&text.join("\n"));
     }
     init_logging(&cfg, common);
     let es_cfg = cfg.output.elasticsearch.clone().unwrap_or_default();
     let mut log = |line: &str| say(line);
-    match crate::setup::run(&es_cfg, kibana, parts, &mut log) {
-        Ok(done) => {
-            say(&format!("setup complete: {} steps", done.len()));
+    match crate::setup::run(&es_cfg, &cfg.setup, &cfg.wirebeat.namespace, parts, check, &mut log) {
+        Ok(report) => {
+            let mut line = if check {
+                let would = report
+                    .steps
+                    .iter()
+                    .filter(|(_, d)| match d {
+                        crate::setup::Done::WouldChange => true,
+                        crate::setup::Done::Rules(r) => r.created + r.updated > 0,
+                        _ => false,
+                    })
+                    .count();
+                format!(
+                    "setup check: {would} of {} steps would change something; nothing was written",
+                    report.steps.len()
+                )
+            } else {
+                format!("setup complete: {} steps", report.steps.len())
+            };
+            if let Some(r) = report.rules().filter(|r| r.kept_edited > 0) {
+                line.push_str(&format!(
+                    "; {} detection rules edited in Kibana left as they are (above)",
+                    r.kept_edited
+                ));
+            }
+            if report.governed_elsewhere > 0 {
+                line.push_str(&format!(
+                    "; {} of wirebeat's data streams governed by another index template (above)",
+                    report.governed_elsewhere
+                ));
+            }
+            say(&line);
             0
         }
         Err(e) => {

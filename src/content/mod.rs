@@ -83,6 +83,11 @@ pub fn es_requests() -> Vec<Request> {
 
 /// The requests that install wirebeat's Elasticsearch content with the given lifecycle.
 pub fn es_requests_with(lifecycle: Lifecycle) -> Vec<Request> {
+    es_requests_for(lifecycle, templates::DEFAULT_PRIORITY)
+}
+
+/// The requests with the given lifecycle and index template priority (`setup.template.priority`).
+pub fn es_requests_for(lifecycle: Lifecycle, priority: u32) -> Vec<Request> {
     let fields = fields::all();
     let mut out = Vec::new();
     if lifecycle == Lifecycle::Ilm {
@@ -91,12 +96,37 @@ pub fn es_requests_with(lifecycle: Lifecycle) -> Vec<Request> {
     for (name, body) in templates::component_templates(&fields, lifecycle) {
         out.push(Request::put(format!("/_component_template/{name}"), body));
     }
-    for (name, body) in templates::index_templates() {
+    for (name, body) in templates::index_templates_at(priority) {
         out.push(Request::put(format!("/_index_template/{name}"), body));
     }
     out.push(Request::put(format!("/_ingest/pipeline/{GEOIP_PIPELINE}"), ingest::geoip_pipeline()));
     out.push(Request::put(format!("/_ingest/pipeline/{PIPELINE}"), ingest::main_pipeline()));
     out
+}
+
+/// `data_stream.dataset` of the alert documents (`crate::detect::alert::DATASET_ALERT`; a unit
+/// test keeps them equal).
+pub const DATASET_ALERT: &str = "wirebeat.alert";
+
+/// Every dataset wirebeat writes: flows, each protocol's transactions, alerts, sensor health.
+pub fn datasets() -> Vec<&'static str> {
+    let mut out = vec![crate::ecs::DATASET_FLOW];
+    out.extend(crate::proto::content_datasets());
+    out.push(DATASET_ALERT);
+    out.push(crate::ecs::health::DATASET_HEALTH);
+    out
+}
+
+/// wirebeat's custom (non-ECS) fields of `dataset`: for `network_traffic.<p>`, those under
+/// `<p>.` and `network_traffic.<p>.` (Packetbeat's names and the integration's).
+pub fn dataset_fields(dataset: &str) -> Vec<String> {
+    let Some(p) = dataset.strip_prefix("network_traffic.") else { return Vec::new() };
+    let (a, b) = (format!("{p}."), format!("network_traffic.{p}."));
+    fields::all()
+        .into_iter()
+        .filter(|f| f.custom && (f.name.starts_with(&a) || f.name.starts_with(&b)))
+        .map(|f| f.name)
+        .collect()
 }
 
 /// The Logstash pipeline (Kafka → Elasticsearch data streams), `logstash/wirebeat.conf`.

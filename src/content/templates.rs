@@ -2,18 +2,27 @@
 //!
 //! | index template | pattern | priority |
 //! |---|---|---|
-//! | `wirebeat-logs-network_traffic` | `logs-network_traffic.*-*` | 250 |
-//! | `wirebeat-logs-wirebeat` | `logs-wirebeat.*-*` | 250 |
+//! | `wirebeat-logs-network_traffic` | `logs-network_traffic.*-*` | 150 (`setup.template.priority`) |
+//! | `wirebeat-logs-wirebeat` | `logs-wirebeat.*-*` | 150 (`setup.template.priority`) |
 //!
-//! **Priorities.** Elasticsearch's built-in `logs` template (`logs-*-*`) has priority 100, so
-//! ours must be higher to apply at all. Fleet's Network Packet Capture integration installs
-//! `logs-network_traffic.<proto>` templates at priority 200 whose patterns overlap ours, and
-//! Elasticsearch rejects two overlapping templates of *equal* priority. 250 is above both: when
-//! the integration is installed next to wirebeat, wirebeat's mappings (which declare every custom
-//! field it writes) and default pipeline (which sets `event.ingested`) still apply to the
-//! `network_traffic.*` streams it writes, and the `PUT` cannot collide with Fleet's 200. The
-//! `logs-wirebeat.*-*` family has no Fleet counterpart; it uses the same value so that one rule
-//! covers both. A user who prefers Fleet's templates to win lowers ours below 200 (not to 200).
+//! **Priorities: coexistence with Fleet.** A new data stream takes the one matching index
+//! template of highest priority; Elasticsearch refuses a template whose patterns overlap another
+//! one of *equal* priority. The neighbours are Elasticsearch's built-in `logs` template
+//! (`logs-*-*`, priority 100) and the templates Fleet's Network Packet Capture integration
+//! installs for the streams it writes, `logs-network_traffic.<proto>` (`logs-network_traffic.
+//! <proto>-*`, priority 200). The rule: **wirebeat never silently takes over a stream Elastic's
+//! own integration manages.** The default, [`DEFAULT_PRIORITY`] 150, is above `logs` (so
+//! wirebeat's mappings and default pipeline apply at all) and below Fleet's 200: where the
+//! integration is installed, its templates govern its `network_traffic.<proto>` streams (wirebeat's
+//! documents then get Fleet's mappings and pipeline: fields Fleet does not map are mapped
+//! dynamically, and wirebeat's pipeline does not run), and wirebeat's templates govern every
+//! other stream (datasets the integration lacks, every namespace it has no template for, and all
+//! of `logs-wirebeat.*`). `wirebeat setup` reads the installed templates and says which of
+//! wirebeat's streams another template governs, and which fields its mappings lack.
+//! Overriding Fleet is a conscious choice: `setup.template.priority: 250` (any value above 200);
+//! exactly 200 is a configuration error (Elasticsearch would refuse the overlap), and so is 100 or
+//! less (the built-in `logs` template would win or collide). Both index templates use the same
+//! priority so that one rule covers both.
 //!
 //! Both index templates compose, in order (later ones override earlier ones):
 //! `wirebeat@lifecycle` (ILM policy or data stream lifecycle), `wirebeat@settings`,
@@ -31,8 +40,34 @@ pub const FIELD_MAPPINGS_COMPONENT: &str = "wirebeat-fields@mappings";
 /// The user's own component template (not installed by wirebeat; may be missing).
 pub const CUSTOM_COMPONENT: &str = "wirebeat@custom";
 
-/// Priority of both index templates (see the module documentation).
-pub const PRIORITY: u32 = 250;
+/// Default priority of both index templates (see the module documentation).
+pub const DEFAULT_PRIORITY: u32 = 150;
+/// Priority of Elasticsearch's built-in `logs` template (`logs-*-*`).
+pub const LOGS_BUILTIN_PRIORITY: u32 = 100;
+/// Priority of the templates of Fleet's Network Packet Capture integration
+/// (`logs-network_traffic.<proto>`).
+pub const FLEET_PRIORITY: u32 = 200;
+/// A priority that overrides Fleet's templates (the value the documentation suggests).
+pub const OVERRIDE_PRIORITY: u32 = 250;
+
+/// Why `priority` cannot be the index templates' priority, if it cannot.
+pub fn priority_problem(priority: u32) -> Option<String> {
+    if priority <= LOGS_BUILTIN_PRIORITY {
+        Some(format!(
+            "must be above {LOGS_BUILTIN_PRIORITY}, the priority of Elasticsearch's built-in \
+             `logs` template (logs-*-*), or wirebeat's templates never apply; got {priority}"
+        ))
+    } else if priority == FLEET_PRIORITY {
+        Some(format!(
+            "must not be {FLEET_PRIORITY}, the priority of Fleet's Network Packet Capture \
+             templates (logs-network_traffic.<proto>-*): Elasticsearch refuses overlapping \
+             templates of equal priority. Use {DEFAULT_PRIORITY} (Fleet's templates govern \
+             the streams they match) or {OVERRIDE_PRIORITY} (wirebeat's govern them)"
+        ))
+    } else {
+        None
+    }
+}
 
 /// Retention of the data stream lifecycle (clusters without ILM) and of the ILM delete phase.
 pub const RETENTION: &str = "30d";
@@ -201,8 +236,13 @@ pub fn component_templates(fields: &[Field], lifecycle: Lifecycle) -> Vec<(Strin
     ]
 }
 
-/// Every index template as (name, body).
+/// Every index template as (name, body), at the default priority.
 pub fn index_templates() -> Vec<(String, Value)> {
+    index_templates_at(DEFAULT_PRIORITY)
+}
+
+/// Every index template as (name, body), at `priority`.
+pub fn index_templates_at(priority: u32) -> Vec<(String, Value)> {
     INDEX_TEMPLATES
         .iter()
         .map(|t| {
@@ -211,7 +251,7 @@ pub fn index_templates() -> Vec<(String, Value)> {
                 json!({
                     "index_patterns": [t.pattern],
                     "data_stream": {},
-                    "priority": PRIORITY,
+                    "priority": priority,
                     "composed_of": [
                         LIFECYCLE_COMPONENT,
                         SETTINGS_COMPONENT,
@@ -274,6 +314,18 @@ mod tests {
         assert_eq!(c.len(), 1, "{c:?}");
         let (_, c) = properties(&[field("a.b.c", "long"), field("a.b", "object")]);
         assert!(c.is_empty(), "{c:?}");
+    }
+
+    #[test]
+    fn priority_rules() {
+        assert!(priority_problem(DEFAULT_PRIORITY).is_none());
+        assert!(priority_problem(OVERRIDE_PRIORITY).is_none());
+        assert!(priority_problem(FLEET_PRIORITY).unwrap().contains("equal priority"));
+        assert!(priority_problem(LOGS_BUILTIN_PRIORITY).unwrap().contains("logs-*-*"));
+        assert!(priority_problem(7).is_some());
+        let t = index_templates_at(250);
+        assert!(t.iter().all(|(_, b)| b["priority"] == 250));
+        assert!(index_templates().iter().all(|(_, b)| b["priority"] == DEFAULT_PRIORITY));
     }
 
     #[test]

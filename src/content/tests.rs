@@ -32,3 +32,24 @@ fn data_stream_lifecycle_replaces_ilm() {
     let lc = ilm.iter().find(|r| r.path.ends_with("/wirebeat@lifecycle")).unwrap();
     assert_eq!(lc.body["template"]["settings"]["index"]["lifecycle"]["name"], ILM_POLICY);
 }
+
+#[test]
+fn datasets_cover_every_stream_wirebeat_writes() {
+    let ds = datasets();
+    assert_eq!(DATASET_ALERT, crate::detect::alert::DATASET_ALERT);
+    for d in ["network_traffic.flow", "network_traffic.dns", "wirebeat.alert", "wirebeat.health"] {
+        assert!(ds.contains(&d), "{d} in {ds:?}");
+    }
+    // Every dataset falls under one of the index templates.
+    for d in &ds {
+        let stream = format!("logs-{d}-default");
+        let prefix = |t: &templates::IndexTemplate| t.pattern.trim_end_matches("*-*").to_owned();
+        assert!(
+            templates::INDEX_TEMPLATES.iter().any(|t| stream.starts_with(&prefix(t))),
+            "{stream}"
+        );
+    }
+    let dns = dataset_fields("network_traffic.dns");
+    assert!(dns.iter().any(|f| f.starts_with("dns.")), "{dns:?}");
+    assert!(dataset_fields("wirebeat.alert").is_empty());
+}

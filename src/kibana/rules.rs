@@ -10,6 +10,15 @@
 //! reference URLs built from the ids, an investigation guide in `note`, `index` =
 //! [`RULE_INDEX`](super::RULE_INDEX), `timestamp_override: event.ingested` (with the default
 //! fallback to `@timestamp`, so replayed capture files still match).
+//!
+//! **Disabled, and never overwriting an edit.** Every rule is created `enabled: false` (a new
+//! rule set starts quiet; `setup --enable-rules` or `setup.kibana.rules.enabled: true` creates
+//! them enabled) and carries `meta.wirebeat_content_hash`, a SHA-256 of its content: the
+//! [`OWNED_KEYS`] wirebeat writes, canonical JSON, empty values dropped (Kibana answers `[]` for
+//! lists it was not given). `enabled`, `version`, `meta` and everything wirebeat does not write
+//! (exceptions, actions, …) are not content. `setup` reads each installed rule: the hash of its
+//! current content equal to the stored hash means wirebeat's own unmodified version, which is
+//! updated; a different hash means someone edited it in Kibana, and it is left alone.
 
 use super::{id::stable_id, RULE_INDEX};
 use serde_json::{json, Map, Value};
@@ -182,7 +191,7 @@ impl Common {
         put("index", json!(RULE_INDEX));
         put("severity", json!(self.severity.name()));
         put("risk_score", json!(self.severity.risk_score()));
-        put("enabled", json!(true));
+        put("enabled", json!(false));
         put("interval", json!(self.interval));
         put("from", json!(self.from));
         put("to", json!("now"));
@@ -623,8 +632,125 @@ Add exceptions on the destination after review.\n\n\
     eql_rule(&c, &q)
 }
 
+/// The keys wirebeat writes in a rule, whose values are the rule's content (see the module
+/// documentation). A unit test checks that every rule uses only these and [`NOT_CONTENT`].
+pub const OWNED_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "type",
+    "language",
+    "query",
+    "index",
+    "severity",
+    "risk_score",
+    "interval",
+    "from",
+    "to",
+    "timestamp_override",
+    "max_signals",
+    "author",
+    "license",
+    "tags",
+    "threat",
+    "note",
+    "setup",
+    "false_positives",
+    "references",
+    "threshold",
+    "new_terms_fields",
+    "history_window_start",
+    "rule_name_override",
+    "severity_mapping",
+    "risk_score_mapping",
+];
+
+/// Keys of a rule that are not its content: identity, the user's choice to run it, the
+/// version counter and the hash itself.
+pub const NOT_CONTENT: &[&str] = &["rule_id", "enabled", "version", "meta"];
+
+/// Key under `meta` of the content hash.
+pub const HASH_KEY: &str = "wirebeat_content_hash";
+
+/// Canonical JSON of `v`: object keys sorted, null / empty list / empty object values dropped.
+fn canonical(v: &Value, out: &mut String) {
+    let empty = |v: &Value| match v {
+        Value::Null => true,
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    };
+    match v {
+        Value::Object(o) => {
+            let mut keys: Vec<&String> = o.keys().collect();
+            keys.sort();
+            out.push('{');
+            let mut first = true;
+            for k in keys {
+                let Some(val) = o.get(k) else { continue };
+                if empty(val) {
+                    continue;
+                }
+                if !first {
+                    out.push(',');
+                }
+                first = false;
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                canonical(val, out);
+            }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, val) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical(val, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// `sha256:<hex>` of the content of `rule` (its [`OWNED_KEYS`]), as Kibana returns it or as
+/// wirebeat sends it.
+pub fn content_hash(rule: &Value) -> String {
+    use sha2::Digest;
+    let mut owned = Map::new();
+    for k in OWNED_KEYS {
+        if let Some(v) = rule.get(*k) {
+            owned.insert((*k).to_owned(), v.clone());
+        }
+    }
+    let mut text = String::new();
+    canonical(&Value::Object(owned), &mut text);
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// The hash wirebeat stored in an installed rule, if any.
+pub fn stored_hash(rule: &Value) -> Option<&str> {
+    rule.get("meta")?.get(HASH_KEY)?.as_str()
+}
+
 /// Every rule, in a fixed order.
 pub fn rules() -> Vec<Value> {
+    rules_without_hash()
+        .into_iter()
+        .map(|mut r| {
+            let hash = content_hash(&r);
+            if let Some(o) = r.as_object_mut() {
+                o.insert("meta".into(), json!({ HASH_KEY: hash }));
+            }
+            r
+        })
+        .collect()
+}
+
+fn rules_without_hash() -> Vec<Value> {
     [
         sensor_alerts(),
         http_raw_ip_script_agent(),
@@ -652,6 +778,40 @@ mod tests {
             assert_eq!(Severity::of_risk_score(u64::from(s.risk_score())), Some(s));
         }
         assert_eq!(Severity::of_risk_score(101), None);
+    }
+
+    #[test]
+    fn every_key_is_content_or_named_as_not_content() {
+        for r in rules() {
+            for k in r.as_object().unwrap().keys() {
+                assert!(
+                    OWNED_KEYS.contains(&k.as_str()) || NOT_CONTENT.contains(&k.as_str()),
+                    "{k} of {}",
+                    r["name"]
+                );
+            }
+            assert_eq!(r["enabled"], false);
+            assert_eq!(stored_hash(&r), Some(content_hash(&r).as_str()));
+        }
+    }
+
+    #[test]
+    fn the_hash_sees_content_not_what_kibana_adds_or_the_users_toggle() {
+        let r = rules().remove(2);
+        let h = content_hash(&r);
+        let mut kibana = r.clone();
+        let o = kibana.as_object_mut().unwrap();
+        o.insert("enabled".into(), json!(true));
+        o.insert("severity_mapping".into(), json!([]));
+        o.insert("exceptions_list".into(), json!([{"id": "x"}]));
+        o.insert("revision".into(), json!(3));
+        o.insert("id".into(), json!("8d3c"));
+        assert_eq!(content_hash(&kibana), h);
+        kibana["threshold"]["value"] = json!(1000);
+        assert_ne!(content_hash(&kibana), h);
+        let mut edited = r;
+        edited["tags"].as_array_mut().unwrap().push(json!("mine"));
+        assert_ne!(content_hash(&edited), h);
     }
 
     #[test]

@@ -326,6 +326,9 @@ fn bulk(st: &mut State, body: &[u8]) -> (u16, Value) {
             items.push(item(status, json!({"error": {"type": kind, "reason": reason}})));
             continue;
         }
+        if index.starts_with("logs-") {
+            st.stack.ensure_data_stream(&index);
+        }
         let key = (index.clone(), id.clone());
         if st.docs.contains_key(&key) {
             st.conflicts += 1;

@@ -6,12 +6,28 @@
 //!   component template that does not exist (and is not in its
 //!   `ignore_missing_component_templates`) is refused (400 `invalid_index_template_exception`),
 //!   as Elasticsearch does, so the order of the requests matters.
+//! - Index template resolution as Elasticsearch does it: a `PUT /_index_template/N` whose patterns
+//!   overlap those of another index template of the *same* priority is refused with
+//!   Elasticsearch's 400 `illegal_argument_exception` ("… that have the same priority [P],
+//!   multiple index templates may not match during index creation, please use a different
+//!   priority"); `GET /_index_template` lists every one (and `GET /_index_template/a*` the
+//!   matching names); a new data stream (`PUT /_data_stream/N`, or the first `_bulk` `create`
+//!   into a `logs-*` target) takes the matching template of highest priority, which
+//!   `GET /_data_stream/N` reports in `template`, as Elasticsearch does.
 //! - Kibana: `GET /api/status`; `POST /api/saved_objects/_import` and
 //!   `POST /api/detection_engine/rules/_import`: header `kbn-xsrf` required, multipart body with
 //!   a `file` part whose filename ends in `.ndjson` (else 400 "Invalid file extension"); saved
 //!   objects whose references resolve neither in the file nor in Kibana fail with
 //!   `missing_references` inside a 200 answer; `overwrite=false` gives `conflict` errors for
 //!   existing ids. `fail_next_import` makes the next import answer 200 with `success: false`.
+//! - Kibana's rules API, `/api/detection_engine/rules` (header `kbn-xsrf` on writes): `GET
+//!   ?rule_id=` (404 `rule_id: "X" not found`), `POST` (create; 409 `rule_id: "X" already
+//!   exists`; 400 when `name`, `description`, `risk_score`, `severity` or `type` is missing),
+//!   `PUT` (replace) and `PATCH` (merge) by `rule_id`. Rules are kept as Kibana answers them:
+//!   its own fields (`id`, `created_at`, `updated_at`, `updated_by`, `revision`, `immutable`,
+//!   `rule_source`) and the defaults of what was not given (`enabled` true, `version` 1, empty
+//!   `exceptions_list`, `actions`, `severity_mapping`, …). `revision` counts updates that change
+//!   more than `enabled`; `version` goes up by one when an update does not give it.
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -25,10 +41,77 @@ pub struct Stack {
     pub writes: u32,
     /// (type, id) → saved object.
     pub objects: BTreeMap<(String, String), Value>,
-    /// rule_id → rule.
+    /// rule_id → rule (as Kibana answers it, through the rules API).
     pub rules: BTreeMap<String, Value>,
+    /// Accepted writes through the rules API (POST, PUT, PATCH).
+    pub rule_writes: u32,
     /// The next import answers 200 with these errors and `success: false`.
     pub fail_next_import: Option<Vec<Value>>,
+    /// Data stream → the index template it was created from (None: no template matched).
+    pub data_streams: BTreeMap<String, Option<String>>,
+}
+
+/// Whether some index name matches both wildcard patterns (`*`: any run of characters), as
+/// Elasticsearch's automaton intersection decides template overlap.
+pub fn patterns_overlap(a: &[u8], b: &[u8]) -> bool {
+    match (a.first(), b.first()) {
+        (None, None) => true,
+        (Some(b'*'), _) => {
+            patterns_overlap(&a[1..], b) || (!b.is_empty() && patterns_overlap(a, &b[1..]))
+        }
+        (_, Some(b'*')) => {
+            patterns_overlap(a, &b[1..]) || (!a.is_empty() && patterns_overlap(&a[1..], b))
+        }
+        (Some(x), Some(y)) => x == y && patterns_overlap(&a[1..], &b[1..]),
+        _ => false,
+    }
+}
+
+/// Whether `name` matches the wildcard pattern.
+pub fn pattern_matches(pattern: &str, name: &str) -> bool {
+    !name.contains('*') && patterns_overlap(pattern.as_bytes(), name.as_bytes())
+}
+
+fn patterns(body: &Value) -> Vec<String> {
+    body["index_patterns"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.as_str().map(str::to_owned))
+        .collect()
+}
+
+fn java_list(items: &[String]) -> String {
+    format!("[{}]", items.join(", "))
+}
+
+impl Stack {
+    /// Every index template: (name, body).
+    pub fn index_templates(&self) -> Vec<(String, Value)> {
+        self.installed
+            .iter()
+            .filter_map(|(p, b)| Some((p.strip_prefix("/_index_template/")?.to_owned(), b.clone())))
+            .collect()
+    }
+
+    /// The index template a new data stream or index `name` takes: the matching one of
+    /// highest priority.
+    pub fn resolve(&self, name: &str) -> Option<(String, Value)> {
+        self.index_templates()
+            .into_iter()
+            .filter(|(_, b)| patterns(b).iter().any(|p| pattern_matches(p, name)))
+            .max_by_key(|(_, b)| b["priority"].as_u64().unwrap_or(0))
+    }
+
+    /// Creates the data stream `name` from its template unless it exists; its template.
+    pub fn ensure_data_stream(&mut self, name: &str) -> Option<String> {
+        if let Some(t) = self.data_streams.get(name) {
+            return t.clone();
+        }
+        let t = self.resolve(name).map(|(n, _)| n);
+        self.data_streams.insert(name.to_owned(), t.clone());
+        t
+    }
 }
 
 fn error(status: u16, kind: &str, reason: &str) -> (u16, Value) {
@@ -54,8 +137,17 @@ pub fn handle(
         }
         return (200, json!({"operation_mode": "RUNNING"}));
     }
+    if route == "/_index_template" && method == "GET" {
+        return (200, json!({"index_templates": list_templates(s, "*")}));
+    }
+    if let Some(name) = route.strip_prefix("/_data_stream/") {
+        return data_stream(s, method, name);
+    }
     if let Some(kind) = KINDS.iter().find(|k| route.starts_with(**k)) {
         let name = &route[kind.len()..];
+        if *kind == "/_index_template/" && method == "GET" && name.contains('*') {
+            return (200, json!({"index_templates": list_templates(s, name)}));
+        }
         return match method {
             "PUT" => put(s, kind, name, route, body),
             "GET" => match s.installed.get(route) {
@@ -71,6 +163,16 @@ pub fn handle(
         Some(r) => r.find('/').map_or(route, |i| &r[i..]),
         None => route,
     };
+    if kibana_route == "/api/detection_engine/rules" {
+        if method != "GET" && header("kbn-xsrf").is_none() {
+            return (
+                400,
+                json!({"statusCode": 400, "error": "Bad Request",
+                "message": "Request must contain a kbn-xsrf header."}),
+            );
+        }
+        return rules_api(s, method, query, body);
+    }
     match (method, kibana_route) {
         ("GET", "/api/status") => (
             200,
@@ -110,6 +212,151 @@ pub fn handle(
     }
 }
 
+fn rule_error(status: u16, message: String) -> (u16, Value) {
+    (status, json!({"status_code": status, "message": message}))
+}
+
+/// What Kibana stores and answers for a rule created from `payload`.
+fn kibana_rule(payload: &Value, id: &str, revision: u64) -> Value {
+    let mut r = json!({
+        "enabled": true, "version": 1, "exceptions_list": [], "actions": [],
+        "related_integrations": [], "required_fields": [], "severity_mapping": [],
+        "risk_score_mapping": [], "references": [], "false_positives": [], "threat": [],
+        "tags": [], "author": [], "max_signals": 100, "interval": "5m", "from": "now-6m",
+        "to": "now", "setup": "", "output_index": "",
+    });
+    let o = r.as_object_mut().unwrap();
+    for (k, v) in payload.as_object().unwrap() {
+        o.insert(k.clone(), v.clone());
+    }
+    o.insert("id".into(), json!(format!("kb-{id}")));
+    o.insert("created_at".into(), json!("2026-12-02T00:00:00.000Z"));
+    o.insert("created_by".into(), json!("elastic"));
+    o.insert("updated_at".into(), json!(format!("2026-12-02T00:00:{:02}.000Z", revision % 60)));
+    o.insert("updated_by".into(), json!("elastic"));
+    o.insert("revision".into(), json!(revision));
+    o.insert("immutable".into(), json!(false));
+    o.insert("rule_source".into(), json!({"type": "internal"}));
+    r
+}
+
+fn rules_api(s: &mut Stack, method: &str, query: &str, body: &[u8]) -> (u16, Value) {
+    let param = query.split('&').find_map(|q| q.strip_prefix("rule_id=")).unwrap_or("");
+    if method == "GET" {
+        return match s.rules.get(param) {
+            Some(r) => (200, r.clone()),
+            None => rule_error(404, format!("rule_id: \"{param}\" not found")),
+        };
+    }
+    let v: Value = match serde_json::from_slice(body) {
+        Ok(v @ Value::Object(_)) => v,
+        _ => {
+            return (
+                400,
+                json!({"statusCode": 400, "error": "Bad Request", "message": "[request body]: Expected object"}),
+            )
+        }
+    };
+    let id = v["rule_id"].as_str().unwrap_or("").to_owned();
+    if id.is_empty() {
+        return (
+            400,
+            json!({"statusCode": 400, "error": "Bad Request",
+            "message": "[request body]: either \"id\" or \"rule_id\" must be set"}),
+        );
+    }
+    let required = ["name", "description", "risk_score", "severity", "type"];
+    if method != "PATCH" {
+        if let Some(k) = required.iter().find(|k| v.get(**k).is_none()) {
+            return (
+                400,
+                json!({"statusCode": 400, "error": "Bad Request",
+                "message": format!("[request body]: {k}: Required")}),
+            );
+        }
+    }
+    match method {
+        "POST" => {
+            if s.rules.contains_key(&id) {
+                return rule_error(409, format!("rule_id: \"{id}\" already exists"));
+            }
+            let r = kibana_rule(&v, &id, 1);
+            s.rules.insert(id, r.clone());
+            s.rule_writes += 1;
+            (200, r)
+        }
+        "PUT" | "PATCH" => {
+            let Some(old) = s.rules.get(&id).cloned() else {
+                return rule_error(404, format!("rule_id: \"{id}\" not found"));
+            };
+            let mut merged = if method == "PATCH" {
+                let mut m = old.clone();
+                for (k, val) in v.as_object().unwrap() {
+                    m[k] = val.clone();
+                }
+                m
+            } else {
+                v.clone()
+            };
+            if v.get("version").is_none() {
+                merged["version"] = json!(old["version"].as_u64().unwrap_or(1) + 1);
+            }
+            let only_enabled =
+                v.as_object().unwrap().keys().all(|k| k == "enabled" || k == "rule_id");
+            let revision = old["revision"].as_u64().unwrap_or(0) + u64::from(!only_enabled);
+            let mut r = kibana_rule(&merged, &id, revision);
+            r["created_at"] = old["created_at"].clone();
+            s.rules.insert(id, r.clone());
+            s.rule_writes += 1;
+            (200, r)
+        }
+        _ => error(405, "method_not_allowed", method),
+    }
+}
+
+fn list_templates(s: &Stack, pattern: &str) -> Vec<Value> {
+    s.index_templates()
+        .into_iter()
+        .filter(|(n, _)| pattern_matches(pattern, n))
+        .map(|(n, b)| json!({"name": n, "index_template": b}))
+        .collect()
+}
+
+fn data_stream(s: &mut Stack, method: &str, name: &str) -> (u16, Value) {
+    match method {
+        "GET" => match s.data_streams.get(name) {
+            Some(t) => (
+                200,
+                json!({"data_streams": [{"name": name, "template": t,
+                    "timestamp_field": {"name": "@timestamp"}, "generation": 1,
+                    "status": "GREEN"}]}),
+            ),
+            None => error(404, "index_not_found_exception", &format!("no such index [{name}]")),
+        },
+        "PUT" => {
+            if s.data_streams.contains_key(name) {
+                return error(
+                    400,
+                    "resource_already_exists_exception",
+                    &format!("data_stream [{name}] already exists"),
+                );
+            }
+            match s.resolve(name) {
+                Some((t, b)) if b.get("data_stream").is_some() => {
+                    s.data_streams.insert(name.to_owned(), Some(t));
+                    (200, json!({"acknowledged": true}))
+                }
+                _ => error(
+                    400,
+                    "index_template_missing_exception",
+                    &format!("no matching index template found for data stream [{name}]"),
+                ),
+            }
+        }
+        _ => error(405, "method_not_allowed", method),
+    }
+}
+
 fn put(s: &mut Stack, kind: &str, name: &str, route: &str, body: &[u8]) -> (u16, Value) {
     let v: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
@@ -129,6 +376,36 @@ fn put(s: &mut Stack, kind: &str, name: &str, route: &str, body: &[u8]) -> (u16,
             })
             .map(str::to_owned)
             .collect();
+        let priority = v["priority"].as_u64().unwrap_or(0);
+        let mine = patterns(&v);
+        let overlaps: Vec<(String, Vec<String>)> = s
+            .index_templates()
+            .into_iter()
+            .filter(|(n, b)| n != name && b["priority"].as_u64().unwrap_or(0) == priority)
+            .map(|(n, b)| (n, patterns(&b)))
+            .filter(|(_, theirs)| {
+                mine.iter()
+                    .any(|m| theirs.iter().any(|t| patterns_overlap(m.as_bytes(), t.as_bytes())))
+            })
+            .collect();
+        if !overlaps.is_empty() {
+            let names: Vec<String> = overlaps.iter().map(|(n, _)| n.clone()).collect();
+            let parts: Vec<String> =
+                overlaps.iter().map(|(n, p)| format!("{n} => {}", java_list(p))).collect();
+            return error(
+                400,
+                "illegal_argument_exception",
+                &format!(
+                    "index template [{name}] has index patterns {} matching patterns from existing \
+                     templates [{}] with patterns ({}) that have the same priority [{priority}], \
+                     multiple index templates may not match during index creation, please use a \
+                     different priority",
+                    java_list(&mine),
+                    names.join(","),
+                    parts.join(",")
+                ),
+            );
+        }
         if !missing.is_empty() {
             return error(
                 400,
