@@ -80,6 +80,7 @@ pub fn header(buf: &[u8]) -> Result<Header, ParseError> {
 
 /// One whole message at the start of `buf`: its header, its body (after the header) and its
 /// length. Every proper prefix of a message is `Incomplete`.
+#[cfg(test)]
 pub fn frame(buf: &[u8]) -> Result<(Header, &[u8]), ParseError> {
     let h = header(buf)?;
     let m = buf.get(..h.length).ok_or(ParseError::Incomplete)?;

@@ -1,0 +1,1 @@
+//! CQL parser and session on frames of `tests/data/cassandra/cassandra.pcap`.
