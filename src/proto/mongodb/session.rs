@@ -396,9 +396,8 @@ impl MongodbParser {
         req.notes = notes;
         let p = Pending { id: h.request_id, ts: start, bytes, req };
         if p.req.one_way {
-            let mut t = self.txn(Some(&p), None, start);
-            t.end_ns = Some(ts);
-            out.push(t);
+            // No reply will come: no end, no duration.
+            out.push(self.txn(Some(&p), None, start));
             return;
         }
         if self.pending.len() >= self.max_pending {
