@@ -22,6 +22,7 @@ const CAPTURES: &[&str] = &[
     "tcpdump-dns_tcp.pcap",
     "zeek-ipv6-fragmented-dns.pcap",
     "zeek-vlan-collisions.pcap",
+    "mongodb/mongodb.pcap",
 ];
 
 fn golden_dir() -> PathBuf {
@@ -95,11 +96,16 @@ fn whole_output_matches_golden_files() {
     std::fs::create_dir_all(golden_dir()).unwrap();
     let mut failures = Vec::new();
     for name in CAPTURES {
-        let pcap = corpus().join("pcaps").join(name);
+        // A name with a folder is a fixture under tests/data, else a corpus capture.
+        let pcap = if name.contains('/') {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+        } else {
+            corpus().join("pcaps").join(name)
+        };
         let (out, events) = read(&[&pcap], &["wirebeat.workers=2"]);
         assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
         let got: Vec<Value> = events.into_iter().map(normalize).collect();
-        let path = golden_dir().join(format!("{name}.ndjson"));
+        let path = golden_dir().join(format!("{}.ndjson", name.replace('/', "-")));
         if update {
             let text: String = got.iter().map(|v| format!("{v}\n")).collect();
             std::fs::write(&path, text).unwrap();
