@@ -145,9 +145,13 @@ pub const ECS_FIELDS: &[EcsField] = &[
     kw("event.reference"),
     kw_above("event.url", 2083),
     kw("event.id"),
-    // Set by the ingest pipeline's on_failure handler.
+    // Set by the ingest pipeline's on_failure handler; `code` and `message` also by the MySQL
+    // parser (ERR packets).
     ty("error.message", "match_only_text"),
     kw("error.type"),
+    kw("error.code"),
+    // The login's user (MySQL).
+    kw_text("user.name"),
     // `network.application` is read by prebuilt rules (PAN-OS and Zeek fill it).
     ty("network.bytes", "long"),
     ty("network.packets", "long"),
