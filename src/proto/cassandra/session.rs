@@ -32,6 +32,9 @@ struct Pending {
     notes: Vec<String>,
 }
 
+/// A response as `txn` takes it: end time, wire bytes, header, body if read, notes.
+type Response = (i64, u64, Header, Option<Decoded>, Vec<String>);
+
 pub struct CassandraParser {
     sides: [Side; 2],
     pending: VecDeque<Pending>,
@@ -93,7 +96,7 @@ impl CassandraParser {
     fn txn(
         &self,
         req: Option<&Pending>,
-        resp: Option<(i64, u64, Header, Option<Decoded>, Vec<String>)>,
+        resp: Option<Response>,
         ts: i64,
     ) -> Txn {
         let mut cass = CassandraFields { request: req.map(|r| r.fields.clone()), response: None };
