@@ -246,6 +246,11 @@ impl CassandraParser {
         let switch = self.v5_startup && h.version >= 5 && matches!(h.opcode, parser::READY | parser::AUTHENTICATE);
         if switch {
             self.v5_startup = false;
+            if let Some(c) = &self.compression {
+                notes.push(format!(
+                    "protocol v5 segments compressed with {c} follow: the connection is not followed"
+                ));
+            }
         }
         let at = if h.opcode == parser::EVENT && h.stream < 0 {
             None

@@ -323,6 +323,29 @@ fn v5_segments_after_startup() {
 }
 
 #[test]
+fn v5_compressed_segments_are_noted() {
+    // STARTUP v5 asking for lz4, READY: what follows is compressed segments, not followed.
+    let mut body = vec![0u8, 1];
+    for s in ["COMPRESSION", "lz4"] {
+        body.extend_from_slice(&(s.len() as u16).to_be_bytes());
+        body.extend_from_slice(s.as_bytes());
+    }
+    let mut startup = vec![0x05u8, 0, 0, 0, parser::STARTUP];
+    startup.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    startup.extend_from_slice(&body);
+    let ready = [0x85u8, 0, 0, 0, parser::READY, 0, 0, 0, 0];
+    let mut p = session();
+    let mut out = Vec::new();
+    p.data(Dir::ToServer, 1, &startup, &mut out);
+    p.data(Dir::ToClient, 2, &ready, &mut out);
+    p.data(Dir::ToServer, 3, &[0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 1, 2, 3], &mut out);
+    p.close(4, &mut out);
+    assert_eq!(out.len(), 1);
+    assert!(out[0].notes.iter().any(|n| n.contains("v5 segments compressed with lz4")), "{:?}", out[0].notes);
+    assert_eq!(p.take_counters().malformed, 0);
+}
+
+#[test]
 fn limits_are_counted() {
     let limits = Limits { max_pending: 1, ..Limits::default() };
     let (out, c) = run(&mut session_with(crate::proto::Protocols::default(), limits), &[(Dir::ToServer, PIPELINED_QUERIES)]);
