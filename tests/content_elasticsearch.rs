@@ -319,7 +319,12 @@ const OPTION_OVERRIDES: &[&str] = &[
 
 /// The whole corpus, read once per test binary for each configuration.
 /// Fixtures (under tests/data) read with the corpus: captures of protocols it has none of.
-const FIXTURES: &[&str] = &["amqp/rabbitmq.pcap", "thrift/binary-framed.pcap"];
+const FIXTURES: &[&str] = &[
+    "amqp/rabbitmq.pcap",
+    "thrift/binary-framed.pcap",
+    "mongodb/mongodb.pcap",
+    "cassandra/cassandra.pcap",
+];
 
 fn corpus() -> &'static Corpus {
     static C: OnceLock<Corpus> = OnceLock::new();

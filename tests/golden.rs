@@ -27,6 +27,7 @@ const CAPTURES: &[&str] = &[
     "amqp/rabbitmq.pcap",
     "thrift/compact-framed.pcap",
     "zeek-postgresql-psql-insert-fail-drop-fail.pcap",
+    "mongodb/mongodb.pcap",
 ];
 
 fn golden_dir() -> PathBuf {

@@ -353,6 +353,8 @@ registry! {
     amqp: Amqp,
     thrift: Thrift,
     pgsql: Pgsql,
+    mongodb: Mongodb,
+    cassandra: Cassandra,
     template: Template,
 }
 
