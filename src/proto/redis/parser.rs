@@ -136,6 +136,20 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
+    /// An element of an aggregate: attributes before it are metadata, not elements, and are
+    /// left out of the rendering.
+    fn element(&mut self, mut at: usize, depth: usize) -> Result<(Kind, Option<(usize, usize)>, usize), ParseError> {
+        loop {
+            let mark = self.render.len();
+            let v = self.value(at, depth)?;
+            if v.0 != Kind::Attribute {
+                return Ok(v);
+            }
+            self.render.truncate(mark);
+            at = v.2;
+        }
+    }
+
     /// Parses the value at `at`; returns its kind, its scalar bytes (for scalars) and the end.
     fn value(&mut self, at: usize, depth: usize) -> Result<(Kind, Option<(usize, usize)>, usize), ParseError> {
         if depth > MAX_DEPTH {
@@ -234,8 +248,7 @@ impl Walk<'_> {
                     if i > 0 {
                         push_str(&mut self.render, ", ");
                     }
-                    let (_, _, e) = self.value(pos, depth + 1)?;
-                    pos = e;
+                    pos = self.element(pos, depth + 1)?.2;
                 }
                 push_str(&mut self.render, "]");
                 Ok((kind, None, pos))
@@ -252,7 +265,10 @@ pub fn is_type_byte(b: u8) -> bool {
 
 /// One server message (any RESP value) from the start of `buf`, and the bytes it used.
 pub fn parse_reply(buf: &[u8], keep: Keep) -> Result<(Message, usize), ParseError> {
-    parse_value(buf, keep)
+    // Stray line ends between replies (seen in captures) are skipped.
+    let blank = buf.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
+    let rest = buf.get(blank..).unwrap_or_default();
+    parse_value(rest, keep).map(|(m, n)| (m, n + blank))
 }
 
 fn parse_value(buf: &[u8], keep: Keep) -> Result<(Message, usize), ParseError> {
@@ -272,7 +288,7 @@ fn parse_value(buf: &[u8], keep: Keep) -> Result<(Message, usize), ParseError> {
         msg.count = n;
         for _ in 0..n {
             let mut w = Walk { buf, render: String::new() };
-            let (_, sc, e) = w.value(pos, 1)?;
+            let (_, sc, e) = w.element(pos, 1)?;
             if msg.elems.len() < keep.max_elems {
                 let (s, t) = match sc {
                     Some((a, b)) => cut(buf.get(a..b).unwrap_or_default(), keep.max_elem_len),

@@ -185,3 +185,19 @@ fn limits_are_counted() {
     p.data(Dir::ToClient, 3, &[b'$'; 65], &mut out);
     assert_eq!(p.take_counters().limit_hits, 2);
 }
+
+#[test]
+fn attribute_inside_an_array_is_not_an_element() {
+    // zeek-redis-attr.pcap, frame 8 (with its stray trailing line end).
+    let b = b"*3\r\n:1\r\n:2\r\n|1\r\n+ttl\r\n:3600\r\n:3\r\n\n";
+    let (m, used) = parse_reply(b, KEEP).unwrap();
+    assert_eq!((m.kind, m.count, m.render.as_str(), used), (Kind::Array, 3, "[1, 2, 3]", b.len() - 1));
+    let mut p = parser();
+    let mut out = Vec::new();
+    p.data(Dir::ToServer, 1, b"FAKE COMMAND\r\n", &mut out);
+    p.data(Dir::ToClient, 2, b, &mut out);
+    p.data(Dir::ToServer, 3, b"FAKE2 COMMAND2\r\n", &mut out);
+    p.data(Dir::ToClient, 4, b"|1\r\n+key-popularity\r\n%2\r\n$1\r\na\r\n,0.1923\r\n$1\r\nb\r\n,0.0012\r\n*2\r\n:2039123\r\n:9543892\r\n\n", &mut out);
+    assert_eq!(out.len(), 2);
+    assert_eq!(p.take_counters().malformed, 0);
+}
