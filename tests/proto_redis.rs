@@ -26,7 +26,8 @@ enum Msg {
     Reply(String),
 }
 
-const SERVER_PORT: &str = "6379";
+/// Port of the fixtures' redis-server (the corpus uses 6379).
+const FIXTURE_PORT: &str = "63790";
 
 fn as_list(v: Option<&Value>) -> Vec<&Value> {
     match v {
@@ -52,7 +53,7 @@ fn first_bulk(arr: &Value) -> Option<String> {
 /// when tshark is not usable.
 fn truth(pcap: &Path) -> Option<(Vec<Msg>, usize)> {
     let out = Command::new("tshark")
-        .args(["-n", "-r"])
+        .args(["-n", "-d", &format!("tcp.port=={FIXTURE_PORT},resp"), "-r"])
         .arg(pcap)
         .args(["-Y", "resp", "-T", "json", "--no-duplicate-keys", "-J", "tcp resp"])
         .output()
@@ -64,8 +65,8 @@ fn truth(pcap: &Path) -> Option<(Vec<Msg>, usize)> {
     let (mut msgs, mut pushed) = (Vec::new(), 0);
     for f in frames.as_array()? {
         let layers = &f["_source"]["layers"];
-        let to_server = as_list(layers["tcp"].get("tcp.dstport")).first().and_then(|v| v.as_str())
-            == Some(SERVER_PORT);
+        let dport = as_list(layers["tcp"].get("tcp.dstport")).first().and_then(|v| v.as_str());
+        let to_server = dport == Some("6379") || dport == Some(FIXTURE_PORT);
         for resp in as_list(layers.get("resp")) {
             let Some(obj) = resp.as_object() else { continue };
             for (k, v) in obj {
@@ -158,7 +159,8 @@ fn redis_matches_tshark() {
     for pcap in captures() {
         let name = capture_name(&pcap);
         let (want, pushed) = truth(&pcap).unwrap();
-        let (out, events) = read(&[&pcap], &[]);
+        let ports = format!("wirebeat.protocols.redis.ports=[6379,{FIXTURE_PORT}]");
+        let (out, events) = read(&[&pcap], &[&ports]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!stderr.contains("panicked"), "{name}: panic\n{stderr}");
         let got = wirebeat_msgs(&events);
