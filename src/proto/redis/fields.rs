@@ -25,6 +25,10 @@ pub struct NetworkTraffic {
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct RedisFields {
+    /// The command with its (bounded, masked) arguments, as the top-level `query`: the
+    /// integration's layout, which Elastic's rules read (`network_traffic.redis.query`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
     /// The command name, uppercased (`SET`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
@@ -54,6 +58,11 @@ pub struct RedisFields {
 
 /// Fields outside ECS that this protocol emits: (dotted name, type, description).
 pub const CUSTOM_FIELDS: &[CustomField] = &[
+    (
+        "network_traffic.redis.query",
+        "keyword",
+        "The command and its arguments as text (bounded, secrets masked), like the top-level query.",
+    ),
     ("network_traffic.redis.command", "keyword", "Redis command name, uppercased."),
     (
         "network_traffic.redis.args",

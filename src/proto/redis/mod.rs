@@ -72,8 +72,9 @@ impl Default for Config {
         Config {
             enabled: true,
             ports: PROTOCOL.default_ports.to_vec(),
-            max_args: 16,
-            max_arg_length: 256,
+            max_args: 32,
+            // Scripts (EVAL) are matched on by detection rules: keep them readable.
+            max_arg_length: 1024,
         }
     }
 }

@@ -292,6 +292,7 @@ impl RedisParser {
             }
             q
         });
+        fields.query = query.clone();
         let replied = end.is_some();
         let mut t = Txn::new(
             &PROTOCOL,
