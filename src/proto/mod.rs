@@ -336,6 +336,7 @@ registry! {
     icmp: Icmp,
     dhcpv4: Dhcpv4,
     redis: Redis,
+    memcache: Memcache,
     template: Template,
 }
 

@@ -1,0 +1,3 @@
+//! memcache parser and session on real bytes.
+
+use super::*;
