@@ -22,7 +22,24 @@ const CAPTURES: &[&str] = &[
     "tcpdump-dns_tcp.pcap",
     "zeek-ipv6-fragmented-dns.pcap",
     "zeek-vlan-collisions.pcap",
+    "zeek-redis-pubsub.pcap",
+    "tests/data/memcache/memcache-tcp.pcap",
 ];
+
+/// A corpus capture by name, or a committed fixture by its repository path (a name with a
+/// `/`); fixtures may use the non-default ports of `FIXTURE_PORTS`.
+fn capture_path(name: &str) -> (PathBuf, String) {
+    if name.contains('/') {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
+        let file = p.file_name().unwrap().to_string_lossy().into_owned();
+        (p, file)
+    } else {
+        (corpus().join("pcaps").join(name), name.to_owned())
+    }
+}
+
+/// Ports of the committed fixtures' servers, added to the defaults.
+const FIXTURE_PORTS: &str = "wirebeat.protocols.memcache.ports=[11211,11311]";
 
 fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
@@ -95,8 +112,8 @@ fn whole_output_matches_golden_files() {
     std::fs::create_dir_all(golden_dir()).unwrap();
     let mut failures = Vec::new();
     for name in CAPTURES {
-        let pcap = corpus().join("pcaps").join(name);
-        let (out, events) = read(&[&pcap], &["wirebeat.workers=2"]);
+        let (pcap, name) = capture_path(name);
+        let (out, events) = read(&[&pcap], &["wirebeat.workers=2", FIXTURE_PORTS]);
         assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
         let got: Vec<Value> = events.into_iter().map(normalize).collect();
         let path = golden_dir().join(format!("{name}.ndjson"));
