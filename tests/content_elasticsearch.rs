@@ -321,8 +321,28 @@ fn corpus() -> &'static Corpus {
     static C: OnceLock<Corpus> = OnceLock::new();
     C.get_or_init(|| {
         let dir = common::corpus().join("pcaps");
-        let (out, default) = read(&[&dir], &[]);
+        let (out, mut default) = read(&[&dir], &[]);
         assert!(default.len() > 1000, "{}", String::from_utf8_lossy(&out.stderr));
+        // The committed fixtures of protocols the corpus lacks (memcache) or barely has, read
+        // with their servers' ports added.
+        let data = repo().join("tests/data");
+        for (proto, port) in [("redis", 63790), ("memcache", 11311)] {
+            let default_port = if proto == "redis" { 6379 } else { 11211 };
+            let ports = format!("wirebeat.protocols.{proto}.ports=[{default_port},{port}]");
+            let mut pcaps: Vec<PathBuf> = std::fs::read_dir(data.join(proto))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
+                .collect();
+            pcaps.sort();
+            let files: Vec<&Path> = pcaps.iter().map(PathBuf::as_path).collect();
+            let (_, ev) = read(&files, &[ports.as_str()]);
+            default.extend(ev.into_iter().filter(|e| {
+                get(e, "data_stream.dataset").and_then(Value::as_str).is_some_and(|d| {
+                    d.starts_with("network_traffic.") && d != "network_traffic.flow"
+                })
+            }));
+        }
         let (_, options) = read(&[&dir], OPTION_OVERRIDES);
         assert!(options.len() > 1000);
         Corpus { default, options }
@@ -501,7 +521,9 @@ fn prebuilt_rule_fields_are_mapped_and_produced() {
         if !seen.insert((f.field.clone(), f.protocol.clone())) {
             problems.push(format!("{at}: listed twice"));
         }
-        if !["flow", "dns", "http", "tls", "icmp", "dhcpv4"].contains(&f.protocol.as_str()) {
+        if !["flow", "dns", "http", "tls", "icmp", "dhcpv4", "redis", "memcached"]
+            .contains(&f.protocol.as_str())
+        {
             problems.push(format!("{at}: unknown protocol"));
         }
         let in_default = default.get(&f.protocol).is_some_and(|s| s.contains(&f.field));

@@ -8,14 +8,6 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Fields {
     pub network_traffic: NetworkTraffic,
-    /// The user name of an `AUTH user pass` or `HELLO … AUTH user pass`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user: Option<User>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct User {
-    pub name: String,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

@@ -23,7 +23,7 @@ mod fields;
 mod parser;
 mod session;
 
-pub use fields::{Fields, NetworkTraffic, RedisFields, User, CUSTOM_FIELDS};
+pub use fields::{Fields, NetworkTraffic, RedisFields, CUSTOM_FIELDS};
 pub use parser::{parse_command, parse_reply, Keep, Kind, Message};
 pub use session::RedisParser;
 

@@ -1,7 +1,7 @@
 //! The Redis per-connection session: FIFO pairing of commands and replies, `CLIENT REPLY`
 //! modes, pub/sub pushes, resynchronisation after lost or malformed bytes.
 
-use super::fields::{Fields, NetworkTraffic, RedisFields, User};
+use super::fields::{Fields, NetworkTraffic, RedisFields};
 use super::parser::{is_type_byte, parse_command, parse_reply, Keep, Kind, Message};
 use super::PROTOCOL;
 use crate::bytes::ParseError;
@@ -37,7 +37,6 @@ struct Pending {
     ts: i64,
     bytes: u64,
     fields: RedisFields,
-    user: Option<String>,
     is_auth: bool,
     subscribe_channels: usize,
 }
@@ -62,7 +61,7 @@ pub struct RedisParser {
 }
 
 /// Replaces secrets among a command's arguments (after the name) by `*`; returns the user
-/// name of a login.
+/// name of a login (it stays readable in the arguments).
 fn mask(cmd: &str, args: &mut [String]) -> Option<String> {
     let star = |a: &mut String| *a = "*".into();
     match cmd {
@@ -162,7 +161,7 @@ impl RedisParser {
         let mut args: Vec<String> = words.collect();
         let count = msg.count.saturating_sub(1);
         let truncated = msg.truncated || args.len() < count;
-        let user = mask(&cmd, &mut args);
+        mask(&cmd, &mut args);
         let is_auth = cmd == "AUTH"
             || (cmd == "HELLO" && args.iter().any(|a| a.eq_ignore_ascii_case("AUTH")));
         let subscribe_channels =
@@ -179,7 +178,6 @@ impl RedisParser {
                 inline: msg.kind == Kind::Inline,
                 ..RedisFields::default()
             },
-            user,
             is_auth,
             subscribe_channels,
         };
@@ -263,9 +261,9 @@ impl RedisParser {
     }
 
     fn txn(req: Option<Pending>, resp: Option<(i64, Message, u64)>, start: i64) -> Txn {
-        let (ts0, bytes, mut fields, user, is_auth) = match req {
-            Some(p) => (p.ts, p.bytes, p.fields, p.user, p.is_auth),
-            None => (start, 0, RedisFields::default(), None, false),
+        let (ts0, bytes, mut fields, is_auth) = match req {
+            Some(p) => (p.ts, p.bytes, p.fields, p.is_auth),
+            None => (start, 0, RedisFields::default(), false),
         };
         let mut err = false;
         let mut end = None;
@@ -297,10 +295,7 @@ impl RedisParser {
         let mut t = Txn::new(
             &PROTOCOL,
             ts0,
-            Fields {
-                network_traffic: NetworkTraffic { redis: fields },
-                user: user.map(|name| User { name }),
-            },
+            Fields { network_traffic: NetworkTraffic { redis: fields } },
         );
         t.client_bytes = bytes;
         t.server_bytes = server_bytes;
