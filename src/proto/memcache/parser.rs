@@ -421,8 +421,11 @@ pub fn parse_binary(buf: &[u8]) -> Result<(Binary, usize), ParseError> {
     }
 }
 
-/// The UDP frame header: (request id, sequence number, datagram count) and the payload.
-pub fn udp_frame(d: &[u8]) -> Option<((u16, u16, u16), &[u8])> {
+/// The UDP frame header: request id, sequence number, datagram count.
+pub type UdpFrame = (u16, u16, u16);
+
+/// The UDP frame header and the payload.
+pub fn udp_frame(d: &[u8]) -> Option<(UdpFrame, &[u8])> {
     let v = View(d);
     Some(((v.u16(0)?, v.u16(2)?, v.u16(4)?), v.from(8)?))
 }

@@ -130,6 +130,9 @@ fn cut(b: &[u8], max: usize) -> (String, bool) {
     }
 }
 
+/// A value walked: its kind, the span of its scalar bytes (for scalars) and where it ends.
+type Walked = (Kind, Option<(usize, usize)>, usize);
+
 struct Walk<'a> {
     buf: &'a [u8],
     render: String,
@@ -138,7 +141,7 @@ struct Walk<'a> {
 impl Walk<'_> {
     /// An element of an aggregate: attributes before it are metadata, not elements, and are
     /// left out of the rendering.
-    fn element(&mut self, mut at: usize, depth: usize) -> Result<(Kind, Option<(usize, usize)>, usize), ParseError> {
+    fn element(&mut self, mut at: usize, depth: usize) -> Result<Walked, ParseError> {
         loop {
             let mark = self.render.len();
             let v = self.value(at, depth)?;
@@ -151,7 +154,7 @@ impl Walk<'_> {
     }
 
     /// Parses the value at `at`; returns its kind, its scalar bytes (for scalars) and the end.
-    fn value(&mut self, at: usize, depth: usize) -> Result<(Kind, Option<(usize, usize)>, usize), ParseError> {
+    fn value(&mut self, at: usize, depth: usize) -> Result<Walked, ParseError> {
         if depth > MAX_DEPTH {
             return Err(ParseError::Malformed("nesting too deep"));
         }
