@@ -324,6 +324,16 @@ const FIXTURES: &[&str] = &[
     "thrift/binary-framed.pcap",
     "mongodb/mongodb.pcap",
     "cassandra/cassandra.pcap",
+    "redis/redis-resp2.pcap",
+    "redis/redis-resp3.pcap",
+    "memcache/memcache-tcp.pcap",
+    "memcache/memcache-udp.pcap",
+];
+
+/// Ports of the fixtures' servers that are not the protocols' defaults.
+const FIXTURE_PORTS: &[&str] = &[
+    "wirebeat.protocols.redis.ports=[6379,63790]",
+    "wirebeat.protocols.memcache.ports=[11211,11311]",
 ];
 
 fn corpus() -> &'static Corpus {
@@ -335,9 +345,11 @@ fn corpus() -> &'static Corpus {
         let mut files = vec![dir];
         files.extend(FIXTURES.iter().map(|f| data.join(f)));
         let files: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
-        let (out, default) = read(&files, &[]);
+        let (out, default) = read(&files, FIXTURE_PORTS);
         assert!(default.len() > 1000, "{}", String::from_utf8_lossy(&out.stderr));
-        let (_, options) = read(&files, OPTION_OVERRIDES);
+        let with_options: Vec<&str> =
+            OPTION_OVERRIDES.iter().chain(FIXTURE_PORTS).copied().collect();
+        let (_, options) = read(&files, &with_options);
         assert!(options.len() > 1000);
         Corpus { default, options }
     })
@@ -516,8 +528,22 @@ fn prebuilt_rule_fields_are_mapped_and_produced() {
             problems.push(format!("{at}: listed twice"));
         }
         if ![
-            "flow", "dns", "http", "tls", "icmp", "dhcpv4", "mysql", "pgsql", "amqp", "thrift",
-            "mongodb", "cassandra", "redis", "memcached", "nfs", "sip",
+            "flow",
+            "dns",
+            "http",
+            "tls",
+            "icmp",
+            "dhcpv4",
+            "mysql",
+            "pgsql",
+            "amqp",
+            "thrift",
+            "mongodb",
+            "cassandra",
+            "redis",
+            "memcached",
+            "nfs",
+            "sip",
         ]
         .contains(&f.protocol.as_str())
         {

@@ -28,7 +28,12 @@ const CAPTURES: &[&str] = &[
     "thrift/compact-framed.pcap",
     "zeek-postgresql-psql-insert-fail-drop-fail.pcap",
     "mongodb/mongodb.pcap",
+    "zeek-redis-pubsub.pcap",
+    "memcache/memcache-tcp.pcap",
 ];
+
+/// Ports of the committed fixtures' servers, added to the defaults.
+const FIXTURE_PORTS: &str = "wirebeat.protocols.memcache.ports=[11211,11311]";
 
 fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
@@ -111,7 +116,7 @@ fn whole_output_matches_golden_files() {
         } else {
             corpus().join("pcaps").join(name)
         };
-        let (out, events) = read(&[&pcap], &["wirebeat.workers=2"]);
+        let (out, events) = read(&[&pcap], &["wirebeat.workers=2", FIXTURE_PORTS]);
         assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
         let got: Vec<Value> = events.into_iter().map(normalize).collect();
         let path = golden_dir().join(format!("{}.ndjson", name.replace('/', "-")));

@@ -131,10 +131,10 @@ mod tests {
         assert!(s.workers >= 1);
         assert_eq!(s.internal_networks, Config::default().wirebeat.internal_networks());
         assert_eq!(s.sink, Selected::Console { pretty: false });
-        let off = "wirebeat.protocols: {dns.enabled: false, http.enabled: false, \
-                   tls.enabled: false, dhcpv4.enabled: false, icmp.enabled: false, \
-                   pgsql.enabled: false}\n";
-        assert!(settings(off).unwrap().registry.is_none(), "no protocol: flows only");
+        let every: Vec<String> =
+            crate::proto::PROTOCOLS.iter().map(|p| format!("{}.enabled: false", p.name)).collect();
+        let off = format!("wirebeat.protocols: {{{}}}\n", every.join(", "));
+        assert!(settings(&off).unwrap().registry.is_none(), "no protocol: flows only");
         assert_eq!(
             settings("output.console.pretty: true\n").unwrap().sink,
             Selected::Console { pretty: true }

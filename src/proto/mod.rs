@@ -355,6 +355,8 @@ registry! {
     pgsql: Pgsql,
     mongodb: Mongodb,
     cassandra: Cassandra,
+    redis: Redis,
+    memcache: Memcache,
     template: Template,
 }
 
