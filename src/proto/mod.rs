@@ -335,6 +335,7 @@ registry! {
     tls: Tls,
     icmp: Icmp,
     dhcpv4: Dhcpv4,
+    nfs: Nfs,
     template: Template,
 }
 
