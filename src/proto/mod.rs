@@ -336,6 +336,7 @@ registry! {
     icmp: Icmp,
     dhcpv4: Dhcpv4,
     nfs: Nfs,
+    sip: Sip,
     template: Template,
 }
 
