@@ -22,6 +22,8 @@ const CAPTURES: &[&str] = &[
     "tcpdump-dns_tcp.pcap",
     "zeek-ipv6-fragmented-dns.pcap",
     "zeek-vlan-collisions.pcap",
+    "sv-nfs4-01.pcap",
+    "sv-sip-sdp.pcap",
 ];
 
 fn golden_dir() -> PathBuf {
