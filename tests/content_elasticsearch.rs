@@ -501,7 +501,9 @@ fn prebuilt_rule_fields_are_mapped_and_produced() {
         if !seen.insert((f.field.clone(), f.protocol.clone())) {
             problems.push(format!("{at}: listed twice"));
         }
-        if !["flow", "dns", "http", "tls", "icmp", "dhcpv4", "nfs", "sip"].contains(&f.protocol.as_str()) {
+        if !["flow", "dns", "http", "tls", "icmp", "dhcpv4", "nfs", "sip"]
+            .contains(&f.protocol.as_str())
+        {
             problems.push(format!("{at}: unknown protocol"));
         }
         let in_default = default.get(&f.protocol).is_some_and(|s| s.contains(&f.field));

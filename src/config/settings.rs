@@ -129,7 +129,8 @@ mod tests {
         assert_eq!(s.internal_networks, Config::default().wirebeat.internal_networks());
         assert_eq!(s.sink, Selected::Console { pretty: false });
         let off = "wirebeat.protocols: {dns.enabled: false, http.enabled: false, \
-                   tls.enabled: false, dhcpv4.enabled: false, icmp.enabled: false}\n";
+                   tls.enabled: false, dhcpv4.enabled: false, icmp.enabled: false, \
+                   nfs.enabled: false, sip.enabled: false}\n";
         assert!(settings(off).unwrap().registry.is_none(), "no protocol: flows only");
         assert_eq!(
             settings("output.console.pretty: true\n").unwrap().sink,
