@@ -30,6 +30,8 @@ const CAPTURES: &[&str] = &[
     "mongodb/mongodb.pcap",
     "zeek-redis-pubsub.pcap",
     "memcache/memcache-tcp.pcap",
+    "sv-nfs4-01.pcap",
+    "sv-sip-sdp.pcap",
 ];
 
 /// Ports of the committed fixtures' servers, added to the defaults.

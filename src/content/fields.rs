@@ -311,6 +311,10 @@ pub const ECS_FIELDS: &[EcsField] = &[
     kw("user_agent.os.version"),
     kw_text("user_agent.os.full"),
     kw("user_agent.device.name"),
+    // NFS: the AUTH_UNIX caller ids and the file name of a call.
+    kw("user.id"),
+    kw("group.id"),
+    kw("file.name"),
     // TLS, with the certificate fields of both sides.
     kw("tls.version"),
     kw("tls.version_protocol"),

@@ -357,6 +357,8 @@ registry! {
     cassandra: Cassandra,
     redis: Redis,
     memcache: Memcache,
+    nfs: Nfs,
+    sip: Sip,
     template: Template,
 }
 

@@ -1,0 +1,146 @@
+//! SIP parser and session tests on real bytes: sv-sip-method.pcap (REGISTER, 401 challenge,
+//! REGISTER with Digest credentials, 100, 403 Wrong password) and sv-sip-sdp.pcap (INVITE with SDP).
+
+const REGISTER: &str = "5245474953544552207369703a7369702e6379626572636974792e646b205349502f322e300d0a5669613a205349502f322e302f554450203139322e3136382e312e323b6272616e63683d7a39684734624b6e703135313234383733372d34366561373135653139322e3136382e312e323b72706f72740d0a46726f6d3a203c7369703a766f693138303633407369702e6379626572636974792e646b3e3b7461673d393033646630610d0a546f3a203c7369703a766f693138303633407369702e6379626572636974792e646b3e0d0a43616c6c2d49443a203537383232323732392d3436363564373735403537383232323733322d34363635643737320d0a436f6e746163743a20203c7369703a766f693138303633403139322e3136382e312e323a353036303b6c696e653d396337643264626438383232303133633e3b657870697265733d313230303b713d302e3530300d0a457870697265733a20313230300d0a435365713a2036382052454749535445520d0a436f6e74656e742d4c656e6774683a20300d0a4d61782d466f7277617264733a2037300d0a557365722d4167656e743a204e65726f2053495050532049502050686f6e652056657273696f6e20322e302e35312e31360d0a0d0a";
+const CHALLENGE_401: &str = "5349502f322e302034303120556e617574686f72697a65640d0a43616c6c2d49443a203537383232323732392d3436363564373735403537383232323733322d34363635643737320d0a435365713a2036382052454749535445520d0a46726f6d3a203c7369703a766f693138303633407369702e6379626572636974792e646b3e3b7461673d393033646630610d0a546f3a203c7369703a766f693138303633407369702e6379626572636974792e646b3e3b7461673d30302d30343039322d31373031616636322d3132306336373137320d0a5669613a205349502f322e302f554450203139322e3136382e312e323b72656365697665643d38302e3233302e3231392e37303b72706f72743d353036303b6272616e63683d7a39684734624b6e703135313234383733372d34366561373135653139322e3136382e312e320d0a5757572d41757468656e7469636174653a20446967657374207265616c6d3d227369702e6379626572636974792e646b222c6e6f6e63653d2231373031616635363662653138323037303038346336663734303730366262222c6f70617175653d22313730316131333531663730373935222c7374616c653d66616c73652c616c676f726974686d3d4d44350d0a436f6e74656e742d4c656e6774683a20300d0a0d0a";
+const REGISTER_AUTH: &str = "5245474953544552207369703a7369702e6379626572636974792e646b205349502f322e300d0a5669613a205349502f322e302f554450203139322e3136382e312e323b6272616e63683d7a39684734624b6e703134393530353137382d34333863353238623139322e3136382e312e323b72706f72740d0a46726f6d3a203c7369703a766f693138303633407369702e6379626572636974792e646b3e3b7461673d386539343862300d0a546f3a203c7369703a766f693138303633407369702e6379626572636974792e646b3e0d0a43616c6c2d49443a203537383232323732392d3436363564373735403537383232323733322d34363635643737320d0a436f6e746163743a20203c7369703a766f693138303633403139322e3136382e312e323a353036303b6c696e653d396337643264626438383232303133633e3b657870697265733d313230303b713d302e3530300d0a457870697265733a20313230300d0a435365713a2036392052454749535445520d0a436f6e74656e742d4c656e6774683a20300d0a417574686f72697a6174696f6e3a2044696765737420757365726e616d653d22766f693138303633222c7265616c6d3d227369702e6379626572636974792e646b222c7572693d227369703a3139322e3136382e312e32222c6e6f6e63653d2231373031616635363662653138323037303038346336663734303730366262222c6f70617175653d22313730316131333531663730373935222c6e633d223030303030303031222c726573706f6e73653d226264373966656361653630306132656237396433376563373332313438333062220d0a4d61782d466f7277617264733a2037300d0a557365722d4167656e743a204e65726f2053495050532049502050686f6e652056657273696f6e20322e302e35312e31360d0a0d0a";
+const TRYING_100: &str = "5349502f322e302031303020547279696e670d0a43616c6c2d49443a203537383232323732392d3436363564373735403537383232323733322d34363635643737320d0a435365713a2036392052454749535445520d0a46726f6d3a203c7369703a766f693138303633407369702e6379626572636974792e646b3e3b7461673d386539343862300d0a546f3a203c7369703a766f693138303633407369702e6379626572636974792e646b3e0d0a5669613a205349502f322e302f554450203139322e3136382e312e323b72656365697665643d38302e3233302e3231392e37303b72706f72743d353036303b6272616e63683d7a39684734624b6e703134393530353137382d34333863353238623139322e3136382e312e320d0a436f6e74656e742d4c656e6774683a20300d0a0d0a";
+const FORBIDDEN_403: &str = "5349502f322e30203430332057726f6e672070617373776f72640d0a43616c6c2d49443a203537383232323732392d3436363564373735403537383232323733322d34363635643737320d0a435365713a2036392052454749535445520d0a46726f6d3a203c7369703a766f693138303633407369702e6379626572636974792e646b3e3b7461673d386539343862300d0a546f3a203c7369703a766f693138303633407369702e6379626572636974792e646b3e3b7461673d30302d30343038352d31373031616639382d3531613635623334300d0a5669613a205349502f322e302f554450203139322e3136382e312e323b72656365697665643d38302e3233302e3231392e37303b72706f72743d353036303b6272616e63683d7a39684734624b6e703134393530353137382d34333863353238623139322e3136382e312e320d0a436f6e74656e742d4c656e6774683a20300d0a0d0a";
+const INVITE_SDP: &str = "494e56495445207369703a393732333932383730343440766f69702e6272756a756c612e6e6574205349502f322e300d0a5669613a205349502f322e302f554450203139322e3136382e312e323a353036303b6272616e63683d7a39684734624b6e703130343938343035332d34346365346134313139322e3136382e312e323b72706f72740d0a46726f6d3a205c226172696b5c22203c7369703a38313636363640766f69702e627275726a756c612e6e65743e3b7461673d363433336566390d0a546f3a203c7369703a393732333932383730343440766f69702e6272756a756c612e6e65743e0d0a43616c6c2d49443a203130353039303235392d3434366661663761403139322e3136382e312e320d0a435365713a203120494e564954450d0a557365722d4167656e743a204e65726f2053495050532049502050686f6e652056657273696f6e20322e302e35312e31360d0a457870697265733a203132300d0a4163636570743a206170706c69636174696f6e2f7364700d0a436f6e74656e742d547970653a206170706c69636174696f6e2f7364700d0a436f6e74656e742d4c656e6774683a203237320d0a436f6e746163743a203c7369703a383136363636403139322e3136382e312e323e0d0a4d61782d466f7277617264733a2037300d0a416c6c6f773a20494e564954452c2041434b2c2043414e43454c2c204259452c2052454645522c204f5054494f4e532c204e4f544946592c20494e464f0d0a0d0a763d300d0a6f3d5349505053203130353031353136352031303530313531363220494e20495034203139322e3136382e312e320d0a733d5349502063616c6c0d0a693d53657373696f6e204465736372697074696f6e2050726f746f636f6c0d0a753d68747470733a2f2f7777772e7364702e70726f746f0d0a653d6a2e646f65406578616d706c652e636f6d20284a616e6520446f65290d0a703d2b3120363137203535352d3630313120284a616e6520446f65290d0a633d494e20495034203139322e3136382e312e320d0a623d41533a36340d0a743d3330333434323336313920333034323436323431390d0a723d363034383030203336303020302039303030300d0a7a3d32383832383434353236202d3168203238393838343830373020300d0a6b3d70726f6d70740d0a613d73656e64726563760d0a6d3d617564696f203330303030205254502f41565020302038203937203220330d0a693d6d6564696120696e666f0d0a633d494e20495034203139322e3136382e312e320d0a6b3d70726f6d70740d0a613d7274706d61703a302070636d752f383030300d0a";
+
+use super::parser::*;
+use super::*;
+use crate::bytes::ParseError;
+use crate::proto::{Dir, Limits, Outcome, Parser, ParserContext, ProtoFields, Transport, Txn};
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len() / 2).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap()).collect()
+}
+
+fn parser(t: Transport) -> SipParser {
+    let cfg = crate::proto::Protocols::default();
+    let limits = Limits::default();
+    let ctx = ParserContext { config: &cfg, limits: &limits, transport: t, ip_proto: 0 };
+    SipParser::new(&ctx)
+}
+
+fn sip(t: &Txn) -> &SipFields {
+    match &t.fields {
+        ProtoFields::Sip(f) => &f.network_traffic.sip,
+        _ => panic!("not sip"),
+    }
+}
+
+#[test]
+fn every_prefix_on_tcp_is_incomplete_not_malformed() {
+    for msg in [unhex(REGISTER), unhex(INVITE_SDP), unhex(CHALLENGE_401)] {
+        // This INVITE's Content-Length (272) is shorter than its body: TCP framing ends there.
+        let (_, whole) = parse(&msg, false).unwrap();
+        let msg = msg[..whole].to_vec();
+        for n in 0..msg.len() {
+            assert_eq!(parse(&msg[..n], false), Err(ParseError::Incomplete), "prefix {n}");
+        }
+        let (m, used) = parse(&msg, false).unwrap();
+        assert_eq!(used, msg.len());
+        assert!(m.header("call-id").is_some());
+    }
+    assert!(matches!(parse(b"HELLO WORLD\r\n\r\n", false), Err(ParseError::Malformed(_))));
+    assert!(matches!(parse(b"\x16\x03\x01\x02\x00", false), Err(ParseError::Malformed(_))));
+}
+
+#[test]
+fn headers_compact_forms_uris_and_sdp() {
+    let (m, _) = parse(&unhex(INVITE_SDP), true).unwrap();
+    let f = parse(b"INVITE sip:bob@b.example:5070;transport=udp SIP/2.0\r\ni: abc\r\nf: \"Al\" <sip:al@a.example>;tag=1\r\nt: sip:bob@b.example\r\nv: SIP/2.0/UDP h1, SIP/2.0/UDP h2\r\nl: 0\r\nCSeq: 7\r\n  INVITE\r\n\r\n", true).unwrap().0;
+    assert_eq!(f.header("call-id"), Some("abc"));
+    assert_eq!(f.header("cseq"), Some("7 INVITE"), "folded line joined");
+    assert_eq!(split_values(f.header("via").unwrap()).len(), 2);
+    let from = name_addr(f.header("from").unwrap());
+    assert_eq!((from.display.as_deref(), from.tag.as_deref()), (Some("Al"), Some("1")));
+    let Start::Request { uri: u, .. } = &f.start else { panic!() };
+    let u = uri(u);
+    assert_eq!((u.username.as_deref(), u.host.as_deref(), u.port), (Some("bob"), Some("b.example"), Some(5070)));
+    assert_eq!(m.body_len, 272, "UDP body bounded by Content-Length");
+    let raw = unhex(INVITE_SDP);
+    let at = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let s = sdp(&raw[at..]);
+    assert_eq!(s.version.as_deref(), Some("0"));
+    assert_eq!(s.owner_session_id.as_deref(), Some("105015165"));
+    assert_eq!(s.connection_address.as_deref(), Some("192.168.1.2"));
+    assert_eq!(s.session_name.as_deref(), Some("SIP call"));
+    assert!(s.media[0].starts_with("audio 30000"));
+}
+
+#[test]
+fn register_challenge_then_wrong_password_is_an_auth_failure() {
+    let mut p = parser(Transport::Udp);
+    let mut out = Vec::new();
+    p.data(Dir::ToServer, 1, &unhex(REGISTER), &mut out);
+    p.data(Dir::ToServer, 2, &unhex(REGISTER), &mut out); // retransmission
+    p.data(Dir::ToClient, 3, &unhex(CHALLENGE_401), &mut out);
+    p.data(Dir::ToClient, 3, &unhex(CHALLENGE_401), &mut out); // retransmitted final
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].auth, None, "the first 401 is the digest challenge");
+    assert_eq!(sip(&out[0]).code, Some(401));
+    assert_eq!(sip(&out[0]).kind, "response");
+    assert_eq!(sip(&out[0]).retransmissions, Some(1));
+    assert_eq!(out[0].status, "Error");
+    p.data(Dir::ToServer, 4, &unhex(REGISTER_AUTH), &mut out);
+    p.data(Dir::ToClient, 5, &unhex(TRYING_100), &mut out);
+    assert_eq!(out.len(), 1, "1xx does not complete");
+    p.data(Dir::ToClient, 6, &unhex(FORBIDDEN_403), &mut out);
+    assert_eq!(out.len(), 2);
+    let t = &out[1];
+    assert_eq!(t.auth, Some(Outcome::Failure));
+    let f = sip(t);
+    assert_eq!(f.provisional_codes, [100]);
+    assert_eq!(f.cseq.as_ref().unwrap().method, "REGISTER");
+    assert_eq!(f.to.as_ref().unwrap().uri.username.as_deref(), Some("voi18063"));
+    assert_eq!(f.auth.as_ref().unwrap().username.as_deref(), Some("voi18063"));
+    assert_eq!(t.method.as_deref(), Some("REGISTER"));
+    assert_eq!(t.query.as_deref(), Some("REGISTER sip:sip.cybercity.dk"));
+    let c = p.take_counters();
+    assert_eq!((c.malformed, c.unmatched), (0, 0));
+}
+
+#[test]
+fn tcp_framing_by_content_length_across_segments_and_pipelined() {
+    let mut p = parser(Transport::Tcp);
+    let mut out = Vec::new();
+    let invite = unhex(INVITE_SDP);
+    let (_, whole) = parse(&invite, false).unwrap();
+    let mut two = invite[..whole].to_vec();
+    two.extend_from_slice(&unhex(REGISTER));
+    let (a, b) = two.split_at(600);
+    p.data(Dir::ToServer, 1, a, &mut out);
+    p.data(Dir::ToServer, 2, b, &mut out);
+    p.close(3, &mut out);
+    assert_eq!(out.len(), 2);
+    let invite = out.iter().find(|t| t.method.as_deref() == Some("INVITE")).unwrap();
+    assert!(sip(invite).sdp.is_some());
+    assert_eq!(sip(invite).kind, "request");
+    assert_eq!(p.take_counters().messages, 2);
+}
+
+#[test]
+fn broken_input_is_counted_never_a_panic_and_limits_hold() {
+    let mut p = parser(Transport::Udp);
+    let mut out = Vec::new();
+    let msg = unhex(INVITE_SDP);
+    for n in 0..msg.len() {
+        p.data(Dir::ToServer, 1, &msg[..n], &mut out);
+    }
+    p.data(Dir::ToServer, 1, b"SIP/2.0 999 Nope\r\n\r\n", &mut out);
+    assert!(p.take_counters().malformed >= 1);
+    let mut t = parser(Transport::Tcp);
+    t.data(Dir::ToServer, 1, b"INVITE sip:a SIP/2.0\r\nContent-Length: 99999999\r\n\r\n", &mut out);
+    assert_eq!(t.take_counters().malformed, 1);
+    let mut many = b"OPTIONS sip:a SIP/2.0\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n".to_vec();
+    for i in 0..(MAX_HEADERS + 5) {
+        many.extend_from_slice(format!("X-{i}: y\r\n").as_bytes());
+    }
+    many.extend_from_slice(b"\r\n");
+    let mut u = parser(Transport::Udp);
+    u.data(Dir::ToServer, 1, &many, &mut out);
+    assert_eq!(u.take_counters().limit_hits, 1);
+}
