@@ -39,8 +39,16 @@ pub fn custom_fields() -> Vec<(&'static str, &'static str, &'static str)> {
     let mut all = CUSTOM_FIELDS.to_vec();
     all.extend(crate::proto::custom_fields());
     all.extend_from_slice(TXN_FIELDS);
+    all.push(NAMESPACED_STATUS_FIELD);
     // `network_traffic.<dataset>.{method,query,resource}` of the namespaced protocols present.
-    all.extend(NAMESPACED_TXN_FIELDS.iter().copied().filter(|(name, _, _)| {
+    // A protocol that declares one of them itself (with its own type) keeps its declaration.
+    let declared: std::collections::HashSet<&str> = all.iter().map(|(n, _, _)| *n).collect();
+    let namespaced: Vec<_> = NAMESPACED_TXN_FIELDS
+        .iter()
+        .copied()
+        .filter(|(name, _, _)| !declared.contains(name))
+        .collect();
+    all.extend(namespaced.into_iter().filter(|(name, _, _)| {
         crate::proto::PROTOCOLS.iter().any(|p| {
             p.in_content
                 && crate::proto::SERVICE_PROTOCOLS.contains(&p.name)
@@ -142,6 +150,13 @@ macro_rules! namespaced {
         )*]
     };
 }
+
+/// Packetbeat's `status` as the integration places it, on the service protocols' events.
+pub const NAMESPACED_STATUS_FIELD: (&str, &str, &str) = (
+    "network_traffic.status",
+    "keyword",
+    "Packetbeat's transaction status (OK, Error), as the Elastic Agent integration places it.",
+);
 
 pub const NAMESPACED_TXN_FIELDS: &[(&str, &str, &str)] = namespaced![
     "mysql",

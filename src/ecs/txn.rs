@@ -53,16 +53,20 @@ fn namespace_key(t: &Txn) -> &'static str {
 /// The fields with `network_traffic.<protocol>.{method,query,resource}` merged in, when the
 /// protocol is one of [`crate::proto::SERVICE_PROTOCOLS`] and any of them is set.
 fn namespaced_packetbeat(t: &Txn, fields: &ProtoFields) -> Option<serde_json::Value> {
-    if !crate::proto::SERVICE_PROTOCOLS.contains(&t.protocol)
-        || (t.method.is_none() && t.query.is_none() && t.resource.is_none())
-    {
+    if !crate::proto::SERVICE_PROTOCOLS.contains(&t.protocol) {
         return None;
     }
     let mut v = serde_json::to_value(fields).ok()?;
     let root = v.as_object_mut()?;
     let nt = root.entry("network_traffic").or_insert_with(|| serde_json::json!({}));
-    let proto =
-        nt.as_object_mut()?.entry(namespace_key(t)).or_insert_with(|| serde_json::json!({}));
+    let nt = nt.as_object_mut()?;
+    // The integration also renames Packetbeat's `status` to `network_traffic.status` (the AMQP
+    // purge rule reads it there).
+    nt.entry("status").or_insert_with(|| serde_json::Value::String(t.status.to_owned()));
+    if t.method.is_none() && t.query.is_none() && t.resource.is_none() {
+        return Some(v);
+    }
+    let proto = nt.entry(namespace_key(t)).or_insert_with(|| serde_json::json!({}));
     let obj = proto.as_object_mut()?;
     for (k, val) in [("method", &t.method), ("query", &t.query), ("resource", &t.resource)] {
         if let Some(x) = val {
@@ -153,14 +157,17 @@ mod tests {
         assert_eq!(nt["memcached"]["query"], "{\"drop\":\"users\"}");
         assert!(nt["memcached"].get("resource").is_none(), "unset fields stay out");
         assert_eq!(nt["template"]["request"], "x", "the protocol's own fields are kept");
+        assert_eq!(nt["status"], "OK");
     }
 
     #[test]
-    fn other_protocols_and_transactions_without_them_are_left_alone() {
+    fn other_protocols_are_left_alone_and_status_always_goes_along() {
         let t = txn("dns", "network_traffic.dns");
         assert!(namespaced_packetbeat(&t, &t.fields).is_none());
         let mut t = txn("mysql", "network_traffic.mysql");
         (t.method, t.query) = (None, None);
-        assert!(namespaced_packetbeat(&t, &t.fields).is_none());
+        let v = namespaced_packetbeat(&t, &t.fields).unwrap();
+        assert_eq!(v["network_traffic"]["status"], "OK");
+        assert!(v["network_traffic"].get("mysql").is_none(), "nothing to add under mysql");
     }
 }
