@@ -28,6 +28,7 @@ const CAPTURES: &[&str] = &[
     "thrift/compact-framed.pcap",
     "zeek-postgresql-psql-insert-fail-drop-fail.pcap",
     "mongodb/mongodb.pcap",
+    "cassandra/cassandra.pcap",
     "zeek-redis-pubsub.pcap",
     "memcache/memcache-tcp.pcap",
     "sv-nfs4-01.pcap",

@@ -80,10 +80,16 @@ pub fn read(
 /// the time of each file's first packet (ties and unreadable files keep their order, files
 /// without packets first). One packet clock runs through a read, so a file older than the one
 /// before it would go back in time: its transactions and the detectors' windows would be
-/// judged by the other file's clock. Rotated captures of one session stay in sequence.
+/// judged by the other file's clock. Rotated captures of one session stay in sequence. Inputs
+/// that are not regular files (a FIFO, a device) keep the order given.
 fn expand_inputs(inputs: &[PathBuf]) -> Vec<PathBuf> {
+    let paths = expand_paths(inputs);
+    // A pipe or a device can be read once only: with one among the inputs, the order is kept.
+    if paths.len() < 2 || !paths.iter().all(|p| p.is_file()) {
+        return paths;
+    }
     let mut files: Vec<(Option<i64>, PathBuf)> =
-        expand_paths(inputs).into_iter().map(|p| (first_packet_ns(&p), p)).collect();
+        paths.into_iter().map(|p| (first_packet_ns(&p), p)).collect();
     files.sort_by_key(|(ts, _)| ts.unwrap_or(i64::MIN));
     files.into_iter().map(|(_, p)| p).collect()
 }

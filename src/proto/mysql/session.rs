@@ -72,6 +72,9 @@ struct Settings {
 
 pub struct MysqlParser {
     cfg: Settings,
+    /// The client asked for TLS: reported once by [`Parser::handoff`], so the flow layer hands
+    /// the rest of the connection to the TLS parser.
+    tls_switched: bool,
     buf: [Vec<u8>; 2],
     /// Bytes of an oversized packet still to skip, per direction.
     skip: [usize; 2],
@@ -113,6 +116,7 @@ impl MysqlParser {
     pub fn new(ctx: &ParserContext<'_>) -> Self {
         let c = &ctx.config.mysql;
         MysqlParser {
+            tls_switched: false,
             cfg: Settings {
                 max_buffer: ctx.limits.max_buffer_bytes.max(64),
                 max_pending: ctx.limits.max_pending.max(1),
@@ -362,6 +366,7 @@ impl MysqlParser {
             pd.notes.push("TLS upgrade".into());
             pd.f.auth_plugin.clone_from(&self.auth_plugin);
             self.phase = Phase::Done;
+            self.tls_switched = true;
             self.publish(pd, out);
             return;
         }
@@ -740,6 +745,10 @@ impl Parser for MysqlParser {
                 self.publish(pd, out);
             }
         }
+    }
+
+    fn handoff(&mut self) -> Option<crate::proto::Handoff> {
+        std::mem::take(&mut self.tls_switched).then_some(crate::proto::Handoff::Switched)
     }
 
     fn close(&mut self, _ts_ns: i64, out: &mut Vec<Txn>) {
