@@ -160,7 +160,7 @@ check_read() {
 
 # Flows only: every application protocol off.
 flows_only=()
-for p in dns http tls dhcpv4 icmp; do flows_only+=(-E "wirebeat.protocols.$p.enabled=false"); done
+for p in dns http tls dhcpv4 icmp mysql pgsql redis memcache mongodb cassandra amqp thrift nfs sip; do flows_only+=(-E "wirebeat.protocols.$p.enabled=false"); done
 
 declare -A secs rss summary
 for w in 1 2; do
