@@ -866,19 +866,12 @@ impl Parser for HttpParser {
 
     fn tick(&mut self, now_ns: i64, out: &mut Vec<Txn>) {
         out.append(&mut self.parked);
-        // While a response is being read, later requests wait their turn: the rest of it may be
-        // held up by the TCP reassembly (a hole is only given up at the end of the flow).
-        if self.sides.iter().any(|s| {
-            matches!(s.state, State::RespBody { .. } | State::SkipHead { .. })
-                || (matches!(s.state, State::Head) && !s.buf.is_empty())
+        // The timeout runs from the request's end or the server's last byte, whichever is
+        // later: requests pipelined behind a response that is still streaming wait their turn.
+        let server_last = self.sides[idx(Dir::ToClient)].last_ns;
+        while self.pending.front().is_some_and(|r| {
+            r.done && now_ns.saturating_sub(r.msg.end_ns.max(server_last)) > self.cfg.timeout_ns
         }) {
-            return;
-        }
-        while self
-            .pending
-            .front()
-            .is_some_and(|r| r.done && now_ns.saturating_sub(r.msg.end_ns) > self.cfg.timeout_ns)
-        {
             if let Some(r) = self.pending.pop_front() {
                 self.publish_unanswered(r, "no response within the transaction timeout", out);
             }

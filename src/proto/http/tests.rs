@@ -458,7 +458,8 @@ fn unanswered_requests_time_out() {
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].outcome, Outcome::Unknown);
     assert!(out[0].notes.iter().any(|n| n.contains("transaction timeout")));
-    // While a response is being read, later requests are not timed out.
+    // While a response is still arriving, requests pipelined behind it wait their turn: the
+    // timeout runs from the server's last byte.
     p.data(
         Dir::ToServer,
         21_000_000_000,
@@ -471,8 +472,18 @@ fn unanswered_requests_time_out() {
         b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n",
         &mut out,
     );
-    p.tick(90_000_000_000, &mut out);
-    assert_eq!(out.len(), 1);
+    p.data(Dir::ToClient, 29_000_000_000, b"12345", &mut out);
+    p.tick(38_000_000_000, &mut out);
+    assert_eq!(out.len(), 1, "the server sent a byte 9 s ago");
+    p.data(Dir::ToClient, 45_000_000_000, b"67890", &mut out);
+    assert_eq!(out.len(), 2, "/a answered");
+    assert_eq!(resp(&out[1]).status_code, Some(200));
+    // The server goes quiet: /b is published unanswered once the timeout has passed.
+    p.tick(54_000_000_000, &mut out);
+    assert_eq!(out.len(), 2);
+    p.tick(56_000_000_000, &mut out);
+    assert_eq!(out.len(), 3);
+    assert!(out[2].notes.iter().any(|n| n.contains("transaction timeout")));
 }
 
 #[test]
