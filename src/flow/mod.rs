@@ -17,7 +17,6 @@ pub use crate::community_id;
 use crate::decode::{LinkInfo, Packet, Tunnel, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN};
 use crate::proto::Txn;
 use app::{App, AppLayer};
-use rustc_hash::FxHashMap;
 use std::net::IpAddr;
 
 /// Sweeps for idle flows run at most this often (packet time).
@@ -283,15 +282,6 @@ impl FlowSettings {
             stats_activity_ns: c.statistics.then(|| c.activity_timeout.as_nanos()),
         }
     }
-
-    fn timeout(&self, proto: u8) -> i64 {
-        match proto {
-            6 => self.tcp_timeout_ns,
-            17 => self.udp_timeout_ns,
-            1 | 58 => self.icmp_timeout_ns,
-            _ => self.other_timeout_ns,
-        }
-    }
 }
 
 crate::stats::local_counters! {
@@ -316,9 +306,65 @@ pub struct Report<'a> {
     pub ts_ns: i64,
 }
 
+/// Timeout classes, each with its own idle timeout and least-recently-seen list.
+const CLASSES: usize = 4;
+
+fn class_of(proto: u8) -> usize {
+    match proto {
+        6 => 0,
+        17 => 1,
+        1 | 58 => 2,
+        _ => 3,
+    }
+}
+
+/// No slot (end of a list).
+const NIL: u32 = u32::MAX;
+
+#[derive(Debug, Clone, Copy)]
+struct Links {
+    prev: u32,
+    next: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct List {
+    head: u32,
+    tail: u32,
+}
+
+const EMPTY: List = List { head: NIL, tail: NIL };
+
+fn hash_key(k: &FlowKey) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(k)
+}
+
+/// A slot and the `seq` of the flow it held when noted: slots are reused, so a note about a
+/// flow that has since ended (and whose slot holds another flow now) is recognised as stale.
+type Note = (u32, u64);
+
+/// The flows of one worker.
+///
+/// Memory: the flows live inline in one slab (`slots`, reused through `free`), so a flow
+/// without application state costs no heap allocation of its own; the hash index holds only
+/// 4-byte slot numbers. Time: every flow sits in the least-recently-seen list of its timeout
+/// class, moved to the tail on each packet, so idle expiry walks only the expired heads and
+/// eviction pops the oldest heads — neither scans nor sorts the table. Periodic reports walk
+/// the flows that got packets since the last report (`dirty`), the transaction-timeout tick
+/// walks the flows with application state (`with_app`), and a sweep collects the flows that
+/// closed (`closed`); reports within one call go in `seq` (creation) order, as before.
 pub struct FlowTable {
     settings: FlowSettings,
-    flows: FxHashMap<FlowKey, Flow>,
+    slots: Vec<Option<Flow>>,
+    links: Vec<Links>,
+    free: Vec<u32>,
+    index: hashbrown::HashTable<u32>,
+    lru: [List; CLASSES],
+    dirty: Vec<Note>,
+    closed: Vec<Note>,
+    with_app: Vec<Note>,
+    live: usize,
     next_seq: u64,
     next_period: Option<i64>,
     last_sweep: i64,
@@ -332,7 +378,15 @@ impl FlowTable {
     pub fn new(settings: FlowSettings) -> Self {
         FlowTable {
             settings,
-            flows: FxHashMap::default(),
+            slots: Vec::new(),
+            links: Vec::new(),
+            free: Vec::new(),
+            index: hashbrown::HashTable::new(),
+            lru: [EMPTY; CLASSES],
+            dirty: Vec::new(),
+            closed: Vec::new(),
+            with_app: Vec::new(),
+            live: 0,
             next_seq: 0,
             next_period: None,
             last_sweep: i64::MIN,
@@ -349,31 +403,141 @@ impl FlowTable {
     }
 
     pub fn len(&self) -> usize {
-        self.flows.len()
+        self.live
     }
 
     pub fn is_empty(&self) -> bool {
-        self.flows.is_empty()
+        self.live == 0
+    }
+
+    /// The live flows, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &Flow> {
+        self.slots.iter().flatten()
+    }
+
+    fn flow(&self, i: u32) -> Option<&Flow> {
+        self.slots.get(i as usize).and_then(Option::as_ref)
+    }
+
+    /// The flow a note names, if it is still the same flow.
+    fn noted(&self, (i, seq): Note) -> Option<&Flow> {
+        self.flow(i).filter(|f| f.seq == seq)
+    }
+
+    fn find(&self, key: &FlowKey, hash: u64) -> Option<u32> {
+        let slots = &self.slots;
+        self.index
+            .find(hash, |&i| {
+                slots.get(i as usize).and_then(Option::as_ref).is_some_and(|f| f.key == *key)
+            })
+            .copied()
+    }
+
+    fn link_tail(&mut self, i: u32, class: usize) {
+        let list = &mut self.lru[class];
+        let old_tail = list.tail;
+        if let Some(l) = self.links.get_mut(i as usize) {
+            *l = Links { prev: old_tail, next: NIL };
+        }
+        if old_tail == NIL {
+            list.head = i;
+        } else if let Some(t) = self.links.get_mut(old_tail as usize) {
+            t.next = i;
+        }
+        list.tail = i;
+    }
+
+    fn unlink(&mut self, i: u32, class: usize) {
+        let Some(Links { prev, next }) = self.links.get(i as usize).copied() else { return };
+        let list = &mut self.lru[class];
+        if prev == NIL {
+            list.head = next;
+        } else if let Some(p) = self.links.get_mut(prev as usize) {
+            p.next = next;
+        }
+        if next == NIL {
+            list.tail = prev;
+        } else if let Some(n) = self.links.get_mut(next as usize) {
+            n.prev = prev;
+        }
+    }
+
+    /// Stores a new flow; returns its slot.
+    fn insert(&mut self, f: Flow, hash: u64) -> u32 {
+        let class = class_of(f.key.proto);
+        let i = match self.free.pop() {
+            Some(i) => {
+                if let Some(s) = self.slots.get_mut(i as usize) {
+                    *s = Some(f);
+                }
+                i
+            }
+            None => {
+                // At most `max_flows` (≤ 10 M) slots: a u32 always holds the slot number.
+                let i = u32::try_from(self.slots.len()).unwrap_or(NIL - 1);
+                self.slots.push(Some(f));
+                self.links.push(Links { prev: NIL, next: NIL });
+                i
+            }
+        };
+        let slots = &self.slots;
+        self.index.insert_unique(hash, i, |&j| {
+            slots.get(j as usize).and_then(Option::as_ref).map_or(0, |f| hash_key(&f.key))
+        });
+        self.link_tail(i, class);
+        self.live += 1;
+        i
+    }
+
+    /// Takes a flow out of the table.
+    fn remove(&mut self, i: u32) -> Option<Flow> {
+        let f = self.slots.get_mut(i as usize)?.take()?;
+        if let Ok(e) = self.index.find_entry(hash_key(&f.key), |&j| j == i) {
+            e.remove();
+        }
+        self.unlink(i, class_of(f.key.proto));
+        self.free.push(i);
+        self.live -= 1;
+        Some(f)
     }
 
     /// Accounts one packet; may evict flows (reported through `emit`) to make room.
     pub fn update(&mut self, p: &Packet<'_>, emit: &mut dyn FnMut(Emit<'_>)) {
         let (key, reverse) = FlowKey::of(p);
-        if self.flows.len() >= self.settings.max_flows && !self.flows.contains_key(&key) {
-            self.evict(p.ts_ns, emit);
-        }
-        let FlowTable { flows, app, stats, next_seq, txn_buf, settings, .. } = self;
-        let activity_ns = settings.stats_activity_ns;
-        // One hash lookup per packet: find the flow or start it.
-        let f = flows.entry(key).or_insert_with(|| {
-            stats.created += 1;
-            *next_seq += 1;
-            let mut f = Flow::start(p, key, reverse, *next_seq - 1, app.as_mut());
-            if activity_ns.is_some() {
-                f.stats = Some(Box::new(stats::FlowStatsAcc::new(p.ts_ns, p.tcp.is_some())));
+        let hash = hash_key(&key);
+        let i = match self.find(&key, hash) {
+            Some(i) => {
+                let class = class_of(key.proto);
+                if self.lru[class].tail != i {
+                    self.unlink(i, class);
+                    self.link_tail(i, class);
+                }
+                i
             }
-            f
-        });
+            None => {
+                if self.live >= self.settings.max_flows {
+                    self.evict(p.ts_ns, emit);
+                }
+                self.stats.created += 1;
+                self.next_seq += 1;
+                let seq = self.next_seq - 1;
+                let mut f = Flow::start(p, key, reverse, seq, self.app.as_mut());
+                if self.settings.stats_activity_ns.is_some() {
+                    f.stats = Some(Box::new(stats::FlowStatsAcc::new(p.ts_ns, p.tcp.is_some())));
+                }
+                let has_app = f.app.is_some();
+                let i = self.insert(f, hash);
+                if has_app {
+                    self.with_app.push((i, seq));
+                }
+                i
+            }
+        };
+        let FlowTable { slots, app, txn_buf, settings, dirty, closed, .. } = self;
+        let Some(f) = slots.get_mut(i as usize).and_then(Option::as_mut) else { return };
+        let activity_ns = settings.stats_activity_ns;
+        let was_clean = f.packets() == f.reported_packets;
+        let was_closed = f.closed;
         let from_initiator = reverse == f.src_is_b;
         // Packets of a capture file may be slightly out of order: keep the span sane.
         f.first_ts = f.first_ts.min(p.ts_ns);
@@ -394,6 +558,12 @@ impl FlowTable {
         }
         if p.tcp.is_some() {
             f.update_tcp(flags, from_initiator);
+        }
+        if was_clean && f.packets() != f.reported_packets {
+            dirty.push((i, f.seq));
+        }
+        if !was_closed && f.closed {
+            closed.push((i, f.seq));
         }
         if let (Some(layer), Some(state)) = (app.as_mut(), f.app.as_mut()) {
             layer.packet(state, p, from_initiator, txn_buf);
@@ -419,6 +589,19 @@ impl FlowTable {
         }
     }
 
+    /// Takes the flow out, closes its application layer and reports it final.
+    fn end(&mut self, i: u32, reason: EndReason, ts: i64, emit: &mut dyn FnMut(Emit<'_>)) {
+        if let Some(mut f) = self.remove(i) {
+            self.stats.ended += 1;
+            self.stats.reports += 1;
+            if reason == EndReason::Evicted {
+                self.stats.evicted += 1;
+            }
+            Self::close_app(&mut self.app, &mut f, ts, emit);
+            emit(Emit::Flow(Report { flow: &f, final_reason: Some(reason), ts_ns: ts }));
+        }
+    }
+
     /// Advances the table's clock: periodic reports and idle/closed sweeps.
     pub fn tick(&mut self, now_ns: i64, emit: &mut dyn FnMut(Emit<'_>)) {
         if self.settings.period_ns > 0 {
@@ -439,91 +622,111 @@ impl FlowTable {
 
     /// Reports every flow as final (end of input or shutdown).
     pub fn flush(&mut self, now_ns: i64, emit: &mut dyn FnMut(Emit<'_>)) {
-        let mut all: Vec<Flow> = self.flows.drain().map(|(_, f)| f).collect();
-        all.sort_unstable_by_key(|f| f.seq);
-        for mut f in all {
-            self.stats.ended += 1;
-            self.stats.reports += 1;
+        let mut all: Vec<(u64, u32)> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|f| (f.seq, i as u32)))
+            .collect();
+        all.sort_unstable();
+        for (_, i) in all {
+            let Some(f) = self.flow(i) else { continue };
             let reason = if f.closed { EndReason::TcpClose } else { EndReason::EndOfCapture };
             let ts = now_ns.max(f.last_ts);
-            Self::close_app(&mut self.app, &mut f, ts, emit);
-            emit(Emit::Flow(Report { flow: &f, final_reason: Some(reason), ts_ns: ts }));
+            self.end(i, reason, ts, emit);
         }
+        self.dirty.clear();
+        self.closed.clear();
+        self.with_app.clear();
     }
 
     fn periodic(&mut self, now_ns: i64, emit: &mut dyn FnMut(Emit<'_>)) {
-        let mut due: Vec<&mut Flow> =
-            self.flows.values_mut().filter(|f| f.packets() != f.reported_packets).collect();
-        due.sort_unstable_by_key(|f| f.seq);
-        for f in due {
-            f.reported_packets = f.packets();
-            self.stats.reports += 1;
-            emit(Emit::Flow(Report { flow: f, final_reason: None, ts_ns: now_ns }));
+        let mut due: Vec<(u64, u32)> = std::mem::take(&mut self.dirty)
+            .into_iter()
+            .filter(|n| self.noted(*n).is_some_and(|f| f.packets() != f.reported_packets))
+            .map(|(i, seq)| (seq, i))
+            .collect();
+        due.sort_unstable();
+        due.dedup();
+        for (_, i) in due {
+            if let Some(f) = self.slots.get_mut(i as usize).and_then(Option::as_mut) {
+                f.reported_packets = f.packets();
+                self.stats.reports += 1;
+                emit(Emit::Flow(Report { flow: f, final_reason: None, ts_ns: now_ns }));
+            }
         }
     }
 
     fn sweep(&mut self, now_ns: i64, emit: &mut dyn FnMut(Emit<'_>)) {
-        if let Some(layer) = self.app.as_mut() {
-            // Transaction timeouts run on the same packet clock.
+        if self.app.is_some() {
+            // Transaction timeouts run on the same packet clock, in creation order.
+            let mut notes = std::mem::take(&mut self.with_app);
+            notes.retain(|n| self.noted(*n).is_some_and(|f| f.app.is_some()));
             let mut txns = std::mem::take(&mut self.txn_buf);
-            let mut with_app: Vec<&mut Flow> =
-                self.flows.values_mut().filter(|f| f.app.is_some()).collect();
-            with_app.sort_unstable_by_key(|f| f.seq);
-            for f in with_app {
-                if let Some(app) = f.app.as_mut() {
-                    layer.tick(app, now_ns, &mut txns);
-                }
-                for t in txns.drain(..) {
-                    emit(Emit::Txn(f, Box::new(t)));
+            let FlowTable { slots, app, .. } = self;
+            if let Some(layer) = app.as_mut() {
+                for (i, _) in &notes {
+                    let Some(f) = slots.get_mut(*i as usize).and_then(Option::as_mut) else {
+                        continue;
+                    };
+                    if let Some(state) = f.app.as_mut() {
+                        layer.tick(state, now_ns, &mut txns);
+                    }
+                    for t in txns.drain(..) {
+                        emit(Emit::Txn(f, Box::new(t)));
+                    }
                 }
             }
             self.txn_buf = txns;
+            self.with_app = notes;
         }
-        let settings = &self.settings;
-        let mut ended: Vec<(FlowKey, EndReason)> = self
-            .flows
-            .iter()
-            .filter_map(|(k, f)| {
-                if f.closed {
-                    Some((*k, EndReason::TcpClose))
-                } else if now_ns.saturating_sub(f.last_ts) >= settings.timeout(k.proto) {
-                    Some((*k, EndReason::IdleTimeout))
-                } else {
-                    None
-                }
-            })
+        let mut ended: Vec<(u64, u32, EndReason)> = std::mem::take(&mut self.closed)
+            .into_iter()
+            .filter(|n| self.noted(*n).is_some_and(|f| f.closed))
+            .map(|(i, seq)| (seq, i, EndReason::TcpClose))
             .collect();
-        ended.sort_unstable_by_key(|(k, _)| self.flows.get(k).map(|f| f.seq));
-        for (k, reason) in ended {
-            if let Some(mut f) = self.flows.remove(&k) {
-                self.stats.ended += 1;
-                self.stats.reports += 1;
-                Self::close_app(&mut self.app, &mut f, now_ns, emit);
-                emit(Emit::Flow(Report { flow: &f, final_reason: Some(reason), ts_ns: now_ns }));
+        for class in 0..CLASSES {
+            let timeout = match class {
+                0 => self.settings.tcp_timeout_ns,
+                1 => self.settings.udp_timeout_ns,
+                2 => self.settings.icmp_timeout_ns,
+                _ => self.settings.other_timeout_ns,
+            };
+            let mut i = self.lru[class].head;
+            while let Some(f) = self.flow(i) {
+                if now_ns.saturating_sub(f.last_ts) < timeout {
+                    break;
+                }
+                if !f.closed {
+                    ended.push((f.seq, i, EndReason::IdleTimeout));
+                }
+                i = self.links.get(i as usize).map_or(NIL, |l| l.next);
             }
+        }
+        ended.sort_unstable_by_key(|(seq, _, _)| *seq);
+        ended.dedup_by_key(|(seq, _, _)| *seq);
+        for (_, i, reason) in ended {
+            self.end(i, reason, now_ns, emit);
         }
     }
 
-    /// Makes room: reports and forgets the least recently seen sixteenth of the table.
+    /// Makes room: reports and forgets the least recently seen sixteenth of the table, taken
+    /// from the heads of the per-class lists (oldest first), without sorting the table.
     fn evict(&mut self, now_ns: i64, emit: &mut dyn FnMut(Emit<'_>)) {
-        let mut by_age: Vec<(i64, u64, FlowKey)> =
-            self.flows.iter().map(|(k, f)| (f.last_ts, f.seq, *k)).collect();
-        let n = (by_age.len() / 16).max(1).min(by_age.len());
-        if n == 0 {
-            return;
+        let n = (self.live / 16).max(1).min(self.live);
+        let mut heads: [u32; CLASSES] = std::array::from_fn(|c| self.lru[c].head);
+        let mut victims = Vec::with_capacity(n);
+        while victims.len() < n {
+            let oldest = (0..CLASSES)
+                .filter_map(|c| self.flow(heads[c]).map(|f| ((f.last_ts, f.seq), c)))
+                .min();
+            let Some((_, c)) = oldest else { break };
+            let i = heads[c];
+            victims.push(i);
+            heads[c] = self.links.get(i as usize).map_or(NIL, |l| l.next);
         }
-        by_age.select_nth_unstable(n - 1);
-        let mut victims: Vec<_> = by_age[..n].to_vec();
-        victims.sort_unstable();
-        for (_, _, k) in victims {
-            if let Some(mut f) = self.flows.remove(&k) {
-                self.stats.evicted += 1;
-                self.stats.ended += 1;
-                self.stats.reports += 1;
-                Self::close_app(&mut self.app, &mut f, now_ns, emit);
-                let r = Report { flow: &f, final_reason: Some(EndReason::Evicted), ts_ns: now_ns };
-                emit(Emit::Flow(r));
-            }
+        for i in victims {
+            self.end(i, EndReason::Evicted, now_ns, emit);
         }
     }
 }

@@ -129,7 +129,7 @@ fn syn_only_flows_make_no_parser_and_data_still_picks_the_protocol() {
         t.update(&pkt(i64::from(i), &src, 1024 + i, "10.0.0.1", 80, TCP_SYN), &mut |_| {});
     }
     assert_eq!(t.len(), 500);
-    for f in t.flows.values() {
+    for f in t.iter() {
         let a = f.app.as_ref().expect("a TCP flow with ports has app state");
         assert!(!a.has_parser());
         assert_eq!(f.app_protocol(), Some("http"), "the port still names the protocol");
