@@ -559,7 +559,8 @@ impl FlowTable {
         if p.tcp.is_some() {
             f.update_tcp(flags, from_initiator);
         }
-        if was_clean && f.packets() != f.reported_packets {
+        // Without periodic reports nobody drains `dirty`: note nothing then.
+        if was_clean && settings.period_ns > 0 && f.packets() != f.reported_packets {
             dirty.push((i, f.seq));
         }
         if !was_closed && f.closed {

@@ -191,3 +191,72 @@ fn gtp_u_directions_with_their_own_teids_are_one_flow() {
     b.tunnel = Some(Tunnel { kind: TunnelKind::Vxlan, ..tunnel(20, "192.0.2.1", "192.0.2.2") });
     assert_ne!(FlowKey::of(&a).0, FlowKey::of(&b).0);
 }
+
+fn udp(ts: i64, src: &str, sp: u16, dst: &str, dp: u16) -> Packet<'static> {
+    Packet { proto: 17, tcp: None, ..pkt(ts, src, sp, dst, dp, 0) }
+}
+
+/// Eviction takes the least recently seen flows across the timeout classes (TCP and UDP
+/// lists), not the oldest created, and a flow that just got a packet survives.
+#[test]
+fn eviction_takes_the_least_recently_seen_across_classes() {
+    let mut t = FlowTable::new(FlowSettings { max_flows: 32, ..settings() });
+    let mut seen = Seen::new();
+    let mut emit = collect(&mut seen);
+    for i in 0..16u16 {
+        t.update(&pkt(i64::from(i) * 2, "10.0.0.2", 4000 + i, "10.0.0.1", 80, TCP_SYN), &mut emit);
+        t.update(&udp(i64::from(i) * 2 + 1, "10.0.0.3", 5000 + i, "10.0.0.1", 53), &mut emit);
+    }
+    // The first TCP flow (the oldest) gets a packet: the first UDP flow is now the oldest.
+    t.update(&pkt(100, "10.0.0.2", 4000, "10.0.0.1", 80, TCP_ACK), &mut emit);
+    assert_eq!(t.len(), 32);
+    t.update(&udp(101, "10.0.0.9", 9, "10.0.0.1", 53), &mut emit);
+    drop(emit);
+    let evicted: Vec<&str> =
+        seen.iter().filter(|s| s.3 == Some(EndReason::Evicted)).map(|s| s.0.as_str()).collect();
+    assert_eq!(evicted, ["10.0.0.3:5000>10.0.0.1:53", "10.0.0.2:4001>10.0.0.1:80"]);
+    assert_eq!(t.len(), 31);
+    assert_eq!(t.stats.evicted, 2);
+}
+
+/// Slots are reused: a flow that ended leaves no note that could report its successor in the
+/// same slot, and idle expiry ends only the flows whose timeout passed.
+#[test]
+fn reused_slots_and_idle_expiry_report_each_flow_once() {
+    let mut t = FlowTable::new(FlowSettings { udp_timeout_ns: 5_000_000_000, ..settings() });
+    let mut seen = Seen::new();
+    let mut emit = collect(&mut seen);
+    t.update(&udp(0, "10.0.0.3", 1, "10.0.0.1", 53), &mut emit);
+    t.update(&pkt(0, "10.0.0.2", 2, "10.0.0.1", 80, TCP_SYN), &mut emit);
+    t.tick(6_000_000_000, &mut emit); // UDP idle 6 s > 5 s: ended; TCP (30 s) stays
+    t.update(&udp(6_000_000_001, "10.0.0.4", 3, "10.0.0.1", 53), &mut emit); // reuses the slot
+    t.tick(10_000_000_000, &mut emit); // periodic report
+    t.flush(11_000_000_000, &mut emit);
+    drop(emit);
+    let got: Vec<(&str, Option<EndReason>)> = seen.iter().map(|s| (s.0.as_str(), s.3)).collect();
+    assert_eq!(
+        got,
+        [
+            ("10.0.0.3:1>10.0.0.1:53", Some(EndReason::IdleTimeout)),
+            ("10.0.0.2:2>10.0.0.1:80", None),
+            ("10.0.0.4:3>10.0.0.1:53", None),
+            ("10.0.0.2:2>10.0.0.1:80", Some(EndReason::EndOfCapture)),
+            ("10.0.0.4:3>10.0.0.1:53", Some(EndReason::EndOfCapture)),
+        ]
+    );
+    assert!(t.is_empty());
+}
+
+/// Without periodic reports nothing is noted per packet: the notes stay empty however many
+/// flows come and go.
+#[test]
+fn no_notes_pile_up_without_periodic_reports() {
+    let mut t = FlowTable::new(FlowSettings { period_ns: 0, max_flows: 64, ..settings() });
+    for i in 0..10_000u32 {
+        let src = format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255);
+        t.update(&udp(i64::from(i), &src, 1, "10.0.0.1", 53), &mut |_| {});
+    }
+    assert!(t.dirty.is_empty());
+    assert!(t.len() <= 64);
+    assert_eq!(t.stats.created, 10_000);
+}
