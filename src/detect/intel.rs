@@ -1532,7 +1532,7 @@ impl Matcher {
     pub fn flow(&self, r: &Report<'_>) -> Option<Value> {
         let snap = self.snapshot();
         let mut hits = Vec::new();
-        ip_hits(&snap, r.flow.src, r.flow.dst, &mut hits);
+        ip_hits(&snap, r.flow.src(), r.flow.dst(), &mut hits);
         (!hits.is_empty()).then(|| threat(&hits, r.ts_ns))
     }
 
@@ -1546,7 +1546,7 @@ impl Matcher {
         let mut hits = Vec::new();
         txn_hits(&snap, t, &mut hits);
         let own = hits.len();
-        ip_hits(&snap, f.src, f.dst, &mut hits);
+        ip_hits(&snap, f.src(), f.dst(), &mut hits);
         if hits.is_empty() {
             return None;
         }
@@ -1571,15 +1571,15 @@ impl Matcher {
                 h.field,
                 h.atomic,
                 t.protocol,
-                f.src,
-                f.dst,
+                f.src(),
+                f.dst(),
                 if ports { format!(":{}", f.dport) } else { String::new() },
                 h.describe(),
                 more(&hits)
             );
             let mut a = Alert::new(rule, severity(&hits[..own]), t.start_ns, end_ns)
-                .source(ep(f.src, f.sport))
-                .destination(ep(f.dst, f.dport))
+                .source(ep(f.src(), f.sport))
+                .destination(ep(f.dst(), f.dport))
                 .message(msg);
             if let Some(tr) = crate::ecs::transport_name(f.key.proto) {
                 a = a.transport(tr);

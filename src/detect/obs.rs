@@ -179,8 +179,8 @@ impl FlowObs {
             ts_ns: r.ts_ns,
             first_ts: f.first_ts,
             last_ts: f.last_ts,
-            src: f.src,
-            dst: f.dst,
+            src: f.src(),
+            dst: f.dst(),
             sport: f.sport,
             dport: f.dport,
             proto: f.key.proto,
@@ -193,7 +193,7 @@ impl FlowObs {
             tcp_state: f.tcp_state,
             end,
             app: f.app_protocol(),
-            community_id: f.community_id.get().cloned().flatten(),
+            community_id: f.community_id.get().and_then(|c| c.as_deref()).map(str::to_owned),
         })
     }
 
@@ -290,14 +290,14 @@ impl TxnObs {
             start_ns: t.start_ns,
             end_ns: t.end_ns,
             protocol: t.protocol,
-            src: f.src,
-            dst: f.dst,
+            src: f.src(),
+            dst: f.dst(),
             sport: f.sport,
             dport: f.dport,
             outcome: t.outcome,
             auth: classify_auth(t, &detail),
             detail,
-            community_id: f.community_id.get().cloned().flatten(),
+            community_id: f.community_id.get().and_then(|c| c.as_deref()).map(str::to_owned),
         }
     }
 }

@@ -270,7 +270,7 @@ impl<'a, H: Serialize, T: Serialize, B: Serialize> Envelope<'a, H, T, B> {
         let port = |p: u16| has_ports.then_some(p);
         let (src_packets, dst_packets) = t.packets.unzip();
         self.source = Some(Endpoint {
-            ip: f.src,
+            ip: f.src(),
             port: port(f.sport),
             domain: None,
             mac: f.link.src_mac.as_ref().map(mac),
@@ -278,7 +278,7 @@ impl<'a, H: Serialize, T: Serialize, B: Serialize> Envelope<'a, H, T, B> {
             packets: src_packets,
         });
         self.destination = Some(Endpoint {
-            ip: f.dst,
+            ip: f.dst(),
             port: port(f.dport),
             domain: t.server_domain.clone(),
             mac: f.link.dst_mac.as_ref().map(mac),
@@ -288,36 +288,36 @@ impl<'a, H: Serialize, T: Serialize, B: Serialize> Envelope<'a, H, T, B> {
         match t.peers {
             Peers::IfInitiatorKnown => {
                 if f.initiator_known() {
-                    self.client = Some(Endpoint::peer(f.src, port(f.sport)));
-                    self.server = Some(Endpoint::peer(f.dst, port(f.dport)));
+                    self.client = Some(Endpoint::peer(f.src(), port(f.sport)));
+                    self.server = Some(Endpoint::peer(f.dst(), port(f.dport)));
                 }
             }
             Peers::WithBytes => {
                 self.client = Some(Endpoint {
                     bytes: Some(t.source_bytes),
-                    ..Endpoint::peer(f.src, port(f.sport))
+                    ..Endpoint::peer(f.src(), port(f.sport))
                 });
                 self.server = Some(Endpoint {
                     domain: t.server_domain,
                     bytes: Some(t.destination_bytes),
-                    ..Endpoint::peer(f.dst, port(f.dport))
+                    ..Endpoint::peer(f.dst(), port(f.dport))
                 });
             }
         }
         self.network = Some(Network {
-            kind: if f.src.is_ipv4() { "ipv4" } else { "ipv6" },
+            kind: if f.src().is_ipv4() { "ipv4" } else { "ipv6" },
             transport: transport_name(f.key.proto),
             iana_number: f.key.proto.to_string(),
             protocol: t.protocol,
             bytes: t.source_bytes + t.destination_bytes,
             packets: t.packets.map(|(s, d)| s + d),
             community_id: community_id_of(ctx.community_id_seed, f),
-            direction: ctx.direction(&f.src, &f.dst),
+            direction: ctx.direction(&f.src(), &f.dst()),
             vlan: f.link.vlan[0].map(|v| VlanId { id: v.to_string() }),
             inner: f.link.vlan[1].map(|v| Vlan { vlan: VlanId { id: v.to_string() } }),
         });
         self.related = Some(Related {
-            ip: if f.src == f.dst { vec![f.src] } else { vec![f.src, f.dst] },
+            ip: if f.src() == f.dst() { vec![f.src()] } else { vec![f.src(), f.dst()] },
             hosts: dedup(t.related_hosts),
             hash: dedup(t.related_hashes),
         });

@@ -372,8 +372,8 @@ impl FlowEncoder {
                     tcp_flags: crate::flow::tcp_flag_names(f.fwd.tcp_flags | f.rev.tcp_flags),
                     state: f.tcp_state.map(|s| s.as_str()),
                     end_reason: r.final_reason.map(|e| e.as_str()),
-                    truncated_packets: f.truncated_packets,
-                    reassembled_packets: f.reassembled_packets,
+                    truncated_packets: u64::from(f.truncated_packets),
+                    reassembled_packets: u64::from(f.reassembled_packets),
                     initiator_guessed: f.key.proto == 6 && !f.initiator_known(),
                     gap_bytes: f
                         .app
@@ -400,16 +400,19 @@ impl FlowEncoder {
 /// Computed once per flow (the seed is fixed for a run) and reused by every report and
 /// transaction of the flow.
 pub fn community_id_of(seed: u16, f: &Flow) -> Option<String> {
-    f.community_id.get_or_init(|| compute_community_id(seed, f)).clone()
+    f.community_id
+        .get_or_init(|| compute_community_id(seed, f).map(String::into_boxed_str))
+        .as_deref()
+        .map(str::to_owned)
 }
 
 fn compute_community_id(seed: u16, f: &Flow) -> Option<String> {
     if f.key.has_ports {
-        community_id::community_id(seed, f.src, f.dst, f.key.proto, f.sport, f.dport)
+        community_id::community_id(seed, f.src(), f.dst(), f.key.proto, f.sport, f.dport)
     } else if matches!(f.key.proto, 6 | 17 | 132 | 1 | 58) {
         // A port-less flow of a port protocol (an unfinished fragment train): no tuple to hash.
         None
     } else {
-        community_id::community_id(seed, f.src, f.dst, f.key.proto, 0, 0)
+        community_id::community_id(seed, f.src(), f.dst(), f.key.proto, 0, 0)
     }
 }

@@ -219,6 +219,12 @@ impl AppLayer {
             return None;
         }
         let proto = self.registry.by_port(t, server_port, client_port);
+        // A UDP flow no port names gets its state only when a datagram's content names a
+        // protocol ([`AppLayer::probe_new`]): a million one-datagram flows of nothing known
+        // allocate nothing.
+        if t == Transport::Udp && proto.is_none() {
+            return None;
+        }
         Some(Box::new(App {
             proto,
             parser: None,
@@ -227,6 +233,35 @@ impl AppLayer {
             isn: [None; 2],
             tcp: t == Transport::Tcp,
             probes: 0,
+            gaps: false,
+            missing: [0; 2],
+            port_choice_checked: false,
+        }))
+    }
+
+    /// App state for a UDP flow that had none (no port matched), when this datagram's content
+    /// names a protocol; `probes` counts the datagrams tried (at most [`MAX_PROBES`]).
+    pub fn probe_new(
+        &mut self,
+        p: &Packet<'_>,
+        from_client: bool,
+        probes: &mut u8,
+    ) -> Option<Box<App>> {
+        if p.proto != 17 || p.payload.is_empty() || *probes >= MAX_PROBES {
+            return None;
+        }
+        *probes += 1;
+        let dir = if from_client { Dir::ToServer } else { Dir::ToClient };
+        let i = self.registry.by_content(Transport::Udp, dir, p.payload)?;
+        self.stats.by_content += 1;
+        Some(Box::new(App {
+            proto: Some(i),
+            parser: self.registry.make(i, Transport::Udp, p.proto),
+            parser_tried: true,
+            streams: None,
+            isn: [None; 2],
+            tcp: false,
+            probes: *probes,
             gaps: false,
             missing: [0; 2],
             port_choice_checked: false,

@@ -125,13 +125,11 @@ pub struct Flow {
     /// Worker-unique sequence number; with the worker id it makes `flow.id`.
     pub seq: u64,
     pub key: FlowKey,
-    /// Initiator ("source") and responder, as the first packet (or the SYN) tells.
-    pub src: IpAddr,
-    pub dst: IpAddr,
     /// Ports of the initiator's packets; ICMP type and code of the first packet.
     pub sport: u16,
     pub dport: u16,
-    /// The initiator sits at `key.b` (its packets are "reverse" in key order).
+    /// The initiator ("source", as the first packet or the SYN tells) sits at `key.b` (its
+    /// packets are "reverse" in key order): [`Flow::src`] and [`Flow::dst`] read the key.
     pub src_is_b: bool,
     pub first_ts: i64,
     pub last_ts: i64,
@@ -141,19 +139,22 @@ pub struct Flow {
     pub link: LinkInfo,
     pub tunnel: Option<Tunnel>,
     pub tcp_state: Option<TcpState>,
-    pub truncated_packets: u64,
-    pub reassembled_packets: u64,
+    /// Saturating (a flow of more than 4 G such packets is not worth 8 more bytes per flow).
+    pub truncated_packets: u32,
+    pub reassembled_packets: u32,
     /// Packets at the last report: a periodic report is skipped when nothing changed.
     pub reported_packets: u64,
     /// Both FINs or a RST seen: reported final at the next sweep. (A flag, not the time: the
     /// 16 bytes of an `Option<i64>` pay for `stats` below.)
     pub closed: bool,
+    /// UDP datagrams content-probed while the flow had no application state.
+    pub udp_probes: u8,
     /// `wirebeat.flows.statistics` (see `stats`); `None` when off, so the flow does not grow.
     pub stats: Option<Box<stats::FlowStatsAcc>>,
     /// Application layer state (protocol parser, TCP streams); `None` when none applies.
     pub app: Option<Box<App>>,
     /// The Community ID, computed on the first event of the flow (see `ecs::community_id_of`).
-    pub community_id: std::cell::OnceCell<Option<String>>,
+    pub community_id: std::cell::OnceCell<Option<Box<str>>>,
 }
 
 impl Flow {
@@ -168,8 +169,7 @@ impl Flow {
         let (sport, dport) = p.ports.unwrap_or((0, 0));
         // A SYN-ACK first means we missed the SYN: the sender is the responder.
         let swap = p.tcp.is_some_and(|t| t.flags & (TCP_SYN | TCP_ACK) == (TCP_SYN | TCP_ACK));
-        let (src, dst, sport, dport) =
-            if swap { (p.dst, p.src, dport, sport) } else { (p.src, p.dst, sport, dport) };
+        let (sport, dport) = if swap { (dport, sport) } else { (sport, dport) };
         let mut link = p.link;
         if swap {
             std::mem::swap(&mut link.src_mac, &mut link.dst_mac);
@@ -186,8 +186,6 @@ impl Flow {
         Flow {
             seq,
             key,
-            src,
-            dst,
             sport,
             dport,
             src_is_b: reverse != swap,
@@ -202,9 +200,28 @@ impl Flow {
             reassembled_packets: 0,
             reported_packets: 0,
             closed: false,
+            udp_probes: 0,
             stats: None,
             app: app.and_then(|a| a.start(p.proto, p.ports.is_some(), dport, sport)),
             community_id: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The initiator's address.
+    pub fn src(&self) -> IpAddr {
+        if self.src_is_b {
+            self.key.b
+        } else {
+            self.key.a
+        }
+    }
+
+    /// The responder's address.
+    pub fn dst(&self) -> IpAddr {
+        if self.src_is_b {
+            self.key.a
+        } else {
+            self.key.b
         }
     }
 
@@ -533,7 +550,7 @@ impl FlowTable {
                 i
             }
         };
-        let FlowTable { slots, app, txn_buf, settings, dirty, closed, .. } = self;
+        let FlowTable { slots, app, txn_buf, settings, dirty, closed, with_app, .. } = self;
         let Some(f) = slots.get_mut(i as usize).and_then(Option::as_mut) else { return };
         let activity_ns = settings.stats_activity_ns;
         let was_clean = f.packets() == f.reported_packets;
@@ -551,10 +568,10 @@ impl FlowTable {
             s.packet(p.ts_ns, p.wire_bytes, from_initiator, flags, t);
         }
         if p.truncated {
-            f.truncated_packets += u64::from(p.frames);
+            f.truncated_packets = f.truncated_packets.saturating_add(p.frames);
         }
         if p.frames > 1 {
-            f.reassembled_packets += 1;
+            f.reassembled_packets = f.reassembled_packets.saturating_add(1);
         }
         if p.tcp.is_some() {
             f.update_tcp(flags, from_initiator);
@@ -565,6 +582,12 @@ impl FlowTable {
         }
         if !was_closed && f.closed {
             closed.push((i, f.seq));
+        }
+        if let (Some(layer), None, true) = (app.as_mut(), f.app.as_ref(), f.key.has_ports) {
+            f.app = layer.probe_new(p, from_initiator, &mut f.udp_probes);
+            if f.app.is_some() {
+                with_app.push((i, f.seq));
+            }
         }
         if let (Some(layer), Some(state)) = (app.as_mut(), f.app.as_mut()) {
             layer.packet(state, p, from_initiator, txn_buf);
