@@ -59,12 +59,9 @@ fn build(req: Option<&Pending>, resp: Option<(i64, &Message, u64)>, start: i64) 
         if m.crealm.is_some() {
             k.crealm = m.crealm.clone();
         }
-        if k.sname.is_none() || m.kind() == Kind::Reply {
-            k.sname = m.sname.as_ref().map(|p| p.text()).or(k.sname);
-        }
-        if k.realm.is_none() || m.kind() == Kind::Reply {
-            k.realm = m.realm.clone().or(k.realm);
-        }
+        // The ticket's (or the error's) service principal: what was issued or refused.
+        k.sname = m.sname.as_ref().map(|p| p.text()).or(k.sname);
+        k.realm = m.realm.clone().or(k.realm);
         k.ticket_etype = m.ticket_etype;
         k.enc_part_etype = m.enc_part_etype;
         k.error_code = m.error_code;
