@@ -2,7 +2,7 @@
 //! contains "krb" or "kerberos", or tshark's truth dissects Kerberos in it) and on the committed
 //! fixtures (`tests/data/kerberos/*.pcap`): every KDC message tshark dissects on port 88
 //! (AS-REQ, AS-REP, TGS-REQ, TGS-REP, KRB-ERROR) must be in wirebeat's
-//! `network_traffic.kerberos` events, compared as multisets per capture of (message type,
+//! `network_traffic.kerberos` events (port 18888 too on the fixture), compared as multisets per capture of (message type,
 //! error code, client principal, detail) — the detail of a request is its etype list, of a
 //! reply or error the service principal and the ticket's and enc-part's etypes.
 //!
@@ -34,7 +34,7 @@ fn split(list: &[&str], n: usize, sep: &str) -> Vec<String> {
     if list.is_empty() {
         return vec![String::new(); n];
     }
-    if list.len() % n != 0 {
+    if !list.len().is_multiple_of(n) {
         return vec!["?".into(); n];
     }
     list.chunks(list.len() / n).map(|c| c.join(sep)).collect()
@@ -44,7 +44,9 @@ fn truth(path: &Path) -> Vec<Msg> {
     let out = Command::new("tshark")
         .args(["-n", "-r"])
         .arg(path)
-        .args(["-Y", "kerberos.msg_type && (udp.port == 88 || tcp.port == 88)"])
+        .args(["-d", &format!("udp.port=={FIXTURE_PORT},kerberos")])
+        .args(["-d", &format!("tcp.port=={FIXTURE_PORT},kerberos")])
+        .args(["-Y", &format!("kerberos.msg_type && (udp.port == 88 || tcp.port == 88 || udp.port == {FIXTURE_PORT} || tcp.port == {FIXTURE_PORT})")])
         .args(["-T", "fields", "-E", "separator=/t", "-E", "aggregator=|"])
         .args(["-e", "kerberos.msg_type", "-e", "kerberos.error_code"])
         .args(["-e", "kerberos.CNameString", "-e", "kerberos.SNameString"])
@@ -135,6 +137,9 @@ fn wirebeat_msgs(events: &[Value]) -> Vec<Msg> {
 
 const DIFFERENCES: &str = "tests/kerberos-differences.txt";
 
+/// Port of the fixture's KDC (`tests/data/kerberos/make-fixtures`).
+const FIXTURE_PORT: u16 = 18888;
+
 /// (name, path) of the corpus Kerberos captures and the fixtures.
 fn kerberos_captures() -> Vec<(String, PathBuf)> {
     let mut names: Vec<String> = corpus_pcaps()
@@ -176,7 +181,8 @@ fn kerberos_matches_tshark() {
     let (mut total, mut matched) = (0u64, 0u64);
     for (name, path) in &captures {
         let want = multiset(truth(path));
-        let (out, events) = read(&[path], &["wirebeat.workers=2"]);
+        let ports = format!("wirebeat.protocols.kerberos.ports=[88,{FIXTURE_PORT}]");
+        let (out, events) = read(&[path], &["wirebeat.workers=2", &ports]);
         assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
         let got = multiset(wirebeat_msgs(&events));
         let (missing, extra) = multiset_diff(&want, &got);

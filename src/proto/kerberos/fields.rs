@@ -61,6 +61,8 @@ pub struct KerberosFields {
     pub enc_part_etype: Option<i64>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub weak_etype: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub weak_etype_offered: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub padata_types: Vec<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -124,7 +126,12 @@ pub const CUSTOM_FIELDS: &[CustomField] = &[
     (
         "network_traffic.kerberos.weak_etype",
         "boolean",
-        "A weak encryption type (RC4-HMAC 23/24, DES 1-3) was requested or used.",
+        "A weak encryption type (RC4-HMAC 23/24, DES 1-3) was used for the ticket or the reply, or the request offered only weak types (a Kerberoasting downgrade).",
+    ),
+    (
+        "network_traffic.kerberos.weak_etype_offered",
+        "boolean",
+        "The request's etype list offers a weak type (RC4-HMAC 23/24, DES 1-3) among others.",
     ),
     ("network_traffic.kerberos.padata_types", "long", "PA-DATA types of the request."),
     (

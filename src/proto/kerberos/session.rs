@@ -78,12 +78,11 @@ fn build(req: Option<&Pending>, resp: Option<(i64, &Message, u64)>, start: i64) 
             }
         }
     }
-    k.weak_etype = k
-        .etypes
-        .iter()
-        .chain(k.ticket_etype.iter())
-        .chain(k.enc_part_etype.iter())
-        .any(|e| is_weak_etype(*e));
+    // Offering RC4 among AES is what most clients do; asking for weak types only (the
+    // downgrade Kerberoasting tools send) or being answered with one is the signal.
+    k.weak_etype_offered = k.etypes.iter().any(|e| is_weak_etype(*e));
+    k.weak_etype = (!k.etypes.is_empty() && k.etypes.iter().all(|e| is_weak_etype(*e)))
+        || k.ticket_etype.iter().chain(k.enc_part_etype.iter()).any(|e| is_weak_etype(*e));
     let error = k.error_code.map(|c| ErrorFields { code: c.to_string(), message: k.error_name.map(str::to_string) });
     let mut t = Txn::new(
         &PROTOCOL,

@@ -108,7 +108,7 @@ fn two_records_in_one_segment_and_split_anywhere() {
         assert_eq!(out[0].auth, Some(Outcome::Unknown));
         let k = &krb(&out[0]).network_traffic.kerberos;
         assert_eq!(k.etypes, [18, 17]);
-        assert!(!k.weak_etype);
+        assert!(!k.weak_etype && !k.weak_etype_offered);
         assert!(k.kdc_options.contains(&"forwardable"), "{:?}", k.kdc_options);
         assert_eq!(k.till.as_deref(), Some("2026-02-10T23:25:51Z"));
     }
@@ -205,4 +205,32 @@ fn probe_and_kdc_options() {
     assert!((PROTOCOL.probe)(Transport::Udp, Dir::ToServer, &hex_lines(UDP_TGS)[0]));
     assert!(!(PROTOCOL.probe)(Transport::Udp, Dir::ToServer, b"GET / HTTP/1.1\r\n"));
     assert_eq!(kdc_option_names(0x4081_0010), ["forwardable", "renewable", "canonicalize", "renewable-ok"]);
+}
+
+/// From the MIT krb5-kdc fixture (tests/data/kerberos/make-fixtures): kinit with a wrong
+/// password (AS-REQ with PA-ENC-TIMESTAMP, PREAUTH_FAILED) and kvno of an RC4-only service.
+const MIT_UDP: &str = include_str!("../../../tests/data/kerberos/udp-preauth-failed-rc4-tgs.hex");
+
+#[test]
+fn preauth_failed_is_a_failed_login_and_an_rc4_ticket_is_weak() {
+    let l = hex_lines(MIT_UDP);
+    let limits = Limits::default();
+    let mut p = parser(Transport::Udp, &limits);
+    let mut out = Vec::new();
+    for (i, m) in l.iter().enumerate() {
+        let dir = if i % 2 == 0 { Dir::ToServer } else { Dir::ToClient };
+        p.data(dir, i as i64, m, &mut out);
+    }
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[0].auth, Some(Outcome::Failure));
+    assert_eq!(out[0].outcome, Outcome::Failure);
+    let k = &krb(&out[0]).network_traffic.kerberos;
+    assert_eq!(k.error_name, Some("KDC_ERR_PREAUTH_FAILED"));
+    assert_eq!(k.pa_enc_timestamp, Some(true));
+    assert!(k.weak_etype_offered && !k.weak_etype, "RC4 offered among AES only");
+    assert_eq!(out[1].auth, None);
+    let k = &krb(&out[1]).network_traffic.kerberos;
+    assert_eq!((k.ticket_etype, k.enc_part_etype), (Some(23), Some(18)));
+    assert_eq!(k.sname.as_deref(), Some("HTTP/web.wirebeat.test"));
+    assert!(k.weak_etype, "an RC4 service ticket: Kerberoastable");
 }
