@@ -24,20 +24,38 @@ fn probe(t: Transport, dir: Dir, b: &[u8]) -> bool {
     if dir != Dir::ToServer {
         return false;
     }
-    let msg = match t {
-        Transport::Udp => b,
-        Transport::Tcp => match b.get(..4) {
-            Some(l) if l.first() == Some(&0) => b.get(4..).unwrap_or_default(),
-            _ => return false,
+    let (msg, record) = match t {
+        Transport::Udp => (b, None),
+        Transport::Tcp => match b.get(..4).and_then(|l| <[u8; 4]>::try_from(l).ok()) {
+            Some(l) => (b.get(4..).unwrap_or_default(), Some(u32::from_be_bytes(l) as usize)),
+            None => return false,
         },
         Transport::Icmp => return false,
     };
-    matches!(msg.first(), Some(0x6a | 0x6c))
-        && match parse(msg) {
-            Ok((m, _)) => m.kind() == Kind::Request,
-            Err(crate::bytes::ParseError::Incomplete) => t == Transport::Tcp && msg.len() >= 16,
-            Err(_) => false,
+    if !matches!(msg.first(), Some(0x6a | 0x6c)) {
+        return false;
+    }
+    // On TCP the record length must be the message's DER length, before it is complete.
+    if let Some(record) = record {
+        let header_and_len = match (msg.get(1), msg.get(2..)) {
+            (Some(&l), _) if l < 0x80 => Some(2 + usize::from(l)),
+            (Some(&l @ 0x81..=0x83), Some(rest)) => {
+                let n = usize::from(l & 0x7f);
+                rest.get(..n).map(|bytes| {
+                    2 + n + bytes.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b))
+                })
+            }
+            _ => None,
+        };
+        if header_and_len != Some(record) {
+            return false;
         }
+    }
+    match parse(msg) {
+        Ok((m, _)) => m.kind() == Kind::Request,
+        Err(crate::bytes::ParseError::Incomplete) => t == Transport::Tcp,
+        Err(_) => false,
+    }
 }
 
 pub static PROTOCOL: Protocol = Protocol {

@@ -204,6 +204,11 @@ fn probe_and_kdc_options() {
     assert!((PROTOCOL.probe)(Transport::Tcp, Dir::ToServer, seg));
     assert!((PROTOCOL.probe)(Transport::Udp, Dir::ToServer, &hex_lines(UDP_TGS)[0]));
     assert!(!(PROTOCOL.probe)(Transport::Udp, Dir::ToServer, b"GET / HTTP/1.1\r\n"));
+    assert!((PROTOCOL.probe)(Transport::Tcp, Dir::ToServer, &seg[..60]), "a partial record");
+    let mut wrong_len = seg.clone();
+    wrong_len[3] ^= 1;
+    assert!(!(PROTOCOL.probe)(Transport::Tcp, Dir::ToServer, &wrong_len));
+    assert!(!(PROTOCOL.probe)(Transport::Tcp, Dir::ToClient, seg));
     assert_eq!(kdc_option_names(0x4081_0010), ["forwardable", "renewable", "canonicalize", "renewable-ok"]);
 }
 
