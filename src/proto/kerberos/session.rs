@@ -73,7 +73,9 @@ fn build(req: Option<&Pending>, resp: Option<(i64, &Message, u64)>, start: i64) 
         if let Some(c) = &k.response_cname {
             match &mut user {
                 None => user = Some(User { name: c.clone(), domain: k.crealm.clone() }),
-                Some(u) if u.name != *c => notes.push(format!("reply names client {c}")),
+                Some(u) if !u.name.eq_ignore_ascii_case(c) => {
+                    notes.push(format!("reply names client {c}"));
+                }
                 Some(_) => {}
             }
         }
