@@ -1,0 +1,1 @@
+//! SSH parser and session tests.
