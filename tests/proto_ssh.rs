@@ -100,16 +100,24 @@ fn wirebeat_conns(events: &[Value]) -> Vec<Conn> {
         .collect()
 }
 
-/// Corpus captures named for SSH or in which tshark dissected SSH.
+fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(path)
+}
+
+/// Corpus captures named for SSH or in which tshark dissected SSH, then the fixtures: real
+/// sshd logins on port 2222 and the content-probe capture of sshd on 8080.
 fn captures() -> Vec<PathBuf> {
     let with_app = captures_with_app("ssh");
-    corpus_pcaps()
+    let mut v: Vec<PathBuf> = corpus_pcaps()
         .into_iter()
         .filter(|p| {
             let n = capture_name(p);
             n.contains("ssh") || with_app.contains(&n)
         })
-        .collect()
+        .collect();
+    v.push(fixture("ssh/sshd-logins.pcap"));
+    v.push(fixture("probe/ssh-on-8080.pcap"));
+    v
 }
 
 const DIFFERENCES: &str = "tests/ssh-differences.txt";
@@ -175,6 +183,36 @@ fn sshguess_logins_fail() {
         assert!(attempts.unwrap_or(0) >= 2, "{e}");
         assert!(get(e, "event.duration").and_then(Value::as_u64).unwrap_or(0) > 0, "{e}");
     }
+}
+
+/// The sshd fixture: an accepted key, then one and three refused keys, on port 2222 (found by
+/// the banner): the outcomes and attempt counts the size heuristic infers.
+#[test]
+fn sshd_logins_outcomes() {
+    let (out, events) = read(&[&fixture("ssh/sshd-logins.pcap")], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got: Vec<(String, u64, String)> = of_dataset(&events, "network_traffic.ssh")
+        .iter()
+        .map(|e| {
+            (
+                get(e, "event.outcome").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                get(e, "network_traffic.ssh.auth_attempts").and_then(Value::as_u64).unwrap_or(0),
+                get(e, "network_traffic.ssh.negotiated.kex")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    let kex = "sntrup761x25519-sha512".to_owned();
+    assert_eq!(
+        got,
+        [
+            ("success".to_owned(), 2, kex.clone()),
+            ("failure".to_owned(), 2, kex.clone()),
+            ("failure".to_owned(), 4, kex)
+        ]
+    );
 }
 
 /// The differences file names only compared captures, each with a reason.
