@@ -126,6 +126,7 @@ pub fn parse_kexinit(body: &[u8]) -> Result<KexInit, ParseError> {
         *l = String::from_utf8_lossy(s).into_owned();
     }
     let first_kex_follows = c.u8().ok_or(BAD)? != 0;
+    c.u32().ok_or(BAD)?; // reserved
     let [kex, host_key, enc_c2s, enc_s2c, mac_c2s, mac_s2c, cmp_c2s, cmp_s2c, lang_c2s, lang_s2c] =
         lists;
     Ok(KexInit {
