@@ -107,24 +107,73 @@ pub struct Negotiated {
 macro_rules! custom_fields {
     ([$($side:literal),*], [$($extra:expr,)*]) => {
         &[$(
-            (concat!("network_traffic.ssh.", $side, ".banner"), "keyword", concat!("Identification string of the ", $side, " without CR LF.")),
-            (concat!("network_traffic.ssh.", $side, ".version"), "keyword", concat!("SSH protocol version of the ", $side, "'s banner (2.0, 1.99, 1.5).")),
-            (concat!("network_traffic.ssh.", $side, ".software"), "keyword", concat!("Software version of the ", $side, "'s banner (OpenSSH_8.9p1).")),
-            (concat!("network_traffic.ssh.", $side, ".comments"), "keyword", concat!("Comments after the software version in the ", $side, "'s banner.")),
-            (concat!("network_traffic.ssh.", $side, ".algorithms.kex"), "keyword", concat!("Key exchange algorithms the ", $side, " offers.")),
-            (concat!("network_traffic.ssh.", $side, ".algorithms.host_key"), "keyword", concat!("Host key algorithms the ", $side, " offers.")),
-            (concat!("network_traffic.ssh.", $side, ".algorithms.cipher_c2s"), "keyword", concat!("Client-to-server ciphers the ", $side, " offers.")),
-            (concat!("network_traffic.ssh.", $side, ".algorithms.cipher_s2c"), "keyword", concat!("Server-to-client ciphers the ", $side, " offers.")),
-            (concat!("network_traffic.ssh.", $side, ".algorithms.mac_c2s"), "keyword", concat!("Client-to-server MACs the ", $side, " offers.")),
-            (concat!("network_traffic.ssh.", $side, ".algorithms.mac_s2c"), "keyword", concat!("Server-to-client MACs the ", $side, " offers.")),
-            (concat!("network_traffic.ssh.", $side, ".algorithms.compression_c2s"), "keyword", concat!("Client-to-server compression the ", $side, " offers.")),
-            (concat!("network_traffic.ssh.", $side, ".algorithms.compression_s2c"), "keyword", concat!("Server-to-client compression the ", $side, " offers.")),
+            (
+                concat!("network_traffic.ssh.", $side, ".banner"),
+                "keyword",
+                concat!("Identification string of the ", $side, " without CR LF."),
+            ),
+            (
+                concat!("network_traffic.ssh.", $side, ".version"),
+                "keyword",
+                concat!("SSH protocol version of the ", $side, "'s banner (2.0, 1.99, 1.5)."),
+            ),
+            (
+                concat!("network_traffic.ssh.", $side, ".software"),
+                "keyword",
+                concat!("Software version of the ", $side, "'s banner (OpenSSH_8.9p1)."),
+            ),
+            (
+                concat!("network_traffic.ssh.", $side, ".comments"),
+                "keyword",
+                concat!("Comments after the software version in the ", $side, "'s banner."),
+            ),
+            (
+                concat!("network_traffic.ssh.", $side, ".algorithms.kex"),
+                "keyword",
+                concat!("Key exchange algorithms the ", $side, " offers."),
+            ),
+            (
+                concat!("network_traffic.ssh.", $side, ".algorithms.host_key"),
+                "keyword",
+                concat!("Host key algorithms the ", $side, " offers."),
+            ),
+            (
+                concat!("network_traffic.ssh.", $side, ".algorithms.cipher_c2s"),
+                "keyword",
+                concat!("Client-to-server ciphers the ", $side, " offers."),
+            ),
+            (
+                concat!("network_traffic.ssh.", $side, ".algorithms.cipher_s2c"),
+                "keyword",
+                concat!("Server-to-client ciphers the ", $side, " offers."),
+            ),
+            (
+                concat!("network_traffic.ssh.", $side, ".algorithms.mac_c2s"),
+                "keyword",
+                concat!("Client-to-server MACs the ", $side, " offers."),
+            ),
+            (
+                concat!("network_traffic.ssh.", $side, ".algorithms.mac_s2c"),
+                "keyword",
+                concat!("Server-to-client MACs the ", $side, " offers."),
+            ),
+            (
+                concat!("network_traffic.ssh.", $side, ".algorithms.compression_c2s"),
+                "keyword",
+                concat!("Client-to-server compression the ", $side, " offers."),
+            ),
+            (
+                concat!("network_traffic.ssh.", $side, ".algorithms.compression_s2c"),
+                "keyword",
+                concat!("Server-to-client compression the ", $side, " offers."),
+            ),
         )* $($extra,)*]
     };
 }
 
 /// Fields outside ECS that this protocol emits: (dotted name, type, description).
-pub const CUSTOM_FIELDS: &[CustomField] = custom_fields!(["client", "server"], [
+pub const CUSTOM_FIELDS: &[CustomField] =
+    custom_fields!(["client", "server"], [
     ("network_traffic.ssh.negotiated.kex", "keyword", "Negotiated key exchange algorithm."),
     ("network_traffic.ssh.negotiated.host_key", "keyword", "Negotiated host key algorithm."),
     ("network_traffic.ssh.negotiated.cipher_c2s", "keyword", "Negotiated client-to-server cipher."),
@@ -141,19 +190,31 @@ pub const CUSTOM_FIELDS: &[CustomField] = custom_fields!(["client", "server"], [
         "keyword",
         "Negotiated server-to-client compression.",
     ),
-    ("network_traffic.ssh.hassh", "keyword", "HASSH (Salesforce) of the client's KEXINIT: md5 of hassh_algorithms."),
+    (
+        "network_traffic.ssh.hassh",
+        "keyword",
+        "HASSH (Salesforce) of the client's KEXINIT: md5 of hassh_algorithms.",
+    ),
     (
         "network_traffic.ssh.hassh_algorithms",
         "keyword",
         "The client's kex;cipher;mac;compression (client to server) lists HASSH hashes.",
     ),
-    ("network_traffic.ssh.hasshServer", "keyword", "HASSHServer of the server's KEXINIT: md5 of hasshServer_algorithms."),
+    (
+        "network_traffic.ssh.hasshServer",
+        "keyword",
+        "HASSHServer of the server's KEXINIT: md5 of hasshServer_algorithms.",
+    ),
     (
         "network_traffic.ssh.hasshServer_algorithms",
         "keyword",
         "The server's kex;cipher;mac;compression (server to client) lists HASSHServer hashes.",
     ),
-    ("network_traffic.ssh.encrypted", "boolean", "Both sides sent NEWKEYS; what follows is encrypted."),
+    (
+        "network_traffic.ssh.encrypted",
+        "boolean",
+        "Both sides sent NEWKEYS; what follows is encrypted.",
+    ),
     (
         "network_traffic.ssh.auth_attempts",
         "long",

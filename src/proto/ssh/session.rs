@@ -242,7 +242,8 @@ impl SshParser {
                     Ok((p, used)) => {
                         self.counters.messages += 1;
                         side.packets += 1;
-                        let (msg, kex) = (p.msg, (p.msg == MSG_KEXINIT).then(|| parse_kexinit(p.body)));
+                        let msg = p.msg;
+                        let kex = (msg == MSG_KEXINIT).then(|| parse_kexinit(p.body));
                         side.buf.drain(..used);
                         match kex {
                             Some(Ok(k)) if side.kexinit.is_none() => side.kexinit = Some(k),
@@ -267,22 +268,25 @@ impl SshParser {
                         }
                     }
                     Err(ParseError::Incomplete) => return,
-                    Err(ParseError::Malformed(why)) => {
-                        // A `1.99` side answers an SSH-1 peer (maybe not captured) in SSH-1.
-                        let compat = side.banner.as_ref().is_some_and(|b| b.proto_version == "1.99");
-                        if compat && side.packets == 0 {
-                            side.stage = Stage::Opaque;
-                            side.buf.clear();
-                            self.ssh1 = true;
-                            self.note(dir, "SSH-1 protocol after a 1.99 banner: packets not decoded");
-                            return;
-                        }
-                        return self.malformed(dir, why);
-                    }
+                    Err(ParseError::Malformed(why)) => return self.packet_error(dir, why),
                 },
                 Stage::Encrypted | Stage::Opaque => return,
             }
         }
+    }
+
+    /// A packet that does not parse: malformed, unless a `1.99` side that sent no packet yet
+    /// answers an SSH-1 peer (maybe not captured) in SSH-1.
+    fn packet_error(&mut self, dir: Dir, why: &'static str) {
+        let side = &mut self.sides[side_index(dir)];
+        let compat = side.banner.as_ref().is_some_and(|b| b.proto_version == "1.99");
+        if !compat || side.packets > 0 {
+            return self.malformed(dir, why);
+        }
+        side.stage = Stage::Opaque;
+        side.buf.clear();
+        self.ssh1 = true;
+        self.note(dir, "SSH-1 after a 1.99 banner: packets not decoded");
     }
 
     fn malformed(&mut self, dir: Dir, why: &'static str) {
@@ -295,7 +299,8 @@ impl SshParser {
 
     fn txn(&mut self) -> Txn {
         let [c, s] = &self.sides;
-        let mut f = SshFields { client: side_fields(c), server: side_fields(s), ..Default::default() };
+        let mut f =
+            SshFields { client: side_fields(c), server: side_fields(s), ..Default::default() };
         if let Some(k) = &c.kexinit {
             let a = hassh_algorithms(k, true);
             f.hassh = Some(md5_hex(&a));
@@ -335,11 +340,8 @@ impl SshParser {
         hashes.extend(f.hassh.clone());
         hashes.extend(f.hassh_server.clone());
         let start = self.start_ns.unwrap_or(self.last_ns);
-        let mut t = Txn::new(
-            &PROTOCOL,
-            start,
-            Fields { network_traffic: NetworkTraffic { ssh: f } },
-        );
+        let mut t =
+            Txn::new(&PROTOCOL, start, Fields { network_traffic: NetworkTraffic { ssh: f } });
         t.end_ns = Some(self.last_ns);
         t.client_bytes = cb;
         t.server_bytes = sb;

@@ -3,7 +3,9 @@
 
 use super::*;
 use crate::bytes::ParseError;
-use crate::proto::{Dir, Limits, Outcome, Parser, ParserContext, ProtoFields, Protocols, Transport, Txn};
+use crate::proto::{
+    Dir, Limits, Outcome, Parser, ParserContext, ProtoFields, Protocols, Transport, Txn,
+};
 
 /// zeek-ssh-sshguess.pcap, connection 0: a password guesser against OpenSSH 6.7p1.
 const SSHGUESS: &[u8] = include_bytes!("../../../tests/data/ssh/sshguess-conn0.segments");
