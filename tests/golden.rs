@@ -34,6 +34,7 @@ const CAPTURES: &[&str] = &[
     "sv-nfs4-01.pcap",
     "sv-sip-sdp.pcap",
     "sv-krb5-request-frag-log-krb5-frag.pcap",
+    "zeek-ssh-ssh_kex_curve25519.pcap",
 ];
 
 /// Ports of the committed fixtures' servers, added to the defaults.

@@ -360,6 +360,7 @@ registry! {
     nfs: Nfs,
     sip: Sip,
     kerberos: Kerberos,
+    ssh: Ssh,
     template: Template,
 }
 
