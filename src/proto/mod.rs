@@ -360,6 +360,7 @@ registry! {
     nfs: Nfs,
     sip: Sip,
     smtp: Smtp,
+    imap: Imap,
     template: Template,
 }
 
