@@ -361,6 +361,7 @@ registry! {
     sip: Sip,
     smtp: Smtp,
     imap: Imap,
+    pop3: Pop3,
     template: Template,
 }
 

@@ -20,7 +20,9 @@ pub(crate) mod parser;
 mod session;
 
 pub use fields::{Addresses, Email, Fields, NetworkTraffic, Response, SmtpFields, User, CUSTOM_FIELDS};
-pub use parser::{line, parse_command, parse_reply, path_address, Command, Headers, Reply};
+pub use parser::{
+    line, login_user, parse_command, parse_reply, path_address, plain_user, Command, Headers, Reply,
+};
 pub use session::SmtpParser;
 
 use super::{Dir, Protocol, Transport};

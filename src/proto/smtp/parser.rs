@@ -2,6 +2,7 @@
 //! message body. Shared by the IMAP and POP3 parsers for their line framing ([`line`]).
 
 use crate::bytes::ParseError;
+use base64::Engine;
 
 /// Longest line kept whole (RFC 5321 allows 512 for commands and 1000 for text lines; servers
 /// accept more); a longer one without an end is malformed in command mode.
@@ -141,3 +142,25 @@ pub fn path_address(args: &str) -> Option<String> {
     let addr = addr.rsplit(':').next().unwrap_or_default().trim();
     (!addr.is_empty()).then(|| addr.chars().take(320).collect())
 }
+
+fn b64(s: &str) -> Option<Vec<u8>> {
+    base64::engine::general_purpose::STANDARD.decode(s.trim()).ok()
+}
+
+/// The login of an `AUTH PLAIN` response (`authzid NUL authcid NUL password`): the authcid,
+/// else the authzid. The password is never kept.
+pub fn plain_user(s: &str) -> Option<String> {
+    let raw = b64(s)?;
+    let mut parts = raw.split(|b| *b == 0);
+    let authz = parts.next()?;
+    let authc = parts.next()?;
+    let u = if authc.is_empty() { authz } else { authc };
+    (!u.is_empty()).then(|| String::from_utf8_lossy(u).chars().take(256).collect())
+}
+
+/// The login of an `AUTH LOGIN` user line (base64 of the name).
+pub fn login_user(s: &str) -> Option<String> {
+    let raw = b64(s)?;
+    (!raw.is_empty()).then(|| String::from_utf8_lossy(&raw).chars().take(256).collect())
+}
+

@@ -4,11 +4,10 @@
 //! connection to TLS.
 
 use super::fields::{Addresses, Email, Fields, NetworkTraffic, Response, SmtpFields, User};
-use super::parser::{line, parse_command, parse_reply, path_address, Headers, Reply};
+use super::parser::{line, login_user, parse_command, parse_reply, path_address, plain_user, Headers, Reply};
 use super::PROTOCOL;
 use crate::bytes::ParseError;
 use crate::proto::{Dir, Outcome, Parser, ParserContext, ParserCounters, Txn};
-use base64::Engine;
 use std::collections::VecDeque;
 
 /// What the client's next bytes are.
@@ -92,26 +91,6 @@ fn outcome(code: u16) -> Outcome {
         400..=599 => Outcome::Failure,
         _ => Outcome::Unknown,
     }
-}
-
-fn b64(s: &str) -> Option<Vec<u8>> {
-    base64::engine::general_purpose::STANDARD.decode(s.trim()).ok()
-}
-
-/// The login of an `AUTH PLAIN` response (`authzid NUL authcid NUL password`): the authcid,
-/// else the authzid. The password is never kept.
-fn plain_user(s: &str) -> Option<String> {
-    let raw = b64(s)?;
-    let mut parts = raw.split(|b| *b == 0);
-    let authz = parts.next()?;
-    let authc = parts.next()?;
-    let u = if authc.is_empty() { authz } else { authc };
-    (!u.is_empty()).then(|| String::from_utf8_lossy(u).chars().take(256).collect())
-}
-
-fn login_user(s: &str) -> Option<String> {
-    let raw = b64(s)?;
-    (!raw.is_empty()).then(|| String::from_utf8_lossy(&raw).chars().take(256).collect())
 }
 
 impl SmtpParser {
