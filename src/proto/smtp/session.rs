@@ -7,7 +7,7 @@ use super::fields::{Addresses, Email, Fields, NetworkTraffic, Response, SmtpFiel
 use super::parser::{line, login_user, parse_command, parse_reply, path_address, plain_user, Headers, Reply};
 use super::PROTOCOL;
 use crate::bytes::ParseError;
-use crate::proto::{Dir, Outcome, Parser, ParserContext, ParserCounters, Txn};
+use crate::proto::{Dir, Limits, Outcome, Parser, ParserContext, ParserCounters, Protocols, Transport, Txn};
 use std::collections::VecDeque;
 
 /// What the client's next bytes are.
@@ -83,6 +83,16 @@ pub struct SmtpParser {
     max_pending: usize,
     timeout_ns: i64,
     counters: ParserCounters,
+    /// A client that starts TLS without STARTTLS (implicit TLS to a plain SMTP server, as on
+    /// port 465 misused): its TLS goes to this TLS parser, made with the run's TLS settings.
+    tls: Option<Box<dyn Parser>>,
+    tls_config: Option<crate::proto::tls::Config>,
+    limits: Limits,
+}
+
+/// Whether `b` starts like a TLS handshake record (content type 22, version 3.x).
+fn tls_record(b: &[u8]) -> bool {
+    matches!(b, [0x16, 0x03, v, ..] if *v <= 0x04)
 }
 
 fn outcome(code: u16) -> Outcome {
@@ -108,7 +118,26 @@ impl SmtpParser {
             max_pending: ctx.limits.max_pending,
             timeout_ns: ctx.limits.transaction_timeout_ns,
             counters: ParserCounters::default(),
+            tls: None,
+            tls_config: ctx.config.tls.enabled.then(|| ctx.config.tls.clone()),
+            limits: ctx.limits.clone(),
         }
+    }
+
+    /// The client speaks TLS where a command was due: the rest of the flow goes to TLS.
+    fn start_tls_parser(&mut self, ts: i64, out: &mut Vec<Txn>) {
+        let Some(tls) = self.tls_config.clone() else {
+            self.client = Client::Tls;
+            return;
+        };
+        let config = Protocols { tls, ..Protocols::default() };
+        let ctx = ParserContext { config: &config, limits: &self.limits, transport: Transport::Tcp, ip_proto: 6 };
+        let mut p = (crate::proto::tls::PROTOCOL.make)(&ctx);
+        p.data(Dir::ToServer, ts, &self.cbuf, out);
+        self.cbuf.clear();
+        self.sbuf.clear();
+        self.tls = Some(p);
+        self.client = Client::Tls;
     }
 
     fn command(&mut self, ts: i64, verb: String, args: String, used: usize, out: &mut Vec<Txn>) {
@@ -294,6 +323,11 @@ impl SmtpParser {
                         return;
                     }
                 },
+                Client::Command if tls_record(&self.cbuf) => {
+                    self.counters.malformed += 1;
+                    self.start_tls_parser(ts, out);
+                    return;
+                }
                 Client::Command => match line(&self.cbuf) {
                     Ok((l, used)) => {
                         let parsed = (!l.is_empty()).then(|| parse_command(l));
@@ -463,6 +497,9 @@ impl SmtpParser {
 
 impl Parser for SmtpParser {
     fn data(&mut self, dir: Dir, ts_ns: i64, bytes: &[u8], out: &mut Vec<Txn>) {
+        if let Some(t) = self.tls.as_mut() {
+            return t.data(dir, ts_ns, bytes, out);
+        }
         let buf = if dir == Dir::ToServer { &mut self.cbuf } else { &mut self.sbuf };
         if buf.len() + bytes.len() > self.max_buffer {
             self.counters.limit_hits += 1;
@@ -499,16 +536,25 @@ impl Parser for SmtpParser {
                 }
                 Err(ParseError::Incomplete) => break,
                 Err(ParseError::Malformed(_)) => {
+                    // Drop the line without a code (a server echoing raw line feeds) and go on.
                     self.counters.malformed += 1;
-                    self.sbuf.clear();
-                    self.reply_ts = None;
-                    break;
+                    match self.sbuf.iter().position(|&b| b == b'\n') {
+                        Some(nl) => drop(self.sbuf.drain(..=nl)),
+                        None => {
+                            self.sbuf.clear();
+                            self.reply_ts = None;
+                            break;
+                        }
+                    }
                 }
             }
         }
     }
 
     fn gap(&mut self, dir: Dir, len: u64) {
+        if let Some(t) = self.tls.as_mut() {
+            return t.gap(dir, len);
+        }
         if dir == Dir::ToClient {
             self.sbuf.clear();
             self.reply_ts = None;
@@ -528,6 +574,9 @@ impl Parser for SmtpParser {
     }
 
     fn tick(&mut self, now_ns: i64, out: &mut Vec<Txn>) {
+        if let Some(t) = self.tls.as_mut() {
+            t.tick(now_ns, out);
+        }
         while self.pending.front().is_some_and(|p| now_ns - p.last_ts > self.timeout_ns) {
             if let Some(mut p) = self.pending.pop_front() {
                 p.notes.push("no reply within the transaction timeout".into());
@@ -539,7 +588,10 @@ impl Parser for SmtpParser {
         }
     }
 
-    fn close(&mut self, _ts_ns: i64, out: &mut Vec<Txn>) {
+    fn close(&mut self, ts_ns: i64, out: &mut Vec<Txn>) {
+        if let Some(t) = self.tls.as_mut() {
+            t.close(ts_ns, out);
+        }
         while let Some(p) = self.pending.pop_front() {
             out.push(self.txn(p, None));
         }
@@ -553,6 +605,10 @@ impl Parser for SmtpParser {
     }
 
     fn take_counters(&mut self) -> ParserCounters {
-        std::mem::take(&mut self.counters)
+        let mut c = std::mem::take(&mut self.counters);
+        if let Some(t) = self.tls.as_mut() {
+            c.add(&t.take_counters());
+        }
+        c
     }
 }
