@@ -33,6 +33,9 @@ const CAPTURES: &[&str] = &[
     "memcache/memcache-tcp.pcap",
     "sv-nfs4-01.pcap",
     "sv-sip-sdp.pcap",
+    "zeek-tls-smtp-starttls.pcap",
+    "zeek-pop3-pop3.pcap",
+    "sv-tcp-async-01.pcap",
 ];
 
 /// Ports of the committed fixtures' servers, added to the defaults.

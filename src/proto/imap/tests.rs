@@ -46,7 +46,7 @@ fn session_pairs_by_tag_skips_literals_and_hides_the_password() {
     for split in [0usize, 1, 5] {
         let mut p = parser_with(&Limits::default());
         let mut out = Vec::new();
-        let mut feed = |p: &mut ImapParser, d: Dir, ts: i64, b: &[u8], out: &mut Vec<Txn>| {
+        let feed = |p: &mut ImapParser, d: Dir, ts: i64, b: &[u8], out: &mut Vec<Txn>| {
             if split > 0 {
                 for c in b.chunks(split) {
                     p.data(d, ts, c, out);
