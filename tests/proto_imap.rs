@@ -26,7 +26,14 @@ fn truth(pcap: &Path) -> Option<Vec<Msg>> {
         .args(["-n", "-r"])
         .arg(pcap)
         .args(["-Y", "imap", "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|"])
-        .args(["-e", "imap.request.command", "-e", "imap.response_tag", "-e", "imap.response.status"])
+        .args([
+            "-e",
+            "imap.request.command",
+            "-e",
+            "imap.response_tag",
+            "-e",
+            "imap.response.status",
+        ])
         .output()
         .ok()?;
     if !out.status.success() && out.stdout.is_empty() {
@@ -36,7 +43,9 @@ fn truth(pcap: &Path) -> Option<Vec<Msg>> {
     for l in String::from_utf8_lossy(&out.stdout).lines() {
         let cols: Vec<&str> = l.split('\t').collect();
         let col = |i: usize| cols.get(i).copied().unwrap_or_default();
-        msgs.extend(col(0).split('|').filter(|c| !c.is_empty()).map(|c| Msg::Command(c.to_uppercase())));
+        msgs.extend(
+            col(0).split('|').filter(|c| !c.is_empty()).map(|c| Msg::Command(c.to_uppercase())),
+        );
         let tags: Vec<&str> = col(1).split('|').filter(|c| !c.is_empty() && *c != "*").collect();
         let statuses: Vec<&str> = col(2).split('|').filter(|c| !c.is_empty()).collect();
         for (t, s) in tags.iter().zip(statuses) {
@@ -108,7 +117,9 @@ fn imap_matches_tshark() {
         }
         differences.record_lines(name, &lines, 4);
     }
-    eprintln!("{compared} captures: tshark commands and completions {total}, found in wirebeat {matched}");
+    eprintln!(
+        "{compared} captures: tshark commands and completions {total}, found in wirebeat {matched}"
+    );
     assert!(compared >= 1, "no IMAP capture compared");
     differences.check("IMAP differs");
 }
@@ -120,11 +131,10 @@ fn imap_server_side_literals_are_skipped() {
     let events = read_capture_ok("sv-tcp-async-01.pcap", &[]);
     let imap = of_dataset(&events, "network_traffic.imap");
     assert_eq!(imap[0]["network_traffic"]["imap"]["greeting"], true);
-    let literal: u64 = imap
-        .iter()
-        .filter_map(|e| e["network_traffic"]["imap"]["literal_bytes"].as_u64())
-        .sum();
-    let fetches = imap.iter().filter(|e| e["network_traffic"]["imap"]["text"] == "Fetch completed").count();
+    let literal: u64 =
+        imap.iter().filter_map(|e| e["network_traffic"]["imap"]["literal_bytes"].as_u64()).sum();
+    let fetches =
+        imap.iter().filter(|e| e["network_traffic"]["imap"]["text"] == "Fetch completed").count();
     assert!(fetches >= 2, "{fetches} FETCH completions");
     assert_eq!(literal, 0, "without the commands, the server's literals count on no command");
 }

@@ -32,14 +32,20 @@ fn truth(pcap: &Path) -> Option<Vec<Msg>> {
     if !out.status.success() && out.stdout.is_empty() {
         return None;
     }
-    let keyword = |c: &str| (1..=8).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_alphabetic());
+    let keyword =
+        |c: &str| (1..=8).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_alphabetic());
     let mut msgs = Vec::new();
     for l in String::from_utf8_lossy(&out.stdout).lines() {
         let cols: Vec<&str> = l.split('\t').collect();
         let col = |i: usize| cols.get(i).copied().unwrap_or_default();
-        msgs.extend(col(0).split('|').filter(|c| keyword(c)).map(|c| Msg::Command(c.to_uppercase())));
         msgs.extend(
-            col(1).split('|').filter(|c| *c == "+OK" || *c == "-ERR").map(|c| Msg::Status(c.to_owned())),
+            col(0).split('|').filter(|c| keyword(c)).map(|c| Msg::Command(c.to_uppercase())),
+        );
+        msgs.extend(
+            col(1)
+                .split('|')
+                .filter(|c| *c == "+OK" || *c == "-ERR")
+                .map(|c| Msg::Status(c.to_owned())),
         );
     }
     Some(msgs)
@@ -115,7 +121,8 @@ fn pop3_logins_and_retr() {
     let events = read_capture_ok("zeek-pop3-pop3.pcap", &[]);
     let pop = of_dataset(&events, "network_traffic.pop3");
     let logins: Vec<&&Value> = pop.iter().filter(|e| e["query"] == "AUTH PLAIN").collect();
-    let outcomes: Vec<&str> = logins.iter().map(|e| e["event"]["outcome"].as_str().unwrap()).collect();
+    let outcomes: Vec<&str> =
+        logins.iter().map(|e| e["event"]["outcome"].as_str().unwrap()).collect();
     assert_eq!(outcomes, ["failure", "success", "success"]);
     for l in &logins {
         assert_eq!(l["user"]["name"], "digitalinvestigator@networksims.com");

@@ -40,7 +40,9 @@ fn truth(pcap: &Path) -> Option<Vec<Msg>> {
         let mut cols = l.split('\t');
         let cmds = cols.next().unwrap_or_default();
         let codes = cols.next().unwrap_or_default();
-        msgs.extend(cmds.split('|').filter(|c| !c.is_empty()).map(|c| Msg::Command(c.to_uppercase())));
+        msgs.extend(
+            cmds.split('|').filter(|c| !c.is_empty()).map(|c| Msg::Command(c.to_uppercase())),
+        );
         msgs.extend(codes.split('|').filter_map(|c| c.parse().ok()).map(Msg::Reply));
     }
     Some(msgs)
@@ -104,7 +106,9 @@ fn smtp_matches_tshark() {
         }
         differences.record_lines(&name, &lines, 4);
     }
-    eprintln!("{compared} captures: tshark commands and replies {total}, found in wirebeat {matched}");
+    eprintln!(
+        "{compared} captures: tshark commands and replies {total}, found in wirebeat {matched}"
+    );
     assert!(compared >= 20, "only {compared} captures compared");
     differences.check("SMTP differs");
 }
