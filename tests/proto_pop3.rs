@@ -12,7 +12,7 @@ mod common;
 
 use common::*;
 use serde_json::Value;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -23,7 +23,7 @@ enum Msg {
 
 fn truth(pcap: &Path) -> Option<Vec<Msg>> {
     let out = Command::new("tshark")
-        .args(["-n", "-r"])
+        .args(["-n", "-d", "tcp.port==11000,pop", "-r"])
         .arg(pcap)
         .args(["-Y", "pop", "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|"])
         .args(["-e", "pop.request.command", "-e", "pop.response.indicator"])
@@ -67,8 +67,11 @@ fn wirebeat_msgs(events: &[Value]) -> Vec<Msg> {
 
 /// Corpus captures named for POP3 (zeek-pop3-redis-50-pings.pcap is Redis on port 110 in
 /// zeek's POP3 tests: wirebeat must not take it for POP3).
-fn captures() -> Vec<String> {
-    corpus_pcaps().iter().map(|p| capture_name(p)).filter(|n| n.contains("pop3")).collect()
+fn captures() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> =
+        corpus_pcaps().into_iter().filter(|p| capture_name(p).contains("pop3")).collect();
+    v.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pop3/dovecot.pcap"));
+    v
 }
 
 const DIFFERENCES: &str = "tests/pop3-differences.txt";
@@ -77,16 +80,17 @@ const DIFFERENCES: &str = "tests/pop3-differences.txt";
 fn pop3_matches_tshark() {
     require_shared!();
     let caps = captures();
-    let Some(first) = caps.first() else { return skipped("no POP3 capture in the corpus") };
-    if truth(&corpus().join("pcaps").join(first)).is_none() {
+    let Some(first) = caps.first() else { return skipped("no POP3 capture") };
+    if truth(first).is_none() {
         return skipped("tshark not usable");
     }
     let mut differences = Differences::load(DIFFERENCES);
     let (mut compared, mut total, mut matched) = (0, 0, 0);
-    for name in &caps {
-        let pcap = corpus().join("pcaps").join(name);
-        let want = truth(&pcap).unwrap();
-        let (out, events) = read(&[&pcap], &[]);
+    let ports = "wirebeat.protocols.pop3.ports=[110,11000]";
+    for pcap in &caps {
+        let name = &capture_name(pcap);
+        let want = truth(pcap).unwrap();
+        let (out, events) = read(&[pcap], &[ports]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!stderr.contains("panicked"), "{name}: panic\n{stderr}");
         let got = wirebeat_msgs(&events);
@@ -142,5 +146,6 @@ fn pop3_logins_and_retr() {
 #[test]
 fn differences_file_is_well_formed() {
     require_shared!();
-    Differences::load(DIFFERENCES).check_well_formed(&captures(), "a POP3 capture");
+    let names: Vec<String> = captures().iter().map(|p| capture_name(p)).collect();
+    Differences::load(DIFFERENCES).check_well_formed(&names, "a POP3 capture");
 }

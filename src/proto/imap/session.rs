@@ -113,10 +113,20 @@ impl ImapParser {
     fn client_line(&mut self, ts: i64, l: &[u8], used: usize, out: &mut Vec<Txn>) {
         let lit = literal_at_end(l);
         if std::mem::take(&mut self.c.cont) || self.sasl {
-            // The rest of a command after a literal, or SASL data: never parsed, never kept.
+            // The rest of a command after a literal, or SASL data: never parsed, never kept
+            // (but the login of a PLAIN or LOGIN exchange's first line).
+            let sasl = self.sasl;
             if let Some(p) = self.pending.back_mut() {
                 p.bytes += used as u64;
                 p.last_ts = ts;
+                if sasl && p.kind == Kind::Authenticate && p.user.is_none() {
+                    let text = String::from_utf8_lossy(l);
+                    p.user = match p.fields.args.as_deref() {
+                        Some("PLAIN") => crate::proto::smtp::plain_user(&text),
+                        Some("LOGIN") => crate::proto::smtp::login_user(&text),
+                        _ => None,
+                    };
+                }
             }
         } else if l.is_empty() {
         } else if let Some(c) = parse_command(l) {
