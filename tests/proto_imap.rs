@@ -151,6 +151,22 @@ fn imap_server_side_literals_are_skipped() {
     assert_eq!(literal, 0, "without the commands, the server's literals count on no command");
 }
 
+/// The Dovecot fixture: STARTTLS answered OK hands the connection to TLS (the handshake that
+/// follows is a TLS event), and no password or SASL secret reaches an event.
+#[test]
+fn imap_fixture_starttls_and_secrets() {
+    let pcap = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/imap/dovecot.pcap");
+    let (out, events) = read(&[&pcap], &["wirebeat.protocols.imap.ports=[143,14300]"]);
+    assert_eq!(out.status.code(), Some(0));
+    let ev = of_dataset(&events, "network_traffic.imap");
+    assert!(ev.iter().any(|e| e["method"] == "STARTTLS" && e["event"]["outcome"] == "success"));
+    assert_eq!(of_dataset(&events, "network_traffic.tls").len(), 1, "the TLS after STARTTLS");
+    let fails = ev.iter().filter(|e| e["event"]["outcome"] == "failure").count();
+    assert_eq!(fails, 1, "the refused login");
+    let text = serde_json::to_string(&ev).unwrap();
+    assert!(!text.contains("wonderland") && !text.contains("AGFsaWNl"), "no secret in events");
+}
+
 #[test]
 fn differences_file_is_well_formed() {
     require_shared!();

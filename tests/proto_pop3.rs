@@ -143,6 +143,22 @@ fn pop3_logins_and_retr() {
     assert!(of_dataset(&redis, "network_traffic.pop3").len() <= 1, "Redis on port 110 is not POP3");
 }
 
+/// The Dovecot fixture: STLS answered +OK hands the connection to TLS (the handshake that
+/// follows is a TLS event), and no password or SASL secret reaches an event.
+#[test]
+fn pop3_fixture_starttls_and_secrets() {
+    let pcap = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pop3/dovecot.pcap");
+    let (out, events) = read(&[&pcap], &["wirebeat.protocols.pop3.ports=[110,11000]"]);
+    assert_eq!(out.status.code(), Some(0));
+    let ev = of_dataset(&events, "network_traffic.pop3");
+    assert!(ev.iter().any(|e| e["method"] == "STLS" && e["event"]["outcome"] == "success"));
+    assert_eq!(of_dataset(&events, "network_traffic.tls").len(), 1, "the TLS after STLS");
+    let fails = ev.iter().filter(|e| e["event"]["outcome"] == "failure").count();
+    assert_eq!(fails, 1, "the refused login");
+    let text = serde_json::to_string(&ev).unwrap();
+    assert!(!text.contains("wonderland") && !text.contains("AGFsaWNl"), "no secret in events");
+}
+
 #[test]
 fn differences_file_is_well_formed() {
     require_shared!();
