@@ -35,6 +35,9 @@ const CAPTURES: &[&str] = &[
     "sv-sip-sdp.pcap",
     "sv-krb5-request-frag-log-krb5-frag.pcap",
     "zeek-ssh-ssh_kex_curve25519.pcap",
+    "zeek-tls-smtp-starttls.pcap",
+    "zeek-pop3-pop3.pcap",
+    "sv-tcp-async-01.pcap",
 ];
 
 /// Ports of the committed fixtures' servers, added to the defaults.

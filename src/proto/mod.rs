@@ -361,6 +361,9 @@ registry! {
     sip: Sip,
     kerberos: Kerberos,
     ssh: Ssh,
+    smtp: Smtp,
+    imap: Imap,
+    pop3: Pop3,
     template: Template,
 }
 
