@@ -359,6 +359,7 @@ registry! {
     memcache: Memcache,
     nfs: Nfs,
     sip: Sip,
+    quic: Quic,
     template: Template,
 }
 
