@@ -87,8 +87,7 @@ fn ja4(
         }
         _ => "00".into(),
     };
-    let head =
-        format!("q{version}{sni}{:02}{:02}{a}", ciphers.len().min(99), exts.len().min(99));
+    let head = format!("q{version}{sni}{:02}{:02}{a}", ciphers.len().min(99), exts.len().min(99));
     ciphers.sort_unstable();
     exts.retain(|e| *e != 0 && *e != 16);
     exts.sort_unstable();

@@ -253,7 +253,7 @@ pub fn parse_frames(b: &[u8]) -> Result<Vec<Frame<'_>>, ParseError> {
 /// Content probe: a long-header Initial of a known version (its fixed bit set and connection
 /// IDs of at most 20 bytes) from the client, or a Version Negotiation from the server.
 pub fn probe(dir: super::super::Dir, b: &[u8]) -> bool {
-    let Some(&b0) = b.get(0) else { return false };
+    let Some(&b0) = b.first() else { return false };
     let Some(version) = b.get(1..5).and_then(|v| v.try_into().ok()).map(u32::from_be_bytes) else {
         return false;
     };

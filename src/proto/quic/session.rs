@@ -188,7 +188,7 @@ impl QuicParser {
             quic.version = Some(version_hex(c.version));
         }
         quic.dcid = (!c.first_dcid.is_empty() || c.version != 0).then(|| hex(&c.first_dcid));
-        quic.scid = (c.version != 0).then(|| hex(&c.scid));
+        quic.scid = (!c.scid.is_empty()).then(|| hex(&c.scid));
         quic.server_scid = c.server_scid.as_deref().map(hex);
         let tls = tls_fields(c.client_hello.as_ref(), c.server_hello.as_ref(), established);
         let sni = c.client_hello.as_ref().and_then(|h| h.ext.server_names.first().cloned());
