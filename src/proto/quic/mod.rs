@@ -10,7 +10,9 @@
 //!   DCID after a Retry), CRYPTO frames reassembled by offset across packets, the ClientHello
 //!   and ServerHello parsed with the TLS parser's `hello.rs`.
 //! - Event: `tls.*` as TLS fills them (SNI, ALPN, JA3, JA4 with the "q" transport, JA3S,
-//!   negotiated version and cipher), `server.domain` = SNI, and `network_traffic.quic.*`
+//!   negotiated version and cipher; `tls.next_protocol` only when the client offered a single
+//!   ALPN protocol and the server answered: the server's choice is in EncryptedExtensions, in
+//!   Handshake packets, which are not decrypted), `server.domain` = SNI, and `network_traffic.quic.*`
 //!   (version, connection IDs, packet counts, Retry, the versions a Version Negotiation
 //!   offered). Published when the flow ends or after `transaction_timeout` without packets.
 

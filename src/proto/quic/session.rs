@@ -190,9 +190,18 @@ impl QuicParser {
         quic.dcid = (!c.first_dcid.is_empty() || c.version != 0).then(|| hex(&c.first_dcid));
         quic.scid = (!c.scid.is_empty()).then(|| hex(&c.scid));
         quic.server_scid = c.server_scid.as_deref().map(hex);
-        let tls = tls_fields(c.client_hello.as_ref(), c.server_hello.as_ref(), established);
+        let mut tls = tls_fields(c.client_hello.as_ref(), c.server_hello.as_ref(), established);
         let sni = c.client_hello.as_ref().and_then(|h| h.ext.server_names.first().cloned());
         let failed = quic.connection_close.as_ref().is_some_and(|cc| cc.error_code != 0);
+        // The server's ALPN choice travels in EncryptedExtensions (Handshake packets, not
+        // decrypted here). QUIC requires ALPN (RFC 9001 section 8.1): a server that answered
+        // with a ServerHello and did not close the connection took the client's protocol when
+        // the client offered only one.
+        if let (Some(ch), Some(_), false) = (&c.client_hello, &c.server_hello, failed) {
+            if let [only] = ch.ext.alpn.as_slice() {
+                tls.next_protocol.get_or_insert_with(|| String::from_utf8_lossy(only).into_owned());
+            }
+        }
         let mut t =
             Txn::new(&PROTOCOL, c.start, Fields { tls, network_traffic: NetworkTraffic { quic } });
         t.end_ns = Some(c.last);

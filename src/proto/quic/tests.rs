@@ -157,6 +157,7 @@ fn client_hello_reassembled_across_initials_in_either_order() {
         let ch = tls.detailed.client_hello.as_ref().unwrap();
         assert_eq!(ch.extensions.application_layer_protocol_negotiation, ["h3"]);
         assert_eq!(tls.cipher.as_deref(), Some("TLS_AES_256_GCM_SHA384"));
+        assert_eq!(tls.next_protocol.as_deref(), Some("h3"), "the only protocol offered");
         assert_eq!(tls.version, Some("1.3"));
         assert_eq!(tls.version_protocol, Some("tls"));
         let q = &fields(t).network_traffic.quic;
