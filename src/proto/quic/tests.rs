@@ -232,3 +232,26 @@ fn probe_accepts_a_client_initial_only() {
     assert!(probe(Dir::ToClient, &vn));
     assert!(!probe(Dir::ToServer, &vn));
 }
+
+#[test]
+fn retry_rekeys_from_the_new_dcid() {
+    let r: [&[u8]; 4] = [
+        include_bytes!("../../../tests/data/quic/retry-1.bin"),
+        include_bytes!("../../../tests/data/quic/retry-2.bin"),
+        include_bytes!("../../../tests/data/quic/retry-3.bin"),
+        include_bytes!("../../../tests/data/quic/retry-4.bin"),
+    ];
+    let h = first_long(r[1]);
+    assert!(matches!(h.kind, Kind::Retry { ref token } if !token.is_empty()));
+    let d = [(Dir::ToServer, r[0]), (Dir::ToClient, r[1]), (Dir::ToServer, r[2]), (Dir::ToClient, r[3])];
+    let (out, c) = run(&d, &Limits::default());
+    assert_eq!(out.len(), 1, "one connection across the Retry");
+    let f = fields(&out[0]);
+    assert!(f.network_traffic.quic.retry);
+    assert_eq!(f.network_traffic.quic.packets.retry, 1);
+    assert_eq!(f.network_traffic.quic.dcid.as_deref(), Some("1bafab9fd70531bb"));
+    assert_eq!(f.network_traffic.quic.packets.undecryptable, 0);
+    assert_eq!(f.tls.client.as_ref().unwrap().server_name.as_deref(), Some("localhost"));
+    assert_eq!(f.tls.cipher.as_deref(), Some("TLS_AES_128_GCM_SHA256"), "server keys from the new DCID");
+    assert_eq!(c.malformed, 0);
+}
