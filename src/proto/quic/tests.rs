@@ -242,7 +242,7 @@ fn retry_rekeys_from_the_new_dcid() {
         include_bytes!("../../../tests/data/quic/retry-4.bin"),
     ];
     let h = first_long(r[1]);
-    assert!(matches!(h.kind, Kind::Retry { ref token } if !token.is_empty()));
+    assert!(matches!(h.kind, Kind::Retry { token } if !token.is_empty()));
     let d = [(Dir::ToServer, r[0]), (Dir::ToClient, r[1]), (Dir::ToServer, r[2]), (Dir::ToClient, r[3])];
     let (out, c) = run(&d, &Limits::default());
     assert_eq!(out.len(), 1, "one connection across the Retry");
