@@ -38,6 +38,7 @@ const CAPTURES: &[&str] = &[
     "zeek-tls-smtp-starttls.pcap",
     "zeek-pop3-pop3.pcap",
     "sv-tcp-async-01.pcap",
+    "sv-quic-frag-unordered.pcap",
 ];
 
 /// Ports of the committed fixtures' servers, added to the defaults.

@@ -364,6 +364,7 @@ registry! {
     smtp: Smtp,
     imap: Imap,
     pop3: Pop3,
+    quic: Quic,
     template: Template,
 }
 

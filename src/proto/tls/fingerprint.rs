@@ -57,11 +57,13 @@ pub fn ja3s_string(sh: &ServerHello) -> String {
 pub struct Ja4Options {
     pub original: bool,
     pub raw: bool,
+    /// The hello came over QUIC: JA4's transport character is "q" instead of "t".
+    pub quic: bool,
 }
 
 /// JA4 (TLS over TCP: "t"). `None` for SSLv2-format hellos.
 pub fn ja4(ch: &ClientHello) -> Option<String> {
-    ja4_with(ch, Ja4Options { original: false, raw: false })
+    ja4_with(ch, Ja4Options { original: false, raw: false, quic: false })
 }
 
 pub fn ja4_with(ch: &ClientHello, o: Ja4Options) -> Option<String> {
@@ -93,7 +95,8 @@ pub fn ja4_with(ch: &ClientHello, o: Ja4Options) -> Option<String> {
     let mut exts: Vec<u16> = ch.ext.types.iter().copied().filter(|e| !is_grease(*e)).collect();
     let count = |n: usize| n.min(99);
     let a = format!(
-        "t{version}{sni}{:02}{:02}{}",
+        "{}{version}{sni}{:02}{:02}{}",
+        if o.quic { 'q' } else { 't' },
         count(ciphers.len()),
         count(exts.len()),
         alpn_chars(ch.ext.alpn.first().map(Vec::as_slice).unwrap_or(&[]))
@@ -177,21 +180,21 @@ mod tests {
     fn ja4_matches_foxio_spec_example() {
         let ch = foxio_example();
         assert_eq!(ja4(&ch).unwrap(), "t13d1516h2_8daaf6152771_e5627efa2ab1");
-        let raw = ja4_with(&ch, Ja4Options { original: false, raw: true }).unwrap();
+        let raw = ja4_with(&ch, Ja4Options { original: false, raw: true, quic: false }).unwrap();
         assert_eq!(
             raw,
             "t13d1516h2_002f,0035,009c,009d,1301,1302,1303,c013,c014,c02b,c02c,c02f,c030,cca8,\
              cca9_0005,000a,000b,000d,0012,0015,0017,001b,0023,002b,002d,0033,4469,ff01_0403,\
              0804,0401,0503,0805,0501,0806,0601"
         );
-        let ro = ja4_with(&ch, Ja4Options { original: true, raw: true }).unwrap();
+        let ro = ja4_with(&ch, Ja4Options { original: true, raw: true, quic: false }).unwrap();
         assert_eq!(
             ro,
             "t13d1516h2_1301,1302,1303,c02b,c02f,c02c,c030,cca9,cca8,c013,c014,009c,009d,002f,\
              0035_001b,0000,0033,0010,4469,0017,002d,000d,0005,0023,0012,002b,ff01,000b,000a,\
              0015_0403,0804,0401,0503,0805,0501,0806,0601"
         );
-        let o = ja4_with(&ch, Ja4Options { original: true, raw: false }).unwrap();
+        let o = ja4_with(&ch, Ja4Options { original: true, raw: false, quic: false }).unwrap();
         assert_eq!(o, "t13d1516h2_acb858a92679_18f69afefd3d");
     }
 
