@@ -17,6 +17,8 @@ struct Pending {
 
 pub struct RdpParser {
     buf: [Vec<u8>; 2],
+    /// Time of the first byte buffered per direction (a message's start).
+    first_ts: [i64; 2],
     pending: Option<Pending>,
     /// The negotiation is over: later bytes are MCS (standard security) or a handed-off stream.
     done: bool,
@@ -30,6 +32,7 @@ impl RdpParser {
     pub fn new(ctx: &ParserContext<'_>) -> Self {
         RdpParser {
             buf: [Vec::new(), Vec::new()],
+            first_ts: [0; 2],
             pending: None,
             done: false,
             switched: false,
@@ -108,12 +111,16 @@ impl Parser for RdpParser {
             self.buf[side].clear();
             return;
         }
+        if self.buf[side].is_empty() {
+            self.first_ts[side] = ts_ns;
+        }
         self.buf[side].extend_from_slice(bytes);
         while !self.done {
             match parse(&self.buf[side]) {
                 Ok((msg, used)) => {
                     self.buf[side].drain(..used);
                     self.counters.messages += 1;
+                    let start = std::mem::replace(&mut self.first_ts[side], ts_ns);
                     match (dir, msg) {
                         (
                             Dir::ToServer,
@@ -134,7 +141,7 @@ impl Parser for RdpParser {
                             }
                             let user = cookie.filter(|c| !c.is_empty());
                             self.pending =
-                                Some(Pending { ts: ts_ns, fields: f, user, bytes: used as u64 });
+                                Some(Pending { ts: start, fields: f, user, bytes: used as u64 });
                         }
                         (Dir::ToClient, Message::ConnectionConfirm { neg }) => {
                             self.finish(ts_ns, neg, used as u64, out);
