@@ -117,7 +117,7 @@ pub fn parse(buf: &[u8]) -> Result<(Message, usize), ParseError> {
                         let line = user.get(8..end).unwrap_or_default();
                         let text = String::from_utf8_lossy(line).into_owned();
                         match text.strip_prefix("mstshash=") {
-                            Some(u) => cookie = Some(u.trim_end().to_string()),
+                            Some(u) => cookie = Some(u.to_string()),
                             None => token = Some(text),
                         }
                         rest = user.get(end + 2..).unwrap_or_default();

@@ -139,7 +139,9 @@ impl Parser for RdpParser {
                                 f.requested_protocols = Some(protocol_names(protocols));
                                 f.requested_protocols_flags = Some(protocols);
                             }
-                            let user = cookie.filter(|c| !c.is_empty());
+                            let user = cookie
+                                .map(|c| c.trim_end().to_string())
+                                .filter(|c| !c.is_empty());
                             self.pending =
                                 Some(Pending { ts: start, fields: f, user, bytes: used as u64 });
                         }
