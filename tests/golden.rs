@@ -39,6 +39,7 @@ const CAPTURES: &[&str] = &[
     "zeek-pop3-pop3.pcap",
     "sv-tcp-async-01.pcap",
     "sv-quic-frag-unordered.pcap",
+    "zeek-rdp-rdp-to-ssl.pcap",
 ];
 
 /// Ports of the committed fixtures' servers, added to the defaults.

@@ -365,6 +365,7 @@ registry! {
     imap: Imap,
     pop3: Pop3,
     quic: Quic,
+    rdp: Rdp,
     template: Template,
 }
 
