@@ -154,6 +154,15 @@ pub const ECS_FIELDS: &[EcsField] = &[
     // The user a login names (MySQL, PostgreSQL, …).
     kw_text("user.name"),
     kw("user.domain"),
+    // Mail (SMTP): the envelope, and the Subject and Message-ID of the message's headers.
+    kw("email.from.address"),
+    kw("email.to.address"),
+    ty("email.message_id", "wildcard"),
+    kw_text("email.subject"),
+    // Files a transfer or file-sharing protocol names (FTP RETR/STOR, SMB CREATE).
+    kw("file.name"),
+    kw_text("file.path"),
+    ty("file.size", "long"),
     // `network.application` is read by prebuilt rules (PAN-OS and Zeek fill it).
     ty("network.bytes", "long"),
     ty("network.packets", "long"),
