@@ -36,14 +36,17 @@ pub static PROTOCOL: Protocol = Protocol {
     make: |ctx| Box::new(FtpParser::new(ctx)),
 };
 
-/// Content probe: a server greeting `220 ` / `220-` or a client's `USER `/`AUTH ` line.
+/// Content probe, strict because SMTP also greets with `220` and POP3 clients also send
+/// `USER`: a `220` greeting whose first line names FTP, or a client's `AUTH TLS` (SMTP uses
+/// `STARTTLS`).
 fn probe(_: Transport, dir: Dir, b: &[u8]) -> bool {
     match dir {
-        Dir::ToClient => b.len() >= 4 && (b.starts_with(b"220 ") || b.starts_with(b"220-")),
-        Dir::ToServer => {
-            let up = |p: &[u8]| b.len() >= p.len() && b[..p.len()].eq_ignore_ascii_case(p);
-            up(b"USER ") || up(b"AUTH TLS")
+        Dir::ToClient => {
+            let first = b.split(|&c| c == b'\n').next().unwrap_or_default();
+            (b.starts_with(b"220 ") || b.starts_with(b"220-"))
+                && first.windows(3).any(|w| w.eq_ignore_ascii_case(b"ftp"))
         }
+        Dir::ToServer => b.len() >= 8 && b[..8].eq_ignore_ascii_case(b"AUTH TLS"),
     }
 }
 

@@ -167,3 +167,13 @@ fn broken_input_is_counted_not_a_panic_and_limits_hold() {
         p.data(Dir::ToServer, 1, &RETR[n.min(RETR.len())..], &mut out);
     }
 }
+
+#[test]
+fn the_probe_knows_ftp_greetings_not_smtp_ones() {
+    let probe = PROTOCOL.probe;
+    assert!(probe(Transport::Tcp, Dir::ToClient, GREETING));
+    assert!(probe(Transport::Tcp, Dir::ToClient, b"220 (vsFTPd 3.0.3)\r\n"));
+    assert!(!probe(Transport::Tcp, Dir::ToClient, b"220 mail.example.org ESMTP Postfix\r\n"));
+    assert!(probe(Transport::Tcp, Dir::ToServer, b"AUTH TLS\r\n"));
+    assert!(!probe(Transport::Tcp, Dir::ToServer, b"USER bob\r\n"));
+}
