@@ -40,6 +40,7 @@ const CAPTURES: &[&str] = &[
     "sv-tcp-async-01.pcap",
     "sv-quic-frag-unordered.pcap",
     "zeek-rdp-rdp-to-ssl.pcap",
+    "zeek-ftp-ipv4.pcap",
 ];
 
 /// Ports of the committed fixtures' servers, added to the defaults.

@@ -366,6 +366,7 @@ registry! {
     pop3: Pop3,
     quic: Quic,
     rdp: Rdp,
+    ftp: Ftp,
     template: Template,
 }
 
