@@ -159,8 +159,8 @@ pub const ECS_FIELDS: &[EcsField] = &[
     kw("email.to.address"),
     ty("email.message_id", "wildcard"),
     kw_text("email.subject"),
-    // Files a transfer or file-sharing protocol names (FTP RETR/STOR, SMB CREATE).
-    kw("file.name"),
+    // Files a transfer or file-sharing protocol names (FTP RETR/STOR, SMB CREATE; `file.name`
+    // is with NFS's fields below).
     kw_text("file.path"),
     ty("file.size", "long"),
     // `network.application` is read by prebuilt rules (PAN-OS and Zeek fill it).
