@@ -359,6 +359,7 @@ registry! {
     memcache: Memcache,
     nfs: Nfs,
     sip: Sip,
+    smb: Smb,
     template: Template,
 }
 
