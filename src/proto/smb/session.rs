@@ -246,9 +246,11 @@ impl SmbParser {
                             self.counters.unmatched += 1;
                         }
                         let mut t = self.request2(&m, compounded, ts, 0);
-                        if m.command != 18 {
-                            t.notes.push("response without request".into());
-                        }
+                        t.notes.push(if m.command == 18 {
+                            "oplock break notification".into()
+                        } else {
+                            "response without request".into()
+                        });
                         t
                     }
                 };
