@@ -33,6 +33,7 @@ const CAPTURES: &[&str] = &[
     "memcache/memcache-tcp.pcap",
     "sv-nfs4-01.pcap",
     "sv-sip-sdp.pcap",
+    "sv-smb2-named-pipe-unicode.pcap",
 ];
 
 /// Ports of the committed fixtures' servers, added to the defaults.
