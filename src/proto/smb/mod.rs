@@ -21,7 +21,7 @@ pub const DATASET: &str = "network_traffic.smb";
 /// A session-service frame carrying an SMB header, or a NetBIOS session request.
 fn probe(_: Transport, _: Dir, b: &[u8]) -> bool {
     match b.first() {
-        Some(0x00) => matches!(b.get(4..8), Some([0xFE | 0xFF | 0xFD, b'S', b'M', b'B'])),
+        Some(0x00) => matches!(b.get(4..8), Some([0xFD..=0xFF, b'S', b'M', b'B'])),
         Some(0x81) => b.len() >= 8 && b.get(1) == Some(&0),
         _ => false,
     }

@@ -25,7 +25,7 @@ pub fn frame(buf: &[u8]) -> Result<(Frame<'_>, usize), ParseError> {
     if kind == 0 && len >= 4 {
         // The payload must start with an SMB protocol id, checkable before it is all here.
         if let Some(id) = v.array::<4>(4) {
-            if !matches!(id, [0xFE | 0xFF | 0xFD | 0xFC, b'S', b'M', b'B']) {
+            if !matches!(id, [0xFC..=0xFF, b'S', b'M', b'B']) {
                 return Err(ParseError::Malformed("not an SMB message"));
             }
         }
