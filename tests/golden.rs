@@ -41,6 +41,7 @@ const CAPTURES: &[&str] = &[
     "sv-quic-frag-unordered.pcap",
     "zeek-rdp-rdp-to-ssl.pcap",
     "zeek-ftp-ipv4.pcap",
+    "sv-smb2-named-pipe-unicode.pcap",
 ];
 
 /// Ports of the committed fixtures' servers, added to the defaults.

@@ -367,6 +367,7 @@ registry! {
     quic: Quic,
     rdp: Rdp,
     ftp: Ftp,
+    smb: Smb,
     template: Template,
 }
 
