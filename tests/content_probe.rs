@@ -1,7 +1,7 @@
 //! Content beats the port (issue 13 item 2): a flow whose port belongs to one protocol but
 //! whose first bytes are another's is parsed as what it carries. The fixtures are real servers
 //! on a port of another protocol (`tests/data/probe/make-fixtures`): HTTP on 443 (TLS's),
-//! TLS on 80 (HTTP's), SSH on 8080 (HTTP's). Each run also checks the summary's
+//! TLS on 80 (HTTP's), SSH on 8080 (HTTP's: SSH is found by its banner on any port). Each run also checks the summary's
 //! `content_overrides` counter, so a capture that happened to match by port would fail.
 
 #![allow(clippy::unwrap_used, clippy::print_stderr, clippy::print_stdout)]
@@ -66,3 +66,18 @@ fn tls_on_the_http_port_is_tls() {
     assert!(protocol_events(&events, "http").is_empty(), "no HTTP event on TLS");
     assert_eq!(overrides, 1);
 }
+
+#[test]
+fn ssh_on_an_http_port_is_ssh() {
+    let (events, overrides) = run("ssh-on-8080.pcap");
+    let ssh = protocol_events(&events, "ssh");
+    assert_eq!(ssh.len(), 1, "{events:?}");
+    let s = ssh[0];
+    assert_eq!(get(s, "destination.port").and_then(Value::as_u64), Some(8080));
+    let software = get(s, "network_traffic.ssh.server.software").and_then(Value::as_str);
+    assert!(software.is_some_and(|v| v.starts_with("OpenSSH")), "{s}");
+    assert!(get(s, "network_traffic.ssh.hassh").and_then(Value::as_str).is_some(), "{s}");
+    assert!(protocol_events(&events, "http").is_empty(), "no HTTP event on SSH");
+    assert_eq!(overrides, 1);
+}
+
