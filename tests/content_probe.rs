@@ -80,4 +80,3 @@ fn ssh_on_an_http_port_is_ssh() {
     assert!(protocol_events(&events, "http").is_empty(), "no HTTP event on SSH");
     assert_eq!(overrides, 1);
 }
-
