@@ -88,7 +88,15 @@ pub struct SmtpParser {
     tls: Option<Box<dyn Parser>>,
     tls_config: Option<crate::proto::tls::Config>,
     limits: Limits,
+    /// Lines in a row that were neither a command nor a reply; at [`MAX_BAD_LINES`] the stream
+    /// is taken for something else on an SMTP port and ignored from then on.
+    bad_lines: u8,
+    gave_up: bool,
 }
+
+/// Malformed lines in a row after which a flow is not SMTP (a binary stream on port 25 would
+/// otherwise count one malformed message per line break of its bytes).
+pub(super) const MAX_BAD_LINES: u8 = 8;
 
 /// Whether `b` starts like a TLS handshake record (content type 22, version 3.x).
 fn tls_record(b: &[u8]) -> bool {
@@ -104,6 +112,17 @@ fn outcome(code: u16) -> Outcome {
 }
 
 impl SmtpParser {
+    /// Counts a malformed line; too many in a row and the flow is given up on.
+    fn bad_line(&mut self) {
+        self.counters.malformed += 1;
+        self.bad_lines = self.bad_lines.saturating_add(1);
+        if self.bad_lines >= MAX_BAD_LINES {
+            self.gave_up = true;
+            self.cbuf.clear();
+            self.sbuf.clear();
+        }
+    }
+
     pub fn new(ctx: &ParserContext<'_>) -> Self {
         SmtpParser {
             cbuf: Vec::new(),
@@ -121,6 +140,8 @@ impl SmtpParser {
             tls: None,
             tls_config: ctx.config.tls.enabled.then(|| ctx.config.tls.clone()),
             limits: ctx.limits.clone(),
+            bad_lines: 0,
+            gave_up: false,
         }
     }
 
@@ -317,7 +338,7 @@ impl SmtpParser {
                     }
                     Err(ParseError::Incomplete) => return,
                     Err(ParseError::Malformed(_)) => {
-                        self.counters.malformed += 1;
+                        self.bad_line();
                         self.cbuf.clear();
                         self.client = Client::Hold;
                         return;
@@ -335,15 +356,21 @@ impl SmtpParser {
                         match parsed {
                             None => {}
                             Some(Ok(c)) => {
+                                self.bad_lines = 0;
                                 self.counters.messages += 1;
                                 self.command(ts, c.verb, c.args, used, out);
                             }
-                            Some(Err(_)) => self.counters.malformed += 1,
+                            Some(Err(_)) => {
+                                self.bad_line();
+                                if self.gave_up {
+                                    return;
+                                }
+                            }
                         }
                     }
                     Err(ParseError::Incomplete) => return,
                     Err(ParseError::Malformed(_)) => {
-                        self.counters.malformed += 1;
+                        self.bad_line();
                         self.cbuf.clear();
                         return;
                     }
@@ -500,6 +527,9 @@ impl Parser for SmtpParser {
         if let Some(t) = self.tls.as_mut() {
             return t.data(dir, ts_ns, bytes, out);
         }
+        if self.gave_up {
+            return;
+        }
         let buf = if dir == Dir::ToServer { &mut self.cbuf } else { &mut self.sbuf };
         if buf.len() + bytes.len() > self.max_buffer {
             self.counters.limit_hits += 1;
@@ -525,6 +555,7 @@ impl Parser for SmtpParser {
             self.reply_ts.get_or_insert(ts_ns);
             match parse_reply(&self.sbuf) {
                 Ok((r, used)) => {
+                    self.bad_lines = 0;
                     self.sbuf.drain(..used);
                     self.reply(ts_ns, r, used, out);
                     // A reply may release client bytes held for it.
@@ -537,7 +568,11 @@ impl Parser for SmtpParser {
                 Err(ParseError::Incomplete) => break,
                 Err(ParseError::Malformed(_)) => {
                     // Drop the line without a code (a server echoing raw line feeds) and go on.
-                    self.counters.malformed += 1;
+                    self.bad_line();
+                    if self.gave_up {
+                        self.reply_ts = None;
+                        break;
+                    }
                     match self.sbuf.iter().position(|&b| b == b'\n') {
                         Some(nl) => drop(self.sbuf.drain(..=nl)),
                         None => {

@@ -237,3 +237,33 @@ fn garbage_and_limits_are_counted_not_panics() {
         p.close(3, &mut out);
     }
 }
+
+/// A binary stream on an SMTP port (the bench capture's rewritten ports put some on 25): its
+/// line breaks are not SMTP lines. After `MAX_BAD_LINES` malformed lines in a row the flow is
+/// given up on, so it counts a few malformed messages, not one per line; a few bad lines
+/// between good ones do not give up.
+#[test]
+fn a_binary_stream_on_the_smtp_port_is_given_up_after_a_few_lines() {
+    let mut p = parser();
+    let mut out = Vec::new();
+    let junk: Vec<u8> = (0..2000u32).flat_map(|i| [0x80 | (i % 97) as u8, 0x01, b'\n']).collect();
+    for (i, chunk) in junk.chunks(300).enumerate() {
+        p.data(Dir::ToServer, i as i64, chunk, &mut out);
+        p.data(Dir::ToClient, i as i64, chunk, &mut out);
+    }
+    p.close(99, &mut out);
+    let c = p.take_counters();
+    assert_eq!(c.malformed, u64::from(super::session::MAX_BAD_LINES), "{c:?}");
+    assert!(out.is_empty());
+
+    let mut p = parser();
+    let mut out = Vec::new();
+    p.data(Dir::ToClient, 1, b"220 mx.example ESMTP\r\n", &mut out);
+    p.data(Dir::ToServer, 2, b"\x80\x01\r\n\x81\x02\r\nEHLO c.example\r\n", &mut out);
+    p.data(Dir::ToClient, 3, b"250 mx.example\r\n", &mut out);
+    p.data(Dir::ToServer, 4, b"QUIT\r\n", &mut out);
+    p.data(Dir::ToClient, 5, b"221 bye\r\n", &mut out);
+    p.close(6, &mut out);
+    assert_eq!(out.len(), 3, "greeting, EHLO and QUIT");
+    assert_eq!(p.take_counters().malformed, 2);
+}
