@@ -144,3 +144,11 @@ fn write_fuzz_seeds() {
 fn regression_flow_period_overflow_on_far_future_timestamp() {
     replay_file("capture_file", "flow-period-overflow-far-future-ts.pcapng");
 }
+
+/// An FTP 150 reply whose text has a multi-byte character right before "N bytes": the size
+/// scan stepped one byte past the character (not a char boundary). Found by the fuzz smoke
+/// run of `parser_ftp`.
+#[test]
+fn regression_ftp_size_after_a_multibyte_character() {
+    replay_file("parser_ftp", "size-in-text-multibyte-before-digits");
+}

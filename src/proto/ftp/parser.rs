@@ -134,6 +134,12 @@ pub fn epsv_port(s: &str) -> Option<u16> {
 pub fn size_in_text(s: &str) -> Option<u64> {
     let end = s.rfind(" bytes")?;
     let head = &s[..end];
-    let start = head.rfind(|c: char| !c.is_ascii_digit()).map(|i| i + 1).unwrap_or(0);
+    // The digits run back to the last non-digit, which may be a multi-byte character.
+    let start = head
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !c.is_ascii_digit())
+        .map(|(i, c)| i + c.len_utf8())
+        .unwrap_or(0);
     head[start..].parse().ok()
 }

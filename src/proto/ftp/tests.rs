@@ -177,3 +177,10 @@ fn the_probe_knows_ftp_greetings_not_smtp_ones() {
     assert!(probe(Transport::Tcp, Dir::ToServer, b"AUTH TLS\r\n"));
     assert!(!probe(Transport::Tcp, Dir::ToServer, b"USER bob\r\n"));
 }
+
+#[test]
+fn size_in_text_after_a_multibyte_character() {
+    assert_eq!(super::parser::size_in_text("Opening (é427 bytes)"), Some(427));
+    assert_eq!(super::parser::size_in_text("successfull\u{fffd}   \u{fffd}427 bytes"), Some(427));
+    assert_eq!(super::parser::size_in_text("no digits \u{fffd} bytes"), None);
+}
