@@ -4,7 +4,7 @@
 
 use crate::proto::tls::hello::{ClientHello, Extensions, ServerHello};
 use crate::proto::tls::{
-    fingerprint, names, ClientFields, ClientHelloDetail, Detailed, HelloExtensions,
+    client_hello_detail, fingerprint, names, ClientFields, Detailed, HelloExtensions,
     ServerFields, ServerHelloDetail, TlsFields,
 };
 use crate::proto::CustomField;
@@ -75,10 +75,6 @@ pub fn version_hex(v: u32) -> String {
     format!("0x{v:08x}")
 }
 
-fn no_grease(v: &[u16], name: fn(u16) -> String) -> Vec<String> {
-    v.iter().filter(|x| !names::is_grease(**x)).map(|x| name(*x)).collect()
-}
-
 fn unparsed(types: &[u16], known: &[u16]) -> Vec<String> {
     types
         .iter()
@@ -89,14 +85,6 @@ fn unparsed(types: &[u16], known: &[u16]) -> Vec<String> {
 
 fn alpn(e: &Extensions) -> Vec<String> {
     e.alpn.iter().map(|p| String::from_utf8_lossy(p).into_owned()).collect()
-}
-
-fn ticket_len(n: usize) -> String {
-    if n == 0 {
-        String::new()
-    } else {
-        n.to_string()
-    }
 }
 
 /// The JA4 of a ClientHello carried by QUIC ("q" transport).
@@ -117,39 +105,10 @@ pub fn tls_fields(
     let client = ch.map(|ch| {
         let ja3 = fingerprint::ja3_string(ch);
         detailed.ja3_string.clone_from(&ja3);
-        let known = [0u16, 10, 11, 13, 16, 35, 43, 51];
         let mut anomalies: Vec<String> = ch.anomalies.iter().map(|a| (*a).to_owned()).collect();
         anomalies.extend(ch.ext.anomalies.iter().map(|a| (*a).to_owned()));
         detailed.anomalies = anomalies;
-        detailed.client_hello = Some(ClientHelloDetail {
-            version: names::hello_version(ch.version),
-            sslv2_format: false,
-            session_id: hexs(&ch.session_id),
-            supported_compression_methods: ch
-                .compression
-                .iter()
-                .map(|c| names::compression_name(*c))
-                .collect(),
-            extensions: HelloExtensions {
-                server_name_indication: ch.ext.server_names.clone(),
-                application_layer_protocol_negotiation: alpn(&ch.ext),
-                session_ticket: ch.ext.session_ticket.map(ticket_len),
-                supported_versions: no_grease(&ch.ext.supported_versions, names::version_name),
-                supported_groups: no_grease(&ch.ext.groups, names::group_name),
-                signature_algorithms: no_grease(
-                    &ch.ext.signature_algorithms,
-                    names::signature_scheme_name,
-                ),
-                ec_points_formats: ch
-                    .ext
-                    .point_formats
-                    .iter()
-                    .map(|f| names::point_format_name(*f))
-                    .collect(),
-                key_share: no_grease(&ch.ext.key_share, names::group_name),
-                unparsed: unparsed(&ch.ext.types, &known),
-            },
-        });
+        detailed.client_hello = Some(client_hello_detail(ch));
         ClientFields {
             server_name: ch.ext.server_names.first().cloned(),
             ja3: ja3.as_deref().map(fingerprint::md5_hex),

@@ -26,6 +26,7 @@ pub mod hello;
 pub mod names;
 pub mod parser;
 mod session;
+pub(crate) use session::client_hello_detail;
 
 pub use fields::*;
 pub use parser::{looks_like_tls, parse_handshake, parse_record, record_header};

@@ -517,11 +517,6 @@ impl TlsParser {
         let sh = self.server_hello.as_ref();
         let negotiated = sh.map(ServerHello::negotiated).or(self.sslv2_server);
         let ecs_version = negotiated.and_then(names::ecs_version);
-        let hexs =
-            |b: &[u8]| (!b.is_empty()).then(|| b.iter().map(|x| format!("{x:02x}")).collect());
-        let alpn = |e: &hello::Extensions| -> Vec<String> {
-            e.alpn.iter().map(|p| String::from_utf8_lossy(p).into_owned()).collect()
-        };
         let raw = |certs: &[Vec<u8>]| -> (Option<String>, Vec<String>) {
             use base64::Engine;
             if !self.include_raw {
@@ -558,36 +553,7 @@ impl TlsParser {
         let client = ch.map(|ch| {
             let ja3 = fingerprint::ja3_string(ch);
             detailed.ja3_string.clone_from(&ja3);
-            let known = [0u16, 10, 11, 13, 16, 35, 43, 51];
-            detailed.client_hello = Some(ClientHelloDetail {
-                version: names::hello_version(ch.version),
-                sslv2_format: ch.sslv2,
-                session_id: hexs(&ch.session_id),
-                supported_compression_methods: ch
-                    .compression
-                    .iter()
-                    .map(|c| names::compression_name(*c))
-                    .collect(),
-                extensions: HelloExtensions {
-                    server_name_indication: ch.ext.server_names.clone(),
-                    application_layer_protocol_negotiation: alpn(&ch.ext),
-                    session_ticket: ch.ext.session_ticket.map(ticket_len),
-                    supported_versions: no_grease(&ch.ext.supported_versions, names::version_name),
-                    supported_groups: no_grease(&ch.ext.groups, names::group_name),
-                    signature_algorithms: no_grease(
-                        &ch.ext.signature_algorithms,
-                        names::signature_scheme_name,
-                    ),
-                    ec_points_formats: ch
-                        .ext
-                        .point_formats
-                        .iter()
-                        .map(|f| names::point_format_name(*f))
-                        .collect(),
-                    key_share: no_grease(&ch.ext.key_share, names::group_name),
-                    unparsed: unparsed(&ch.ext.types, &known),
-                },
-            });
+            detailed.client_hello = Some(client_hello_detail(ch));
             let certs = &self.sides[0].certs;
             let (certificate, certificate_chain) = raw(certs);
             detailed.client_certificate_chain =
@@ -683,6 +649,50 @@ impl TlsParser {
             },
         }
     }
+}
+
+/// Packetbeat's `tls.detailed.client_hello` of a ClientHello (TLS over TCP, or QUIC's CRYPTO
+/// stream).
+pub(crate) fn client_hello_detail(ch: &ClientHello) -> ClientHelloDetail {
+    let known = [0u16, 10, 11, 13, 16, 35, 43, 51];
+    ClientHelloDetail {
+        version: names::hello_version(ch.version),
+        sslv2_format: ch.sslv2,
+        session_id: hexs(&ch.session_id),
+        supported_compression_methods: ch
+            .compression
+            .iter()
+            .map(|c| names::compression_name(*c))
+            .collect(),
+        extensions: HelloExtensions {
+            server_name_indication: ch.ext.server_names.clone(),
+            application_layer_protocol_negotiation: alpn(&ch.ext),
+            session_ticket: ch.ext.session_ticket.map(ticket_len),
+            supported_versions: no_grease(&ch.ext.supported_versions, names::version_name),
+            supported_groups: no_grease(&ch.ext.groups, names::group_name),
+            signature_algorithms: no_grease(
+                &ch.ext.signature_algorithms,
+                names::signature_scheme_name,
+            ),
+            ec_points_formats: ch
+                .ext
+                .point_formats
+                .iter()
+                .map(|f| names::point_format_name(*f))
+                .collect(),
+            key_share: no_grease(&ch.ext.key_share, names::group_name),
+            unparsed: unparsed(&ch.ext.types, &known),
+        },
+    }
+}
+
+/// A session id in hex; `None` when empty.
+fn hexs(b: &[u8]) -> Option<String> {
+    (!b.is_empty()).then(|| b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+fn alpn(e: &hello::Extensions) -> Vec<String> {
+    e.alpn.iter().map(|p| String::from_utf8_lossy(p).into_owned()).collect()
 }
 
 fn no_grease(v: &[u16], name: fn(u16) -> String) -> Vec<String> {
