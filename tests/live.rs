@@ -390,8 +390,19 @@ fn setup(test: &str) -> Option<Netns> {
 
 #[test]
 fn live_flows_match_read() {
+    flows_match_read("live_flows_match_read", &[]);
+}
+
+/// The same through wirebeat's own TPACKET_V3 rings: two sockets in a fanout group (one per
+/// worker), VLAN tags the kernel took out put back, the same flows.
+#[test]
+fn live_af_packet_fanout_flows_match_read() {
+    flows_match_read("live_af_packet_fanout_flows_match_read", &["--type", "af_packet"]);
+}
+
+fn flows_match_read(test: &str, extra: &[&str]) {
     require_shared!();
-    let Some(ns) = setup("live_flows_match_read") else {
+    let Some(ns) = setup(test) else {
         return;
     };
     let paths: Vec<PathBuf> = CAPTURES.iter().map(|c| corpus(c)).collect();
@@ -407,7 +418,15 @@ fn live_flows_match_read() {
     assert!(want.keys().filter(|t| !t.3.is_empty()).count() >= 2, "no VLAN flows in the reference");
 
     let dir = tempfile::tempdir().unwrap();
-    let done = capture(&ns, dir.path(), &pcaps, &[]);
+    let done = capture(&ns, dir.path(), &pcaps, extra);
+    if !extra.is_empty() {
+        // Two sockets, each with its counters (`wirebeat.workers=2` in `capture`).
+        assert!(
+            done.stderr.matches("fanout socket counters").count() == 2,
+            "no counters of two fanout sockets:\n{}",
+            done.stderr
+        );
+    }
     let events = parse(&done.stdout);
     let got = flows(&events);
     // The final sensor-health event counts every captured frame.
@@ -419,7 +438,7 @@ fn live_flows_match_read() {
     let packets: u64 = want.values().map(|c| c.packets).sum();
     assert!(received.unwrap() >= packets, "health {received:?} < {packets} packets in flows");
     if differences(&want, &got, "live").is_empty() {
-        eprintln!("live: {} flows match `wirebeat read`", got.len());
+        eprintln!("live {extra:?}: {} flows match `wirebeat read`", got.len());
     } else {
         eprintln!("wirebeat run stderr:\n{}", done.stderr);
     }
@@ -490,6 +509,33 @@ fn live_bad_bpf_filter_is_one_error_line() {
     assert_eq!(err.len(), 1, "expected one stderr line: {err:#?}");
     assert!(err[0].contains("BPF"), "stderr: {err:#?}");
     assert!(err[0].contains("not a filter((("), "stderr: {err:#?}");
+}
+
+/// `type: af_packet` compiles the filter with libpcap and attaches it to every fanout socket:
+/// the kernel keeps TCP out of the rings (`not tcp` keeps the non-first fragments of the DNS
+/// answers, which `udp` would not match, as in tcpdump).
+#[test]
+fn live_af_packet_bpf_filter_runs_in_the_kernel() {
+    require_shared!();
+    let Some(ns) = setup("live_af_packet_bpf_filter_runs_in_the_kernel") else {
+        return;
+    };
+    let paths = [corpus("zeek-http-pipelined-requests.pcap"), corpus("zeek-dns-edns-ecs.pcap")];
+    let pcaps: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+    let all = reference(&pcaps);
+    assert!(all.keys().any(|t| t.0 == "6"), "no TCP flow in the reference");
+    let want: BTreeMap<Tuple, Count> = all.into_iter().filter(|(t, _)| t.0 != "6").collect();
+    assert!(want.keys().any(|t| t.0 == "17"), "no UDP flow in the reference");
+    let dir = tempfile::tempdir().unwrap();
+    let done = capture(&ns, dir.path(), &pcaps, &["--type", "af_packet", "-f", "not tcp"]);
+    let got = flows(&parse(&done.stdout));
+    assert_same_flows(&want, &got, "af_packet with filter `not tcp`");
+    let read = summary_value(&done.stderr, "read");
+    let packets: u64 = want.values().map(|c| c.packets).sum();
+    let tcp: u64 =
+        reference(&pcaps).iter().filter(|(t, _)| t.0 == "6").map(|(_, c)| c.packets).sum();
+    // Frames without a flow (ARP) may be read too; not one TCP frame.
+    assert!(read >= packets && read < packets + tcp, "read {read}, non-TCP {packets}, TCP {tcp}");
 }
 
 /// A number from the summary lines: `name=N`.
@@ -638,13 +684,25 @@ fn tcpdump_drops(ns: &Netns, dir: &Path, pcap: &Path) -> (u64, u64) {
 
 #[test]
 fn live_burst_defaults_drop_no_more_than_tcpdump() {
-    let Some(ns) = setup("live_burst_defaults_drop_no_more_than_tcpdump") else {
+    burst_drops_no_more_than_tcpdump("live_burst_defaults_drop_no_more_than_tcpdump", &[]);
+}
+
+#[test]
+fn live_burst_af_packet_drops_no_more_than_tcpdump() {
+    burst_drops_no_more_than_tcpdump(
+        "live_burst_af_packet_drops_no_more_than_tcpdump",
+        &["--type", "af_packet"],
+    );
+}
+
+fn burst_drops_no_more_than_tcpdump(test: &str, extra: &[&str]) {
+    let Some(ns) = setup(test) else {
         return;
     };
     let have_tcpdump =
         Command::new("which").arg("tcpdump").output().is_ok_and(|o| o.status.success());
     if !have_tcpdump {
-        eprintln!("live_burst_defaults_drop_no_more_than_tcpdump: skipped: no tcpdump");
+        eprintln!("{test}: skipped: no tcpdump");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -654,7 +712,7 @@ fn live_burst_defaults_drop_no_more_than_tcpdump() {
     let (captured, tcpdump) = tcpdump_drops(&ns, dir.path(), &pcap);
     // wirebeat with its defaults (only the interface given) on the same burst.
     let mut cmd = ns.wirebeat();
-    cmd.args(["run", "-i", "wbB"]);
+    cmd.args(["run", "-i", "wbB"]).args(extra);
     let daemon = Daemon::start(cmd, dir.path());
     std::thread::sleep(Duration::from_millis(300));
     ns.replay(&pcap);
@@ -664,7 +722,7 @@ fn live_burst_defaults_drop_no_more_than_tcpdump() {
     let kernel = summary_value(&done.stderr, "kernel");
     let read = summary_value(&done.stderr, "read");
     eprintln!(
-        "burst of {N}: tcpdump captured {captured}, dropped {tcpdump}; wirebeat read {read}, \
+        "burst of {N} {extra:?}: tcpdump captured {captured}, dropped {tcpdump}; wirebeat read {read}, \
          kernel drops {kernel}, channel_full {}",
         summary_value(&done.stderr, "channel_full")
     );

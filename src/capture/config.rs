@@ -20,9 +20,35 @@ pub struct Interface {
     pub bpf_filter: String,
     pub snaplen: i32,
     pub promiscuous: bool,
-    /// Kernel buffer size in MiB.
+    /// Kernel buffer size in MiB (with `af_packet`: the ring of each socket).
     pub buffer_size_mb: i32,
+    /// How frames are read: libpcap, or wirebeat's own AF_PACKET TPACKET_V3 ring.
+    #[serde(rename = "type")]
+    pub kind: CaptureType,
+    /// `af_packet`: bytes of one ring block, in KiB (a power of two, at least the snaplen).
+    pub block_size_kb: u32,
+    /// `af_packet`: longest wait before a partly filled block is handed over, in ms.
+    pub block_timeout_ms: u32,
+    /// `af_packet`: one socket per worker in a PACKET_FANOUT group (hash),
+    /// each with its own ring and drop counter; `false` is one socket.
+    pub fanout: bool,
 }
+
+/// `wirebeat.interfaces[].type`.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptureType {
+    /// libpcap (which itself uses a TPACKET_V3 ring on Linux); the only type for `any`.
+    #[default]
+    Pcap,
+    /// AF_PACKET TPACKET_V3 read in place, optionally fanned out over several sockets.
+    AfPacket,
+}
+
+/// Accepted `block_size_kb` (powers of two in between).
+pub const BLOCK_SIZE_KB_RANGE: std::ops::RangeInclusive<u32> = 4..=4096;
+/// Accepted `block_timeout_ms`.
+pub const BLOCK_TIMEOUT_MS_RANGE: std::ops::RangeInclusive<u32> = 1..=10_000;
 
 impl Default for Interface {
     fn default() -> Self {
@@ -32,6 +58,10 @@ impl Default for Interface {
             snaplen: 65535,
             promiscuous: true,
             buffer_size_mb: 32,
+            kind: CaptureType::Pcap,
+            block_size_kb: 1024,
+            block_timeout_ms: super::live::BLOCK_TIMEOUT_MS as u32,
+            fanout: true,
         }
     }
 }
@@ -52,7 +82,55 @@ impl Interface {
                 ),
             ));
         }
-        Invalid::in_range("buffer_size_mb", self.buffer_size_mb, BUFFER_SIZE_MB_RANGE)
+        Invalid::in_range("buffer_size_mb", self.buffer_size_mb, BUFFER_SIZE_MB_RANGE)?;
+        Invalid::in_range("block_timeout_ms", self.block_timeout_ms, BLOCK_TIMEOUT_MS_RANGE)?;
+        Invalid::in_range("block_size_kb", self.block_size_kb, BLOCK_SIZE_KB_RANGE)?;
+        if !self.block_size_kb.is_power_of_two() {
+            return Err(Invalid::new(
+                "block_size_kb",
+                format!("must be a power of two (4, 8, … 4096), got {}", self.block_size_kb),
+            ));
+        }
+        // A frame with its 48-byte ring header must fit in one block.
+        if self.kind == CaptureType::AfPacket
+            && u64::from(self.block_size_kb) * 1024 < self.snaplen as u64 + 128
+        {
+            return Err(Invalid::new(
+                "block_size_kb",
+                format!(
+                    "a block of {} KiB cannot hold a frame of snaplen {}: raise block_size_kb or lower snaplen",
+                    self.block_size_kb, self.snaplen
+                ),
+            ));
+        }
+        if self.kind == CaptureType::AfPacket && self.name == "any" {
+            return Err(Invalid::new(
+                "type",
+                "af_packet captures on one interface, not \"any\" (use type: pcap for any)",
+            ));
+        }
+        if self.kind == CaptureType::AfPacket
+            && (self.buffer_size_mb as u64) * 1024 < 2 * u64::from(self.block_size_kb)
+        {
+            return Err(Invalid::new(
+                "buffer_size_mb",
+                "the ring must hold at least two blocks of block_size_kb",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The AF_PACKET ring of one socket.
+    pub fn ring_spec(&self) -> crate::capture::af_packet::RingSpec {
+        let block = self.block_size_kb.saturating_mul(1024);
+        let ring = (self.buffer_size_mb.max(1) as u64) << 20;
+        crate::capture::af_packet::RingSpec {
+            block_size: block,
+            block_nr: (ring / u64::from(block)).max(2) as u32,
+            block_timeout_ms: self.block_timeout_ms,
+            snaplen: u32::try_from(self.snaplen).unwrap_or(65535),
+            promiscuous: self.promiscuous,
+        }
     }
 
     /// Compiles the BPF filter with libpcap, without a device (not pure, so not part of

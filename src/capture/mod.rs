@@ -9,6 +9,7 @@
 //! from one pcapng file, borrowed from our own buffer. For writing, the two writers in `dump` are a few dozen
 //! lines each with output checked by tshark; a dependency would not make them shorter.
 
+pub mod af_packet;
 pub mod config;
 pub mod dump;
 pub mod file;

@@ -40,9 +40,13 @@ enum Command {
     Run {
         #[command(flatten)]
         common: Common,
-        /// Interface to capture on (repeatable; `any` for all). Overrides wirebeat.interfaces.
+        /// Interface to capture on (repeatable; `any` for all). Overrides wirebeat.interfaces
+        /// (each takes the other settings of the first configured interface, if any).
         #[arg(short = 'i', long = "interface", value_name = "NAME")]
         interfaces: Vec<String>,
+        /// How the -i interfaces are read: `pcap` (libpcap) or `af_packet` (TPACKET_V3 ring).
+        #[arg(long = "type", value_name = "TYPE", value_parser = ["pcap", "af_packet"])]
+        capture_type: Option<String>,
         /// BPF filter for the -i interfaces.
         #[arg(short = 'f', long = "filter", value_name = "EXPR")]
         filter: Option<String>,
@@ -237,7 +241,15 @@ pub fn main() -> i32 {
             crate::service::watch_config(config_path(&common), &common.overrides, &cfg);
             read(&cfg, &files, !no_progress && std::io::stderr().is_terminal())
         }
-        Command::Run { mut common, interfaces, filter, dump, all_counters, alerts_only } => {
+        Command::Run {
+            mut common,
+            interfaces,
+            capture_type,
+            filter,
+            dump,
+            all_counters,
+            alerts_only,
+        } => {
             summary::show_all(all_counters);
             if alerts_only {
                 common.overrides.push("wirebeat.detect.alerts_only=true".into());
@@ -247,16 +259,29 @@ pub fn main() -> i32 {
                 Err(code) => return code,
             };
             let loaded = cfg.config().clone();
-            if !interfaces.is_empty() {
+            if !interfaces.is_empty() || capture_type.is_some() {
                 let mut raw = cfg.into_config();
-                raw.wirebeat.interfaces = interfaces
-                    .into_iter()
-                    .map(|name| config::Interface {
-                        name,
-                        bpf_filter: filter.clone().unwrap_or_default(),
-                        ..Default::default()
-                    })
-                    .collect();
+                let template = raw.wirebeat.interfaces.first().cloned().unwrap_or_default();
+                let kind = match capture_type.as_deref() {
+                    Some("af_packet") => crate::capture::config::CaptureType::AfPacket,
+                    Some(_) => crate::capture::config::CaptureType::Pcap,
+                    None => template.kind,
+                };
+                if interfaces.is_empty() {
+                    raw.wirebeat.interfaces.iter_mut().for_each(|i| i.kind = kind);
+                } else {
+                    raw.wirebeat.interfaces = interfaces
+                        .into_iter()
+                        .map(|name| config::Interface {
+                            name,
+                            bpf_filter: filter
+                                .clone()
+                                .unwrap_or_else(|| template.bpf_filter.clone()),
+                            kind,
+                            ..template.clone()
+                        })
+                        .collect();
+                }
                 cfg = match Settings::new(raw).and_then(|s| s.check_machine().map(|()| s)) {
                     Ok(s) => s,
                     Err(e) => {

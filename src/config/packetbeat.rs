@@ -18,11 +18,14 @@ const MAX_REFUSED: usize = 256;
 
 /// Why Packetbeat settings that have no wirebeat place do not carry over.
 const NOT_CARRIED: &[(&str, &str)] = &[
-    ("packetbeat.interfaces.type", "wirebeat captures with libpcap (a TPACKET_V3 ring on Linux)"),
+    ("packetbeat.interfaces.type", "wirebeat captures with pcap or af_packet"),
     ("packetbeat.interfaces.with_vlans", "wirebeat decodes VLAN tags on every interface"),
     ("packetbeat.interfaces.auto_promisc_mode", "see wirebeat.interfaces[].promiscuous"),
     ("packetbeat.interfaces.poll_default_route", "name the interface"),
-    ("packetbeat.interfaces.fanout_group", "one capture per interface"),
+    (
+        "packetbeat.interfaces.fanout_group",
+        "wirebeat makes its own fanout group per interface (wirebeat.interfaces[].fanout)",
+    ),
     ("packetbeat.procs", "wirebeat is a passive network sensor: no process monitoring"),
     ("packetbeat.ignore_outgoing", "not supported"),
     ("packetbeat.shutdown_timeout", "see wirebeat.shutdown_timeout (the drain limit)"),
@@ -219,6 +222,14 @@ fn packetbeat(out: &mut Out, pb: &Value) {
                 iface.insert(Value::String(k.into()), v.clone());
             }
         }
+        // Packetbeat's af_packet and pcap are wirebeat's; pf_ring is not.
+        let mut typed = false;
+        if let Some(t @ Value::String(s)) = i.get("type") {
+            if s == "af_packet" || s == "pcap" {
+                iface.insert(Value::String("type".into()), t.clone());
+                typed = true;
+            }
+        }
         if !iface.is_empty() {
             out.set(&["wirebeat", "interfaces"], Value::Sequence(vec![Value::Mapping(iface)]));
         }
@@ -226,6 +237,7 @@ fn packetbeat(out: &mut Out, pb: &Value) {
             out.set(&["wirebeat", "internal_networks"], n.clone());
         }
         let done = ["device", "snaplen", "bpf_filter", "buffer_size_mb", "internal_networks"];
+        let done: Vec<&str> = done.iter().copied().chain(typed.then_some("type")).collect();
         out.rest("packetbeat.interfaces", i, &done);
     }
     if let Some(f) = pb.get("flows") {
@@ -542,6 +554,7 @@ monitoring.enabled: false
         assert_eq!(w.interfaces[0].name, "eth1");
         assert_eq!(w.interfaces[0].snaplen, 1514);
         assert_eq!(w.interfaces[0].bpf_filter, "not port 22");
+        assert_eq!(w.interfaces[0].kind, crate::capture::config::CaptureType::AfPacket);
         assert_eq!(w.internal_networks, vec!["private".to_string(), "198.51.100.0/24".into()]);
         assert_eq!(w.flows.timeout, crate::units::Duration::from_secs(45));
         assert_eq!(w.flows.period, crate::units::Duration::from_secs(0));
@@ -565,7 +578,6 @@ monitoring.enabled: false
             text.lines().skip_while(|l| !l.starts_with("# Not carried over")).skip(1).collect();
         for want in [
             "# fields_under_root: wirebeat writes fields under labels.*",
-            "# packetbeat.interfaces.type: wirebeat captures with libpcap",
             "# packetbeat.protocols.dns.send_request: wirebeat does not write the raw request text",
             "# packetbeat.protocols.http.transaction_timeout: one timeout for every protocol",
             "# packetbeat.protocols.tls.send_certificates: certificates are always parsed",

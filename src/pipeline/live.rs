@@ -41,7 +41,8 @@ pub fn run(
 ) -> Result<LiveOutcome, String> {
     let mut ifaces = Vec::new();
     for i in &cfg.wirebeat.interfaces {
-        ifaces.push(LiveInterface::open(i).map_err(|e| e.to_string())?);
+        let sockets = cfg.workers.max(1);
+        ifaces.push(LiveInterface::open(i, sockets).map_err(|e| e.to_string())?);
     }
     let mut dumper = match dump {
         Some(p) => match crate::capture::dump::PcapngWriter::create(p) {
@@ -115,6 +116,20 @@ pub fn run(
         }
     }
     publish_kernel_stats(&mut ifaces, &counters);
+    for iface in ifaces.iter_mut() {
+        let sockets = iface.socket_stats();
+        if sockets.len() > 1 {
+            for (socket, s) in sockets.iter().enumerate() {
+                tracing::info!(
+                    interface = %iface.name,
+                    socket,
+                    received = s.received,
+                    dropped = s.dropped,
+                    "fanout socket counters"
+                );
+            }
+        }
+    }
     if let Some((mut w, _)) = dumper {
         if let Err(e) = w.flush() {
             complain(&format!("dump file: {e}"));
