@@ -1284,7 +1284,8 @@ wirebeat:
         assert_eq!(
             err.to_string(),
             "wirebeat.yml: line 4: unknown key \"wirebeat.interfaces[1].snaplenn\" (expected one \
-             of: name, bpf_filter, snaplen, promiscuous, buffer_size_mb)"
+             of: name, bpf_filter, snaplen, promiscuous, buffer_size_mb, type, block_size_kb, \
+             block_timeout_ms, fanout)"
         );
         assert_eq!(
             err_text("outputs:\n  console: {}\n"),
