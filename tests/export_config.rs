@@ -41,7 +41,7 @@ fn packetbeat_config_converts_to_a_working_wirebeat_config() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
     for want in [
-        "# packetbeat.interfaces.type: wirebeat captures with libpcap",
+        "# wirebeat.interfaces[0].type: not accepted: af_packet captures on one interface, not \"any\"",
         "# packetbeat.protocols.http.send_response: wirebeat does not write the raw response text",
     ] {
         assert!(text.contains(want), "no {want:?} in\n{text}");
